@@ -1,0 +1,103 @@
+"""The Driver interface every southbound plugin implements.
+
+A driver only validates, connects, reads, writes and closes. It has no loops, sleeps, retries or
+logging above DEBUG: the poller owns the schedule and the recovery. Library errors are
+translated into :mod:`gateway.errors` classes at this boundary.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .points import Point, ReadResult
+
+
+class DriverArgs(BaseModel):
+    """Base of a plugin's ``args`` model; unknown keys are refused so typos surface."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReadPlan(ABC):  # noqa: B024 - a marker base: each driver's plan has its own shape
+    """A driver's precomputed list of requests covering a controller's points."""
+
+    request_count: int
+
+
+class Driver(ABC):
+    """One connection to one PLC."""
+
+    protocol: ClassVar[str]
+    args_model: ClassVar[type[DriverArgs]] = DriverArgs
+
+    def __init__(self, endpoint: str, timeout: float, args: DriverArgs) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.args = args
+
+    @classmethod
+    @abstractmethod
+    def check_point(cls, point: Point, args: DriverArgs) -> None:
+        """Raise AddressError if ``point`` cannot be read by this protocol."""
+
+    @classmethod
+    def check_endpoint(cls, endpoint: str) -> str | None:
+        """Return an error text when ``endpoint`` is not usable, else None."""
+        return _check_host_port(endpoint)
+
+    @classmethod
+    @abstractmethod
+    def plan(cls, points: Sequence[Point], args: DriverArgs) -> ReadPlan:
+        """Group ``points`` into as few legal requests as possible (computed once per config)."""
+
+    @property
+    @abstractmethod
+    def connected(self) -> bool:
+        """Return True while the connection is believed usable."""
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the connection; raise ConnectError or RequestTimeout."""
+
+    @abstractmethod
+    async def read(self, plan: ReadPlan) -> ReadResult:
+        """Execute ``plan``; per-request failures become per-point errors in the result.
+
+        Raise DriverError only when the connection itself is lost.
+        """
+
+    @abstractmethod
+    async def write(self, point: Point, value: Any) -> None:
+        """Write one value; raise DriverError on failure."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the connection; never raises."""
+
+    def describe_plan(self, plan: ReadPlan) -> str:
+        """Return a one-line summary of ``plan`` for the log."""
+        return f"{plan.request_count} request(s)"
+
+
+def _check_host_port(endpoint: str) -> str | None:
+    host, sep, port = endpoint.rpartition(":")
+    if not sep or not host:
+        return f"'{endpoint}' is not host:port (expected e.g. 192.168.1.10:502)"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"'{endpoint}' has no valid port (1-65535)"
+    return None
+
+
+def split_host_port(endpoint: str) -> tuple[str, int]:
+    """Split a checked ``host:port`` endpoint."""
+    host, _, port = endpoint.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def parse_args(driver: type[Driver], raw: Mapping[str, Any]) -> DriverArgs:
+    """Validate a controller's ``args`` against the driver's model."""
+    return driver.args_model.model_validate(dict(raw))

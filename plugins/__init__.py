@@ -1,0 +1,1 @@
+"""Built-in southbound drivers, installed as ``gateway_plugins``."""

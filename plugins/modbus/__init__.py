@@ -1,0 +1,1 @@
+"""Modbus TCP driver: Device Supervisor address forms, block read planning, byte-order codec."""

@@ -1,0 +1,63 @@
+"""Plan Modbus reads (pure): merge a controller's points into the fewest legal requests.
+
+Points of one area are sorted and merged while the gap between them is at most ``max_gap``
+registers (bits for coils and inputs) and the block stays within the protocol limit: 125
+registers or 2000 bits per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gateway.southbound import Point, ReadPlan
+
+from .addresses import Area, ModbusAddress, check_point, register_count
+
+MAX_REGISTERS = 125
+MAX_BITS = 2000
+
+
+@dataclass
+class Block:
+    """One read request and the points decoded from it."""
+
+    area: Area
+    start: int
+    count: int
+    members: list[tuple[Point, ModbusAddress]] = field(default_factory=list)
+
+
+@dataclass
+class ModbusPlan(ReadPlan):
+    """The blocks to read each cycle, in address order."""
+
+    blocks: list[Block]
+
+    @property
+    def request_count(self) -> int:  # type: ignore[override]
+        """Return the number of requests one cycle sends."""
+        return len(self.blocks)
+
+
+def plan_reads(points: Sequence[Point], max_gap: int, max_registers: int) -> ModbusPlan:
+    """Build the plan; every point lands in exactly one block."""
+    located = sorted(((check_point(p), p) for p in points), key=lambda item: item[0])
+    blocks: list[Block] = []
+    for address, point in located:
+        span = register_count(point)
+        limit = MAX_BITS if address.area.is_bits else min(max_registers, MAX_REGISTERS)
+        current = blocks[-1] if blocks else None
+        end = address.offset + span
+        if (
+            current is not None
+            and current.area is address.area
+            and address.offset - (current.start + current.count) <= max_gap
+            and end - current.start <= limit
+        ):
+            current.count = max(current.count, end - current.start)
+        else:
+            current = Block(address.area, address.offset, span)
+            blocks.append(current)
+        current.members.append((point, address))
+    return ModbusPlan(blocks)

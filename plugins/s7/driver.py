@@ -1,0 +1,139 @@
+"""Siemens S7 driver over python-snap7's client; blocking calls run in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import snap7
+from pydantic import Field
+from snap7.error import S7ConnectionError, S7Error, S7TimeoutError
+from snap7.type import Area, Parameter
+
+from gateway.errors import ConnectError, DeviceRejected, DriverError, RequestTimeout
+from gateway.southbound import Driver, DriverArgs, Point, ReadResult, split_host_port
+
+from . import codec
+from .addresses import check_point
+from .planning import S7Plan, plan_reads
+
+_AREAS = {"DB": Area.DB, "M": Area.MK, "I": Area.PE, "Q": Area.PA}
+
+
+class S7Args(DriverArgs):
+    """``args`` of an S7 controller."""
+
+    rack: int = Field(0, ge=0, le=7)
+    slot: int = Field(1, ge=0, le=31)
+    max_gap: int = Field(16, ge=0, le=1024)
+    pdu_size: int = Field(240, ge=240, le=960)
+
+
+class S7Driver(Driver):
+    """Reads planned byte ranges and writes single values on one ISO-on-TCP connection."""
+
+    protocol = "s7"
+    args_model = S7Args
+    args: S7Args
+
+    def __init__(self, endpoint: str, timeout: float, args: DriverArgs) -> None:
+        super().__init__(endpoint, timeout, args)
+        self._host, self._port = split_host_port(endpoint)
+        self._client = snap7.Client()
+        self._client.set_param(Parameter.RecvTimeout, int(timeout * 1000))
+        self._lock = asyncio.Lock()  # snap7's client is not safe for concurrent calls
+
+    @classmethod
+    def check_point(cls, point: Point, args: DriverArgs) -> None:
+        """Raise AddressError when the address or type does not fit S7."""
+        check_point(point)
+
+    @classmethod
+    def plan(cls, points: Sequence[Point], args: DriverArgs) -> S7Plan:
+        """Merge points into byte ranges that fit the PDU."""
+        assert isinstance(args, S7Args)
+        return plan_reads(points, args.max_gap, args.pdu_size)
+
+    def describe_plan(self, plan: Any) -> str:
+        """Summarise the plan."""
+        assert isinstance(plan, S7Plan)
+        points = sum(len(b.members) for b in plan.blocks)
+        return f"{points} point(s) in {plan.request_count} area read(s)"
+
+    @property
+    def connected(self) -> bool:
+        """Return True while the ISO-on-TCP session is up."""
+        return bool(self._client.get_connected())
+
+    async def connect(self) -> None:
+        """Open the session with rack/slot addressing."""
+        try:
+            await asyncio.wait_for(
+                self._run(self._client.connect, self._host, self.args.rack, self.args.slot, self._port),
+                self.timeout,
+            )
+        except TimeoutError as exc:
+            await self.close()
+            raise ConnectError(f"no answer from {self.endpoint} in {self.timeout} s") from exc
+        except DriverError as exc:
+            raise ConnectError(f"cannot connect to {self.endpoint}: {exc}") from exc
+
+    async def read(self, plan: Any) -> ReadResult:
+        """Read every block; a rejected block marks only its own points bad."""
+        assert isinstance(plan, S7Plan)
+        result = ReadResult()
+        for block in plan.blocks:
+            try:
+                data = await self._run(
+                    self._client.read_area, _AREAS[block.area], block.db, block.start, block.size
+                )
+            except DeviceRejected as exc:
+                for point, _ in block.members:
+                    result.errors[point.name] = str(exc)
+                continue
+            for point, address in block.members:
+                try:
+                    result.values[point.name] = codec.decode(
+                        point, address.bit, data, address.byte - block.start
+                    )
+                except (ValueError, struct.error) as exc:
+                    result.errors[point.name] = str(exc)
+        return result
+
+    async def write(self, point: Point, value: Any) -> None:
+        """Write one value; a bit is a read-modify-write of its byte."""
+        address = check_point(point)
+        area = _AREAS[address.area]
+        if address.bit is not None:
+            current = await self._run(self._client.read_area, area, address.db, address.byte, 1)
+            data = bytearray([codec.set_bit(current[0], address.bit, bool(value))])
+        else:
+            try:
+                data = bytearray(codec.encode(point, value))
+            except (ValueError, TypeError, struct.error) as exc:
+                raise DeviceRejected(f"{value!r} does not fit {point.dtype}: {exc}") from exc
+        await self._run(self._client.write_area, area, address.db, address.byte, data)
+
+    async def close(self) -> None:
+        """Drop the session."""
+        try:
+            await asyncio.to_thread(self._client.disconnect)
+        except S7Error:
+            pass
+
+    async def _run(self, call: Any, *args: Any) -> Any:
+        """Run one blocking snap7 call in a thread, translating its errors."""
+        async with self._lock:
+            try:
+                return await asyncio.to_thread(call, *args)
+            except S7TimeoutError as exc:
+                raise RequestTimeout(f"no answer from {self.endpoint} in {self.timeout} s") from exc
+            except (S7ConnectionError, ConnectionError, OSError) as exc:
+                raise ConnectError(f"connection to {self.endpoint} lost: {exc}") from exc
+            except S7Error as exc:
+                raise DeviceRejected(f"PLC refused the request: {exc}") from exc
+            except RuntimeError as exc:
+                raise DriverError(f"S7 request to {self.endpoint} failed: {exc}") from exc
+

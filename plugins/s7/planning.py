@@ -1,0 +1,61 @@
+"""Plan S7 reads (pure): merge points of one area/DB into byte ranges that fit one PDU.
+
+A read reply carries at most PDU size minus 18 header bytes; ranges bridge gaps of up to
+``max_gap`` bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gateway.southbound import Point, ReadPlan
+
+from .addresses import S7Address, byte_span, check_point
+
+HEADER_BYTES = 18
+
+
+@dataclass
+class Block:
+    """One area read and the points decoded from it."""
+
+    area: str
+    db: int
+    start: int
+    size: int
+    members: list[tuple[Point, S7Address]] = field(default_factory=list)
+
+
+@dataclass
+class S7Plan(ReadPlan):
+    """The byte ranges to read each cycle."""
+
+    blocks: list[Block]
+
+    @property
+    def request_count(self) -> int:  # type: ignore[override]
+        """Return the number of area reads one cycle sends."""
+        return len(self.blocks)
+
+
+def plan_reads(points: Sequence[Point], max_gap: int, pdu_size: int) -> S7Plan:
+    """Build the plan; every point lands in exactly one block no larger than one reply."""
+    max_bytes = pdu_size - HEADER_BYTES
+    located = sorted(((check_point(p), p) for p in points), key=lambda item: item[0])
+    blocks: list[Block] = []
+    for address, point in located:
+        end = address.byte + byte_span(point)
+        current = blocks[-1] if blocks else None
+        if (
+            current is not None
+            and (current.area, current.db) == (address.area, address.db)
+            and address.byte - (current.start + current.size) <= max_gap
+            and end - current.start <= max_bytes
+        ):
+            current.size = max(current.size, end - current.start)
+        else:
+            current = Block(address.area, address.db, address.byte, end - address.byte)
+            blocks.append(current)
+        current.members.append((point, address))
+    return S7Plan(blocks)
