@@ -1,1 +1,7 @@
-"""collect."""
+"""Collection: pollers per controller, uploaders per group, latest values, transforms."""
+
+from .latest import LatestValues, Reading
+from .poller import ControllerHealth, ControllerPoller
+from .uploader import GroupUploader
+
+__all__ = ["ControllerHealth", "ControllerPoller", "GroupUploader", "LatestValues", "Reading"]

@@ -1,1 +1,10 @@
-"""scripting."""
+"""User scripts: restricted compile, sandbox globals, wizard_api, and the runner boundary."""
+
+from .compiler import ALLOWED_MODULES, CompiledScript, compile_script, require_function
+from .runner import CallOutcome, ScriptRunner
+from .wizard_api import OutgoingMessage, PublishContext, encode_payload
+
+__all__ = [
+    "ALLOWED_MODULES", "CallOutcome", "CompiledScript", "OutgoingMessage", "PublishContext",
+    "ScriptRunner", "compile_script", "encode_payload", "require_function",
+]

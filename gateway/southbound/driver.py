@@ -22,7 +22,7 @@ class DriverArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ReadPlan(ABC):  # noqa: B024 - a marker base: each driver's plan has its own shape
+class ReadPlan(ABC):
     """A driver's precomputed list of requests covering a controller's points."""
 
     request_count: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -118,10 +119,8 @@ class S7Driver(Driver):
 
     async def close(self) -> None:
         """Drop the session."""
-        try:
+        with contextlib.suppress(S7Error):
             await asyncio.to_thread(self._client.disconnect)
-        except S7Error:
-            pass
 
     async def _run(self, call: Any, *args: Any) -> Any:
         """Run one blocking snap7 call in a thread, translating its errors."""

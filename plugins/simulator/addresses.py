@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from gateway.errors import AddressError
 
 WAVEFORMS = ("sine", "ramp", "square", "triangle")
-_PATTERN = re.compile(r"^(%s)(?:/(\d+(?:\.\d+)?))?$" % "|".join(WAVEFORMS))
+_PATTERN = re.compile(r"^({})(?:/(\d+(?:\.\d+)?))?$".format("|".join(WAVEFORMS)))
 
 
 @dataclass(frozen=True)

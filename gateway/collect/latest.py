@@ -1,0 +1,41 @@
+"""The latest reading of every measure: what uploads, scripts and the UI see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Reading:
+    """The last known state of one measure.
+
+    ``status`` is 1 while reads succeed and 0 after a failed read; ``value`` then stays the
+    last good value (None if there never was one), as Device Supervisor reports it.
+    """
+
+    value: Any = None
+    timestamp: float = 0.0
+    status: int = 0
+    error: str = ""
+
+
+class LatestValues:
+    """Readings keyed by (controller, measure); written only by the pollers."""
+
+    def __init__(self) -> None:
+        self._readings: dict[tuple[str, str], Reading] = {}
+
+    def get(self, controller: str, measure: str) -> Reading:
+        """Return the reading of one measure (an empty one if never read)."""
+        return self._readings.setdefault((controller, measure), Reading())
+
+    def set_good(self, controller: str, measure: str, value: Any, timestamp: float) -> None:
+        """Record a successful read."""
+        reading = self.get(controller, measure)
+        reading.value, reading.timestamp, reading.status, reading.error = value, timestamp, 1, ""
+
+    def set_failed(self, controller: str, measure: str, error: str, timestamp: float) -> None:
+        """Record a failed read, keeping the last good value."""
+        reading = self.get(controller, measure)
+        reading.status, reading.error, reading.timestamp = 0, error, timestamp

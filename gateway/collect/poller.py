@@ -1,0 +1,142 @@
+"""One poller per controller: owns its schedule, connection recovery and health.
+
+Runs never overlap: the next run is scheduled after the current one ends (missed slots are
+skipped, not queued). Start times are staggered by the caller. After a failure the poller waits
+a capped full-jitter backoff (never less than the sample period) and reconnects. Writes share the
+connection and wait for the running read to finish, so a write never interleaves with a
+half-read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.config import Controller, Measure, measure_point
+from gateway.errors import DriverError
+from gateway.southbound import Driver, ReadPlan
+
+from .backoff import Backoff
+from .latest import LatestValues
+from .transforms import to_engineering, to_raw
+
+log = logging.getLogger("gateway.collect")
+
+
+@dataclass
+class ControllerHealth:
+    """What the rest of the gateway knows about a controller's reads."""
+
+    healthy: bool | None = None  # None until the first cycle ends
+    last_success: float = 0.0
+    last_error: str = ""
+    consecutive_failures: int = 0
+    cycles: int = 0
+
+
+class ControllerPoller:
+    """Polls one controller every ``sample_period`` and records readings in ``latest``."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        measures: Sequence[Measure],
+        driver: Driver,
+        latest: LatestValues,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.controller = controller
+        self.measures = {m.name: m for m in measures}
+        self.driver = driver
+        self.latest = latest
+        self.health = ControllerHealth()
+        self.plan: ReadPlan = driver.plan(
+            [measure_point(m, controller) for m in measures], driver.args
+        )
+        self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
+        self._backoff = backoff or Backoff(base=controller.sample_period, cap=60.0)
+        self._lock = asyncio.Lock()
+
+    @property
+    def name(self) -> str:
+        """Return the controller's name."""
+        return self.controller.name
+
+    async def run(self, start_delay: float = 0.0) -> None:
+        """Poll until cancelled."""
+        log.info("%s: polling %s every %.3g s (%s)", self.name, self.controller.endpoint,
+                 self.controller.sample_period, self.driver.describe_plan(self.plan))
+        await self._sleep(start_delay)
+        period = self.controller.sample_period
+        next_start = self._monotonic()
+        try:
+            while True:
+                async with self._lock:
+                    ok = await self.poll_once()
+                if ok:
+                    next_start = max(next_start + period, self._monotonic())
+                    delay = next_start - self._monotonic()
+                else:
+                    delay = max(period, self._backoff.next_delay())
+                    next_start = self._monotonic() + delay
+                await self._sleep(delay)
+        finally:
+            await self.driver.close()
+
+    async def poll_once(self) -> bool:
+        """Run one read cycle; return False when the controller could not be read."""
+        now = self._clock()
+        self.health.cycles += 1
+        try:
+            if not self.driver.connected:
+                await self.driver.connect()
+            result = await self.driver.read(self.plan)
+        except DriverError as exc:
+            self._record_failure(str(exc), now)
+            await self.driver.close()
+            return False
+        for name, raw in result.values.items():
+            self.latest.set_good(self.name, name, to_engineering(self.measures[name], raw), now)
+        for name, error in result.errors.items():
+            self.latest.set_failed(self.name, name, error, now)
+        self._record_success(now)
+        return True
+
+    async def write(self, measure_name: str, value: Any) -> None:
+        """Write an engineering value to a measure between polls; raise DriverError on failure."""
+        measure = self.measures[measure_name]
+        raw = to_raw(measure, value)
+        async with self._lock:
+            if not self.driver.connected:
+                await self.driver.connect()
+            await self.driver.write(measure_point(measure, self.controller), raw)
+        log.info("%s: wrote %s = %r", self.name, measure_name, value)
+
+    def _record_success(self, now: float) -> None:
+        if self.health.healthy is False:
+            log.info("%s: reads recovered after %d failed cycle(s)", self.name,
+                     self.health.consecutive_failures)
+        self.health.healthy = True
+        self.health.last_success = now
+        self.health.consecutive_failures = 0
+        self._backoff.reset()
+
+    def _record_failure(self, error: str, now: float) -> None:
+        if self.health.healthy is not False:
+            log.error("%s: read failed: %s (values keep their last reading with status 0)",
+                      self.name, error)
+        else:
+            log.debug("%s: still failing: %s", self.name, error)
+        self.health.healthy = False
+        self.health.last_error = error
+        self.health.consecutive_failures += 1
+        for name in self.measures:
+            self.latest.set_failed(self.name, name, error, now)

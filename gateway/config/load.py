@@ -1,0 +1,111 @@
+"""Load config.yaml: parse, validate, cross-check; refuse it whole with every problem listed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gateway.errors import ConfigError, Problem
+
+from .references import check_references, is_inline_code
+from .schema import GatewayConfig
+from .validation_text import pydantic_problems
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated configuration and the file it came from."""
+
+    model: GatewayConfig
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        """Return the folder relative paths in the configuration are resolved against."""
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        """Resolve a path written in the configuration."""
+        return (self.base_dir / relative).resolve()
+
+    def script_source(self, script: str) -> tuple[str, str]:
+        """Return ``(filename, source)`` of a rule's script, inline or from its file."""
+        if is_inline_code(script):
+            return "<inline>", script
+        path = self.resolve(script)
+        return str(path), path.read_text(encoding="utf-8")
+
+
+def load_config(path: str | Path) -> LoadedConfig:
+    """Load and validate ``path``; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(str(path), f"cannot read: {exc}")]) from exc
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> LoadedConfig:
+    """Validate configuration ``text`` as if read from ``path``."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([_yaml_problem(path, exc)]) from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError([Problem(str(path), "the top level must be a mapping of sections")])
+    try:
+        model = GatewayConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_with_lines(pydantic_problems(exc), node)) from exc
+    problems = check_references(model, path.parent)
+    if problems:
+        raise ConfigError(_with_lines(problems, node))
+    return LoadedConfig(model, path.resolve())
+
+
+def _yaml_problem(path: Path, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if mark is not None:
+        return Problem(f"{path.name}:{mark.line + 1}:{mark.column + 1}", message)
+    return Problem(path.name, message)
+
+
+def _with_lines(problems: list[Problem], root: Any) -> list[Problem]:
+    """Append the YAML line of each problem's path, so the user can jump to it."""
+    return [
+        Problem(p.path, f"{p.message} (line {line})") if (line := _line_of(root, p.path)) else p
+        for p in problems
+    ]
+
+
+def _line_of(node: Any, path: str) -> int | None:
+    line = None
+    for key, index in _PATH_PART.findall(path):
+        if isinstance(node, yaml.MappingNode) and key:
+            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if match is None:
+                return line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and index:
+            position = int(index)
+            if position >= len(node.value):
+                return line
+            node = node.value[position]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line

@@ -1,0 +1,162 @@
+"""Checks that need more than one section: names, references, addresses, driver args, files.
+
+Every check adds a :class:`Problem` and goes on, so the user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gateway.errors import AddressError, Problem
+from gateway.southbound import DataType, Driver, Point, available_protocols, driver_for
+
+from .schema import Controller, GatewayConfig, Measure
+from .validation_text import pydantic_problems
+
+_TOPIC_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def check_references(config: GatewayConfig, base_dir: Path) -> list[Problem]:
+    """Return every cross-section problem of ``config``."""
+    problems: list[Problem] = []
+    for section in ("serial_ports", "controllers", "groups", "alarms", "clouds", "publish", "subscribe"):
+        problems += _duplicates(section, [item.name for item in getattr(config, section)])
+    problems += _duplicates("measures", [f"{m.controller}/{m.name}" for m in config.measures])
+    drivers = _check_controllers(config, problems)
+    _check_measures(config, drivers, problems)
+    _check_rules(config, base_dir, problems)
+    return problems
+
+
+def measure_point(measure: Measure, controller: Controller) -> Point:
+    """Return the driver's view of a measure (the byte order defaults to the controller's)."""
+    byte_order = measure.byte_order or controller.args.get("byte_order") or "abcd"
+    return Point(measure.name, measure.address, measure.type, measure.length, byte_order)
+
+
+def _duplicates(section: str, names: Iterable[str]) -> list[Problem]:
+    names = list(names)
+    counts = Counter(names)
+    seen: set[str] = set()
+    problems = []
+    for index, name in enumerate(names):
+        if counts[name] > 1 and name in seen:
+            shown = name.split("/", 1)[-1] if section == "measures" else name
+            problems.append(Problem(f"{section}[{index}].name", f"duplicate name '{shown}'"))
+        seen.add(name)
+    return problems
+
+
+def _check_controllers(config: GatewayConfig, problems: list[Problem]) -> dict[str, type[Driver]]:
+    drivers: dict[str, type[Driver]] = {}
+    ports = {p.name for p in config.serial_ports}
+    for index, controller in enumerate(config.controllers):
+        path = f"controllers[{index}]"
+        if controller.protocol not in available_protocols():
+            known = ", ".join(sorted(available_protocols()))
+            problems.append(Problem(f"{path}.protocol",
+                                    f"no driver for '{controller.protocol}' (available: {known})"))
+            continue
+        driver = driver_for(controller.protocol)
+        drivers[controller.name] = driver
+        if controller.protocol == "modbus-rtu":
+            if controller.endpoint not in ports:
+                problems.append(Problem(f"{path}.endpoint",
+                                        f"'{controller.endpoint}' is not a name in serial_ports"))
+        elif (error := driver.check_endpoint(controller.endpoint)) is not None:
+            problems.append(Problem(f"{path}.endpoint", error))
+        try:
+            driver.args_model.model_validate(controller.args)
+        except ValidationError as exc:
+            problems += pydantic_problems(exc, prefix=f"{path}.args")
+    return drivers
+
+
+def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], problems: list[Problem]) -> None:
+    controllers = {c.name: c for c in config.controllers}
+    groups = {g.name for g in config.groups}
+    for index, measure in enumerate(config.measures):
+        path = f"measures[{index}]"
+        if measure.group not in groups:
+            problems.append(Problem(f"{path}.group", f"unknown group '{measure.group}'"))
+        if measure.type is DataType.STRING and measure.length == 0:
+            problems.append(Problem(f"{path}.length", "a STRING needs a length (in characters)"))
+            continue
+        controller = controllers.get(measure.controller)
+        if controller is None:
+            problems.append(Problem(f"{path}.controller", f"unknown controller '{measure.controller}'"))
+            continue
+        driver = drivers.get(controller.name)
+        if driver is None:
+            continue
+        try:
+            args = driver.args_model.model_validate(controller.args)
+            driver.check_point(measure_point(measure, controller), args)
+        except AddressError as exc:
+            problems.append(Problem(f"{path}.address", str(exc)))
+        except ValidationError:
+            pass  # reported on the controller
+    by_name = Counter(m.name for m in config.measures)
+    for index, alarm in enumerate(config.alarms):
+        candidates = [m for m in config.measures if m.name == alarm.measure
+                      and alarm.controller in (None, m.controller)]
+        if not candidates:
+            problems.append(Problem(f"alarms[{index}].measure", f"unknown measure '{alarm.measure}'"))
+        elif alarm.controller is None and by_name[alarm.measure] > 1:
+            problems.append(Problem(f"alarms[{index}].controller",
+                                    f"'{alarm.measure}' exists on several controllers; name one"))
+        if alarm.combine != "none" and alarm.cond2 is None:
+            problems.append(Problem(f"alarms[{index}].cond2", f"combine: {alarm.combine} needs cond2"))
+
+
+def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem]) -> None:
+    clouds = {c.name for c in config.clouds}
+    groups = {g.name for g in config.groups}
+    variables = {"SN", "MAC", "name", *config.gateway.labels}
+    for section in ("publish", "subscribe"):
+        for index, rule in enumerate(getattr(config, section)):
+            path = f"{section}[{index}]"
+            if rule.cloud not in clouds:
+                problems.append(Problem(f"{path}.cloud", f"unknown cloud '{rule.cloud}'"))
+            problems += _topic_problems(f"{path}.topic", rule.topic, variables, section == "publish")
+            if rule.script and (error := script_path_error(rule.script, base_dir)):
+                problems.append(Problem(f"{path}.script", error))
+            if section == "publish" and rule.source == "group":
+                for position, group in enumerate(rule.groups):
+                    if group not in groups:
+                        problems.append(Problem(f"{path}.groups[{position}]", f"unknown group '{group}'"))
+
+
+def _topic_problems(path: str, topic: str, variables: set[str], publishing: bool) -> list[Problem]:
+    problems = []
+    if not topic:
+        problems.append(Problem(path, "a topic cannot be empty"))
+    if publishing and ("+" in topic or "#" in topic):
+        problems.append(Problem(path, f"'{topic}' has a wildcard; publish topics cannot"))
+    for name in _TOPIC_VARIABLE.findall(topic):
+        if name not in variables:
+            known = ", ".join(f"${{{v}}}" for v in sorted(variables))
+            problems.append(Problem(path, f"unknown variable ${{{name}}} (known: {known})"))
+    return problems
+
+
+def is_inline_code(script: str) -> bool:
+    """Return True when a rule's ``script`` holds code rather than a file name."""
+    return "\n" in script
+
+
+def script_path_error(script: str, base_dir: Path) -> str | None:
+    """Return why a script file reference is unusable, or None."""
+    if is_inline_code(script):
+        return None
+    candidate = (base_dir / script).resolve()
+    if not candidate.is_relative_to(base_dir.resolve()):
+        return f"'{script}' is outside the configuration's folder"
+    if not candidate.is_file():
+        return f"script file '{script}' not found (looked in {base_dir})"
+    return None

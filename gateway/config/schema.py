@@ -1,0 +1,257 @@
+"""The typed model of config.yaml (DESIGN.md section 3).
+
+Structure, types and ranges live here; references between sections and protocol-specific
+checks (addresses, driver args) live in :mod:`gateway.config.references`. Unknown keys are
+refused so that a misspelt key is reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from gateway.southbound import ByteOrder, DataType
+
+Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+Positive = Annotated[float, Field(gt=0)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WebSection(_Model):
+    """Where the admin UI listens."""
+
+    host: str = "0.0.0.0"
+    port: Port = 8080
+
+
+class GatewaySection(_Model):
+    """Identity and housekeeping of this gateway."""
+
+    name: Name = "gateway"
+    data_dir: str = "./state"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    labels: dict[str, str] = {}
+    web: WebSection = WebSection()
+
+
+class SerialPort(_Model):
+    """A serial line, shared by the Modbus RTU controllers on it."""
+
+    name: Name
+    device: str
+    baud: Annotated[int, Field(gt=0)] = 9600
+    bits: Literal[7, 8] = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+
+
+class Controller(_Model):
+    """One PLC and how to poll it."""
+
+    name: Name
+    protocol: str
+    endpoint: str
+    sample_period: Positive = 1.0
+    timeout: Positive = 2.0
+    args: dict[str, Any] = {}
+
+
+class GainOffset(_Model):
+    """``value = raw * gain + offset``."""
+
+    kind: Literal["gain_offset"]
+    gain: float = 1.0
+    offset: float = 0.0
+
+
+class Ratio(_Model):
+    """Map ``[min_value, max_value]`` linearly onto ``[min_scale, max_scale]``."""
+
+    kind: Literal["ratio"]
+    min_value: float
+    max_value: float
+    min_scale: float
+    max_scale: float
+
+    @model_validator(mode="after")
+    def _distinct_bounds(self) -> Ratio:
+        if self.min_value == self.max_value:
+            raise ValueError("min_value and max_value must differ")
+        return self
+
+
+Transform = Annotated[GainOffset | Ratio, Field(discriminator="kind")]
+
+
+class Measure(_Model):
+    """One tag: where it is read and how it is shaped and uploaded."""
+
+    name: Name
+    controller: Name
+    group: Name
+    address: str
+    type: DataType
+    length: Annotated[int, Field(ge=0, le=254)] = 0
+    byte_order: ByteOrder | None = None
+    access: Literal["ro", "rw"] = "ro"
+    unit: str = ""
+    desc: str = ""
+    decimal: Annotated[int, Field(ge=0, le=10)] | None = None
+    upload: Literal["periodic", "onchange", "never"] = "periodic"
+    deadband: Annotated[float, Field(ge=0)] = 0.0
+    transform: Transform | None = None
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _address_text(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return value
+        if value < 10000:
+            raise ValueError(
+                f"write the address in quotes: as a YAML number it reads as {value} "
+                "and has lost its leading zeros"
+            )
+        return str(value)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type_upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Group(_Model):
+    """Measures uploaded together every ``upload_interval`` seconds."""
+
+    name: Name
+    upload_interval: Positive = 10.0
+    history: bool = False
+
+
+class Condition(_Model):
+    """One alarm comparison."""
+
+    op: Literal["eq", "neq", "gt", "egt", "lt", "elt"]
+    value: float
+
+
+class Alarm(_Model):
+    """An alarm rule on one measure."""
+
+    name: Name
+    measure: Name
+    controller: Name | None = None
+    level: Annotated[int, Field(ge=1, le=5)] = 1
+    content: str = ""
+    cond1: Condition
+    combine: Literal["none", "and", "or"] = "none"
+    cond2: Condition | None = None
+    label: str = "default"
+
+
+class Will(_Model):
+    """MQTT last will."""
+
+    topic: str
+    payload: str = ""
+    qos: Literal[0, 1, 2] = 0
+    retain: bool = False
+
+
+class Cloud(_Model):
+    """A northbound MQTT connection."""
+
+    name: Name
+    type: Literal["aws-iot", "mqtt"]
+    host: str
+    port: Port | None = None
+    client_id: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    root_ca: str | None = None
+    keepalive: Annotated[int, Field(ge=5, le=65535)] = 60
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    clean_session: bool = True
+    will: Will | None = None
+    max_inflight: Annotated[int, Field(ge=1, le=1000)] = 20
+    publish_rate: Annotated[float, Field(gt=0)] | None = None
+
+    @property
+    def uses_tls(self) -> bool:
+        """Return True when the connection must be TLS (always for AWS IoT)."""
+        return self.type == "aws-iot" or self.tls
+
+    @property
+    def effective_port(self) -> int:
+        """Return the configured port or the protocol default."""
+        return self.port or (8883 if self.uses_tls else 1883)
+
+    @property
+    def effective_rate(self) -> float:
+        """Return publishes per second allowed (AWS IoT: under 100/s per connection)."""
+        if self.publish_rate is not None:
+            return self.publish_rate
+        return 90.0 if self.type == "aws-iot" else 1000.0
+
+
+class Cache(_Model):
+    """Bounds and durability of the outbox."""
+
+    max_messages: Annotated[int, Field(gt=0)] = 100_000
+    max_mb: Positive = 256
+    durability: Literal["normal", "full"] = "normal"
+    drain: Literal["fifo"] = "fifo"
+
+
+class PublishRule(_Model):
+    """Which snapshots go to which cloud, shaped by which script."""
+
+    name: Name
+    cloud: Name
+    topic: str
+    qos: Literal[0, 1, 2] = 1
+    source: Literal["group", "alarm"] = "group"
+    groups: list[Name] = []
+    labels: list[str] = []
+    function: str | None = None
+    script: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PublishRule:
+        if self.source == "group" and not self.groups:
+            raise ValueError("a rule with source: group needs at least one group in groups")
+        if self.script and not self.function:
+            raise ValueError("a script needs the name of its main function in function")
+        return self
+
+
+class SubscribeRule(_Model):
+    """A cloud topic whose messages are handed to a script."""
+
+    name: Name
+    cloud: Name
+    topic: str
+    qos: Literal[0, 1, 2] = 0
+    function: str = "main"
+    script: str
+
+
+class GatewayConfig(_Model):
+    """The whole of config.yaml."""
+
+    gateway: GatewaySection = GatewaySection()
+    serial_ports: list[SerialPort] = []
+    controllers: list[Controller] = []
+    measures: list[Measure] = []
+    groups: list[Group] = []
+    alarms: list[Alarm] = []
+    clouds: list[Cloud] = []
+    cache: Cache = Cache()
+    publish: list[PublishRule] = []
+    subscribe: list[SubscribeRule] = []

@@ -1,0 +1,103 @@
+"""The world a user script sees: guarded builtins, guard hooks and module proxies.
+
+Modules are never handed over whole: a proxy carries only the module's public functions,
+classes and constants, never its submodules (``json.codecs.open`` would read files).
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import types
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from RestrictedPython import limited_builtins, safe_builtins, utility_builtins
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr_raise,
+)
+
+from .compiler import ALLOWED_MODULES
+
+_REMOVED_BUILTINS = ("setattr", "delattr", "id", "BaseException", "SystemExit", "KeyboardInterrupt",
+                     "GeneratorExit", "__build_class__")
+_EXTRA_BUILTINS: dict[str, Any] = {
+    name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+    for name in ("dict", "enumerate", "sorted", "min", "max", "sum", "any", "all", "zip", "map",
+                 "filter", "reversed", "next", "iter", "format", "bytes", "bytearray")
+}
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
+    ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
+}
+
+
+def script_globals(logger: logging.Logger) -> dict[str, Any]:
+    """Return fresh globals for one script: nothing is shared between scripts."""
+    builtins = {**safe_builtins, **limited_builtins, **_EXTRA_BUILTINS,
+                "set": utility_builtins["set"], "frozenset": utility_builtins["frozenset"]}
+    for name in _REMOVED_BUILTINS:
+        builtins.pop(name, None)
+    modules = {name: _module_proxy(name, logger) for name in ALLOWED_MODULES}
+
+    def guarded_import(name: str, globals_: Any = None, locals_: Any = None,
+                       fromlist: Any = (), level: int = 0) -> Any:
+        if level != 0 or name not in modules:
+            raise ImportError(f"import of '{name}' is not allowed")
+        return modules[name]
+
+    builtins["__import__"] = guarded_import
+    return {
+        "__builtins__": builtins,
+        "__name__": "user_script",
+        "_getattr_": safer_getattr_raise,
+        "_getitem_": default_guarded_getitem,
+        "_getiter_": default_guarded_getiter,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_write_": full_write_guard,
+        "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
+        "_print_": lambda _getattr=None: _LogPrinter(logger),
+    }
+
+
+class _LogPrinter:
+    """RestrictedPython's print hook: each ``print`` becomes one line in the script's log."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def _call_print(self, *objects: Any, **_kwargs: Any) -> None:
+        self._logger.info(" ".join(str(o) for o in objects))
+
+    def __call__(self) -> str:
+        return ""
+
+
+def _module_proxy(name: str, logger: logging.Logger) -> types.SimpleNamespace:
+    if name == "logging":
+        return _logging_proxy(logger)
+    module = import_module(name)
+    public = {
+        attr: getattr(module, attr)
+        for attr in dir(module)
+        if not attr.startswith("_") and not isinstance(getattr(module, attr), types.ModuleType)
+    }
+    return types.SimpleNamespace(**public)
+
+
+def _logging_proxy(logger: logging.Logger) -> types.SimpleNamespace:
+    """``logging`` for scripts: every call, and every ``getLogger()``, writes to the script's log."""
+    calls = {
+        "debug": logger.debug, "info": logger.info, "warning": logger.warning, "warn": logger.warning,
+        "error": logger.error, "exception": logger.exception, "critical": logger.critical,
+    }
+    script_logger = types.SimpleNamespace(**calls)
+    levels = {n: getattr(logging, n) for n in ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL")}
+    return types.SimpleNamespace(**calls, **levels, getLogger=lambda *_args: script_logger)

@@ -1,0 +1,91 @@
+"""``wizard_api`` for Device Supervisor 1.x scripts.
+
+Everything a script asks for is recorded as plain data (:class:`OutgoingMessage`) and applied by
+the gateway after the call returns, so the same object can later live in a worker process as a
+proxy without changing any caller. ``mqtt_publish`` is the one immediate call (DS1 semantics:
+sent now if connected, never cached), and it goes through the ``send_now`` hook.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.errors import ScriptRuntimeError
+
+SendNow = Callable[[str, str, bytes, int], bool]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message a script published, to be committed to the outbox."""
+
+    cloud: str
+    topic: str
+    payload: bytes
+    qos: int
+
+
+@dataclass(frozen=True)
+class PublishContext:
+    """What a publish script's call needs to know about its rule (plain data)."""
+
+    rule: str
+    cloud: str
+    topic: str
+    qos: int
+    global_parameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+def encode_payload(payload: Any) -> bytes:
+    """Encode a payload: str as UTF-8, bytes as they are, anything else as JSON."""
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    try:
+        return json.dumps(payload).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise ScriptRuntimeError(f"payload cannot be sent as JSON: {exc}") from exc
+
+
+class WizardApi:
+    """The DS1 API surface a publish script receives."""
+
+    def __init__(self, context: PublishContext, send_now: SendNow, logger: logging.Logger) -> None:
+        self._context = context
+        self._send_now = send_now
+        self._logger = logger
+        self.outgoing: list[OutgoingMessage] = []
+
+    def awsiot_publish(self, topic: str, payload: Any, qos: int = 1) -> bool:
+        """Queue a message durably for the rule's cloud; True once accepted."""
+        self.outgoing.append(self._message(topic, payload, qos))
+        return True
+
+    def mqtt_publish(self, topic: str, payload: Any, qos: int = 0) -> bool:
+        """Send now if the cloud is connected; never cached. Return whether it was sent."""
+        message = self._message(topic, payload, qos)
+        return self._send_now(message.cloud, message.topic, message.payload, message.qos)
+
+    def save_data(self, data: Any, group: str | None = None) -> bool:
+        """Queue ``{topic, qos, payload}`` data, or plain data for the rule's own topic."""
+        if isinstance(data, Mapping) and "payload" in data:
+            topic = str(data.get("topic") or self._context.topic)
+            qos = int(data.get("qos", self._context.qos))
+            return self.awsiot_publish(topic, data["payload"], qos)
+        return self.awsiot_publish(self._context.topic, data, self._context.qos)
+
+    def get_global_parameter(self) -> dict[str, Any]:
+        """Return the gateway's parameters and labels."""
+        return dict(self._context.global_parameters)
+
+    def _message(self, topic: Any, payload: Any, qos: Any) -> OutgoingMessage:
+        if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic:
+            raise ScriptRuntimeError(f"invalid topic {topic!r}: a non-empty topic without wildcards is needed")
+        if qos not in (0, 1, 2):
+            raise ScriptRuntimeError(f"invalid qos {qos!r}: use 0 or 1")
+        return OutgoingMessage(self._context.cloud, topic, encode_payload(payload), int(qos))
