@@ -1,1 +1,50 @@
-"""demo."""
+"""``gateway demo``: the gateway with simulated PLCs and a local broker, ready to watch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from gateway.config import LoadedConfig
+
+from .broker import MosquittoBroker, port_is_open
+from .plcs import LOOPBACK, simulators_for
+
+log = logging.getLogger("gateway.demo")
+
+
+async def run_demo(config: LoadedConfig, duration: float | None = None) -> None:
+    """Start simulators and a broker for ``config``, then run the gateway until stopped."""
+    from gateway.app import Gateway
+
+    gateway = Gateway(config)
+    servers = simulators_for(config)
+    brokers: list[MosquittoBroker] = []
+    try:
+        for label, server in servers:
+            await server.start()
+            log.info("simulated PLC %s started", label)
+        for cloud in config.model.clouds:
+            if cloud.type == "mqtt" and cloud.host in LOOPBACK and not cloud.uses_tls:
+                port = cloud.effective_port
+                if port_is_open("127.0.0.1", port):
+                    log.info("a broker already listens on 127.0.0.1:%d; using it", port)
+                    continue
+                broker = MosquittoBroker(port)
+                await asyncio.to_thread(broker.start)
+                brokers.append(broker)
+                log.info("mosquitto broker started on 127.0.0.1:%d", port)
+                log.info("watch the messages with: mosquitto_sub -h 127.0.0.1 -p %d -t '#' -v", port)
+        model = config.model
+        for controller in model.controllers:
+            count = sum(1 for m in model.measures if m.controller == controller.name)
+            log.info("polling %s (%s at %s) every %g s: %d measure(s)", controller.name, controller.protocol,
+                     controller.endpoint, controller.sample_period, count)
+        if duration is not None:
+            asyncio.get_running_loop().call_later(duration, gateway.request_stop)
+        await gateway.run()
+    finally:
+        for _label, server in servers:
+            await server.stop()
+        for broker in brokers:
+            await asyncio.to_thread(broker.close)

@@ -1,0 +1,134 @@
+"""Wire the components of a configuration together and own their lifecycle.
+
+Components start in a TaskGroup with named tasks (outbox flusher, connectors, pollers,
+uploaders) and stop in reverse order, so producers stop before the outbox closes; the outbox
+then deletes what was acknowledged and checkpoints its WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Coroutine
+from typing import Any
+
+from gateway.cloud import MqttConnector
+from gateway.collect import ControllerPoller, GroupUploader, LatestValues
+from gateway.config import LoadedConfig
+from gateway.errors import CloudError
+from gateway.identity import serial_number, topic_variables
+from gateway.publisher import RulePublisher
+from gateway.scripting import ScriptRunner
+from gateway.scripting.loading import load_publish_scripts
+from gateway.southbound import driver_for, parse_args
+from gateway.store import Outbox
+from gateway.web import start_web
+
+log = logging.getLogger("gateway")
+
+STOP_GRACE = 1.0
+
+
+class Gateway:
+    """A running gateway for one validated configuration."""
+
+    def __init__(self, config: LoadedConfig, *, web: bool = True) -> None:
+        self.config = config
+        self.latest = LatestValues()
+        self.connectors: dict[str, MqttConnector] = {}
+        self.pollers: list[ControllerPoller] = []
+        self.outbox: Outbox | None = None
+        self._web = web
+        self._stop_requested = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.runner = ScriptRunner(send_now=self._send_now)
+        load_publish_scripts(config, self.runner)
+
+    @property
+    def data_dir(self) -> Any:
+        """Return where this gateway keeps its state."""
+        return self.config.resolve(self.config.model.gateway.data_dir)
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to stop its components and return."""
+        self._stop_requested.set()
+
+    async def run(self, started: asyncio.Event | None = None) -> None:
+        """Run until cancelled or :meth:`request_stop`; always stops cleanly."""
+        model = self.config.model
+        cache = model.cache
+        self.outbox = await Outbox.open(self.data_dir / "outbox.db", cache.max_messages,
+                                        int(cache.max_mb * 1024 * 1024), cache.durability)
+        web_runner = None
+        try:
+            if self._web:
+                web_runner = await start_web(model.gateway.web.host, model.gateway.web.port)
+                log.info("web UI on http://%s:%d/", _display_host(model.gateway.web.host), model.gateway.web.port)
+            async with asyncio.TaskGroup() as group:
+                for name, coroutine in self._components(self.outbox):
+                    self._tasks.append(group.create_task(coroutine, name=name))
+                if started is not None:
+                    started.set()
+                try:
+                    await self._stop_requested.wait()
+                finally:
+                    await self._stop_in_reverse()
+        finally:
+            if web_runner is not None:
+                await web_runner.cleanup()
+            await self.outbox.close()
+            log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth)
+
+    def _components(self, outbox: Outbox) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        model = self.config.model
+        components: list[tuple[str, Coroutine[Any, Any, None]]] = [("outbox-acks", outbox.run_ack_flusher())]
+        for cloud in model.clouds:
+            connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}")
+            self.connectors[cloud.name] = connector
+            components.append((f"cloud:{cloud.name}", connector.run()))
+        for controller in model.controllers:
+            measures = [m for m in model.measures if m.controller == controller.name]
+            if not measures:
+                log.info("%s: no measures, not polled", controller.name)
+                continue
+            driver_class = driver_for(controller.protocol)
+            driver = driver_class(controller.endpoint, controller.timeout, parse_args(driver_class, controller.args))
+            poller = ControllerPoller(controller, measures, driver, self.latest)
+            self.pollers.append(poller)
+            stagger = (zlib.crc32(controller.name.encode()) % 1000) / 1000 * min(controller.sample_period, 1.0)
+            components.append((f"poll:{controller.name}", poller.run(start_delay=stagger)))
+        publisher = RulePublisher(self.config, self.runner, outbox, self._variables(), self._global_parameters())
+        for group in model.groups:
+            measures = [m for m in model.measures if m.group == group.name]
+            if not measures or not publisher.has_rules(group.name):
+                log.info("group %s: %s, nothing to upload", group.name,
+                         "no measures" if not measures else "no publish rule")
+                continue
+            uploader = GroupUploader(group, measures, self.latest, publisher.deliver_group)
+            components.append((f"upload:{group.name}", uploader.run()))
+        return components
+
+    async def _stop_in_reverse(self) -> None:
+        for task in reversed(self._tasks):
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_GRACE)
+
+    def _send_now(self, cloud: str, topic: str, payload: bytes, qos: int) -> bool:
+        connector = self.connectors.get(cloud)
+        if connector is None:
+            raise CloudError(f"unknown cloud '{cloud}'")
+        return connector.send_now(cloud, topic, payload, qos)
+
+    def _variables(self) -> dict[str, str]:
+        return topic_variables(self.config.model.gateway.name, self.config.model.gateway.labels)
+
+    def _global_parameters(self) -> dict[str, Any]:
+        gateway = self.config.model.gateway
+        return {"gateway_sn": serial_number(), "log_level": gateway.log_level,
+                "catch_recording": self.config.model.cache.max_messages, "warning_recording": 2000,
+                **self._variables()}
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host

@@ -1,0 +1,119 @@
+"""The ``gateway`` command: run, check and demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway import __version__
+from gateway.config import LoadedConfig, load_config
+from gateway.errors import ConfigError, GatewayError
+from gateway.logs import setup_logging
+from gateway.scripting import ScriptRunner
+from gateway.scripting.loading import load_publish_scripts
+
+EXIT_INVALID = 2
+log = logging.getLogger("gateway")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen command; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"gateway {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run a gateway from a configuration")
+    run.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    run.set_defaults(handler=_run)
+    check = commands.add_parser("check", help="validate a configuration and list every problem")
+    check.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    check.set_defaults(handler=_check)
+    demo = commands.add_parser("demo", help="run the gateway with simulated PLCs and a local broker")
+    demo.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def validated(path: Path) -> LoadedConfig:
+    """Load a configuration and compile its scripts; raise ConfigError with every problem."""
+    config = load_config(path)
+    load_publish_scripts(config, ScriptRunner(send_now=lambda *_: False))
+    return config
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        config = validated(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{args.config}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return EXIT_INVALID
+    model = config.model
+    print(f"{args.config}: OK ({len(model.controllers)} controller(s), {len(model.measures)} measure(s), "
+          f"{len(model.groups)} group(s), {len(model.clouds)} cloud(s), {len(model.publish)} publish rule(s))")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_INVALID
+    setup_logging(config.model.gateway.log_level)
+    from gateway.app import Gateway
+
+    return _serve(Gateway(config).run())
+
+
+def _demo(args: argparse.Namespace) -> int:
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_INVALID
+    setup_logging(config.model.gateway.log_level)
+    from gateway.demo import run_demo
+
+    return _serve(run_demo(config, args.duration))
+
+
+def _load_or_report(path: Path) -> LoadedConfig | None:
+    try:
+        return validated(path)
+    except ConfigError as exc:
+        print(f"{path} is not valid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def _serve(main_coroutine: Coroutine[Any, Any, None]) -> int:
+    """Run until done, Ctrl-C or SIGTERM; both signals stop the gateway cleanly."""
+    try:
+        asyncio.run(_cancel_on_sigterm(main_coroutine))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    except GatewayError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+async def _cancel_on_sigterm(main_coroutine: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    await main_coroutine
