@@ -110,9 +110,13 @@ class Gateway:
         return components
 
     async def _stop_in_reverse(self) -> None:
+        """Cancel components last-started first, all within one shared grace period."""
+        deadline = asyncio.get_running_loop().time() + STOP_GRACE
         for task in reversed(self._tasks):
             task.cancel()
-            await asyncio.wait({task}, timeout=STOP_GRACE)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining > 0:
+                await asyncio.wait({task}, timeout=remaining)
 
     def _send_now(self, cloud: str, topic: str, payload: bytes, qos: int) -> bool:
         connector = self.connectors.get(cloud)

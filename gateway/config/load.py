@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from gateway.errors import ConfigError, Problem
 
 from .references import check_references, is_inline_code
 from .schema import GatewayConfig
-from .validation_text import pydantic_problems
+from .sections import validate_sections
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -64,14 +63,13 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError([Problem(str(path), "the top level must be a mapping of sections")])
-    try:
-        model = GatewayConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(_with_lines(pydantic_problems(exc), node)) from exc
-    problems = check_references(model, path.parent)
+    sections = validate_sections(raw)
+    problems = sections.problems + sections.original_paths(
+        check_references(sections.model, path.resolve().parent, sections.invalid_names)
+    )
     if problems:
         raise ConfigError(_with_lines(problems, node))
-    return LoadedConfig(model, path.resolve())
+    return LoadedConfig(sections.model, path.resolve())
 
 
 def _yaml_problem(path: Path, exc: yaml.YAMLError) -> Problem:
@@ -85,11 +83,10 @@ def _yaml_problem(path: Path, exc: yaml.YAMLError) -> Problem:
 
 
 def _with_lines(problems: list[Problem], root: Any) -> list[Problem]:
-    """Append the YAML line of each problem's path, so the user can jump to it."""
-    return [
-        Problem(p.path, f"{p.message} (line {line})") if (line := _line_of(root, p.path)) else p
-        for p in problems
-    ]
+    """Append the YAML line of each problem's path and sort them in file order."""
+    located = [(_line_of(root, p.path) or 0, p) for p in problems]
+    located.sort(key=lambda item: item[0])
+    return [Problem(p.path, f"{p.message} (line {line})") if line else p for line, p in located]
 
 
 def _line_of(node: Any, path: str) -> int | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -21,15 +21,22 @@ from .validation_text import pydantic_problems
 _TOPIC_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
-def check_references(config: GatewayConfig, base_dir: Path) -> list[Problem]:
-    """Return every cross-section problem of ``config``."""
+def check_references(
+    config: GatewayConfig, base_dir: Path, invalid_names: Mapping[str, set[str]] | None = None
+) -> list[Problem]:
+    """Return every cross-section problem of ``config``.
+
+    ``invalid_names`` are names of items that exist but failed validation (already reported):
+    references to them are not reported again as unknown.
+    """
+    known_invalid = invalid_names or {}
     problems: list[Problem] = []
     for section in ("serial_ports", "controllers", "groups", "alarms", "clouds", "publish", "subscribe"):
         problems += _duplicates(section, [item.name for item in getattr(config, section)])
     problems += _duplicates("measures", [f"{m.controller}/{m.name}" for m in config.measures])
     drivers = _check_controllers(config, problems)
-    _check_measures(config, drivers, problems)
-    _check_rules(config, base_dir, problems)
+    _check_measures(config, drivers, problems, known_invalid)
+    _check_rules(config, base_dir, problems, known_invalid)
     return problems
 
 
@@ -63,7 +70,7 @@ def _check_controllers(config: GatewayConfig, problems: list[Problem]) -> dict[s
                                     f"no driver for '{controller.protocol}' (available: {known})"))
             continue
         driver = driver_for(controller.protocol)
-        drivers[controller.name] = driver
+        drivers.setdefault(controller.name, driver)
         if controller.protocol == "modbus-rtu":
             if controller.endpoint not in ports:
                 problems.append(Problem(f"{path}.endpoint",
@@ -77,9 +84,12 @@ def _check_controllers(config: GatewayConfig, problems: list[Problem]) -> dict[s
     return drivers
 
 
-def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], problems: list[Problem]) -> None:
-    controllers = {c.name: c for c in config.controllers}
-    groups = {g.name for g in config.groups}
+def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], problems: list[Problem],
+                    known_invalid: Mapping[str, set[str]]) -> None:
+    controllers: dict[str, Controller] = {}
+    for controller in config.controllers:
+        controllers.setdefault(controller.name, controller)
+    groups = {g.name for g in config.groups} | known_invalid.get("groups", set())
     for index, measure in enumerate(config.measures):
         path = f"measures[{index}]"
         if measure.group not in groups:
@@ -89,7 +99,8 @@ def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], pro
             continue
         controller = controllers.get(measure.controller)
         if controller is None:
-            problems.append(Problem(f"{path}.controller", f"unknown controller '{measure.controller}'"))
+            if measure.controller not in known_invalid.get("controllers", set()):
+                problems.append(Problem(f"{path}.controller", f"unknown controller '{measure.controller}'"))
             continue
         driver = drivers.get(controller.name)
         if driver is None:
@@ -105,7 +116,7 @@ def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], pro
     for index, alarm in enumerate(config.alarms):
         candidates = [m for m in config.measures if m.name == alarm.measure
                       and alarm.controller in (None, m.controller)]
-        if not candidates:
+        if not candidates and alarm.measure not in known_invalid.get("measures", set()):
             problems.append(Problem(f"alarms[{index}].measure", f"unknown measure '{alarm.measure}'"))
         elif alarm.controller is None and by_name[alarm.measure] > 1:
             problems.append(Problem(f"alarms[{index}].controller",
@@ -114,9 +125,10 @@ def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], pro
             problems.append(Problem(f"alarms[{index}].cond2", f"combine: {alarm.combine} needs cond2"))
 
 
-def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem]) -> None:
-    clouds = {c.name for c in config.clouds}
-    groups = {g.name for g in config.groups}
+def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem],
+                 known_invalid: Mapping[str, set[str]]) -> None:
+    clouds = {c.name for c in config.clouds} | known_invalid.get("clouds", set())
+    groups = {g.name for g in config.groups} | known_invalid.get("groups", set())
     variables = {"SN", "MAC", "name", *config.gateway.labels}
     for section in ("publish", "subscribe"):
         for index, rule in enumerate(getattr(config, section)):

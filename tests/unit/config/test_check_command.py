@@ -1,0 +1,53 @@
+"""`gateway check` on broken configurations prints the expected `path: message` lines.
+
+Each folder under cases/ holds a config.yaml and the exact expected output; `{case_dir}` stands
+for the folder's absolute path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+
+CASES = Path(__file__).parent / "cases"
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+def test_broken_config_lists_every_problem(case: str, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = CASES / case
+    monkeypatch.chdir(folder)
+    status = main(["check", "-c", "config.yaml"])
+    expected = (folder / "expected.txt").read_text().replace("{case_dir}", str(folder.resolve()))
+    out = capsys.readouterr()
+    assert out.out == expected
+    assert status == 2
+    assert "problem(s)" in out.err
+    assert "Traceback" not in out.out + out.err
+
+
+def test_the_default_config_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "-c", str(REPO / "config.yaml")]) == 0
+    assert "OK (2 controller(s), 9 measure(s)" in capsys.readouterr().out
+
+
+def test_missing_file_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "-c", str(tmp_path / "nope.yaml")]) == 2
+    assert "cannot read" in capsys.readouterr().out
+
+
+def test_a_fixed_config_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The problems are the only thing wrong: fixing them makes the same file valid."""
+    shutil.copytree(CASES / "bad_modbus_addresses", tmp_path / "case")
+    config = tmp_path / "case" / "config.yaml"
+    text = config.read_text()
+    for bad, good in [('"50001"', '"40001"'), ('"00001", type: FLOAT', '"00001", type: BIT'),
+                      ('"40001.16"', '"40001.15"'), ("address: 1,", 'address: "00002",'), ('"40000"', '"40020"')]:
+        text = text.replace(bad, good)
+    config.write_text(text)
+    assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out
