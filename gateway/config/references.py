@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gateway.errors import AddressError, Problem
-from gateway.southbound import DataType, Driver, Point, available_protocols, driver_for
+from gateway.southbound import ByteOrder, DataType, Driver, Point, available_protocols, driver_for
 
 from .schema import Controller, GatewayConfig, Measure
 from .validation_text import pydantic_problems
@@ -42,7 +42,7 @@ def check_references(
 
 def measure_point(measure: Measure, controller: Controller) -> Point:
     """Return the driver's view of a measure (the byte order defaults to the controller's)."""
-    byte_order = measure.byte_order or controller.args.get("byte_order") or "abcd"
+    byte_order = ByteOrder(measure.byte_order or controller.args.get("byte_order") or ByteOrder.ABCD)
     return Point(measure.name, measure.address, measure.type, measure.length, byte_order)
 
 

@@ -77,6 +77,11 @@ class Point:
     length: int = 0
     byte_order: ByteOrder = ByteOrder.ABCD
 
+    def __post_init__(self) -> None:
+        # Accept plain strings ("FLOAT", "cdab") but always hold the enums, so comparisons are exact.
+        object.__setattr__(self, "dtype", DataType(self.dtype))
+        object.__setattr__(self, "byte_order", ByteOrder(self.byte_order))
+
 
 @dataclass
 class ReadResult:

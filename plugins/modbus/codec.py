@@ -17,12 +17,12 @@ from .addresses import ModbusAddress
 
 def reorder(data: bytes, order: ByteOrder) -> bytes:
     """Convert between wire order and big-endian; every order is its own inverse."""
-    if len(data) < 4 or order is ByteOrder.ABCD:
+    if len(data) < 4 or order == ByteOrder.ABCD:
         return data
-    if order is ByteOrder.DCBA:
+    if order == ByteOrder.DCBA:
         return data[::-1]
     words = [data[i : i + 2] for i in range(0, len(data), 2)]
-    if order is ByteOrder.CDAB:
+    if order == ByteOrder.CDAB:
         return b"".join(reversed(words))
     return b"".join(w[::-1] for w in words)  # BADC
 

@@ -1,0 +1,117 @@
+"""Publish scripts in Device Supervisor 1.x style run unchanged and produce the right messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import ScriptCompileError, ScriptRuntimeError
+from gateway.scripting import PublishContext, ScriptRunner
+
+REPO = Path(__file__).resolve().parents[3]
+CONTEXT = PublishContext("upload", "default", "rule/topic", 1, {"gateway_sn": "SN1"})
+DATA = {
+    "timestamp": 1589538347.56, "group_name": "default",
+    "values": {
+        "PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1589538347, "status": 1},
+                 "Pump": {"raw_data": True, "timestamp": 1589538347, "status": 1}},
+        "S7-1200": {"Test1": {"raw_data": None, "timestamp": 1589538340, "status": 0}},
+    },
+}
+
+
+def _runner(source: str, function: str = "main", sent: list[tuple[str, str, bytes, int]] | None = None) -> ScriptRunner:
+    def send_now(cloud: str, topic: str, payload: bytes, qos: int) -> bool:
+        if sent is None:
+            return False
+        sent.append((cloud, topic, payload, qos))
+        return True
+
+    runner = ScriptRunner(send_now=send_now, timeout=2.0)
+    runner.load("upload", source, "user.py", function)
+    return runner
+
+
+async def test_example_script_publishes_one_record_per_controller() -> None:
+    runner = _runner((REPO / "scripts/vars_upload_test.py").read_text(), "vars_upload_test")
+    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    assert outcome.error is None
+    [message] = outcome.messages
+    assert (message.cloud, message.topic, message.qos) == ("default", "awsiot/test", 1)
+    assert json.loads(message.payload) == [
+        {"Device": "PLC1", "timestamp": 1589538347.56, "Data": {"Temp": 21.5, "Pump": True}},
+        {"Device": "S7-1200", "timestamp": 1589538347.56, "Data": {"Test1": None}},
+    ]
+
+
+async def test_return_value_goes_to_the_rule_topic() -> None:
+    runner = _runner("def main(data, api):\n    return {'n': len(data['values'])}\n")
+    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    assert [(m.topic, json.loads(m.payload), m.qos) for m in outcome.messages] == [("rule/topic", {"n": 2}, 1)]
+
+
+async def test_mqtt_publish_is_sent_now_and_not_queued() -> None:
+    sent: list[tuple[str, str, bytes, int]] = []
+    runner = _runner("def main(data, api):\n    ok = api.mqtt_publish('live/x', 'hello', 0)\n    "
+                     "api.awsiot_publish('q/x', {'sent': ok}, 1)\n", sent=sent)
+    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    assert sent == [("default", "live/x", b"hello", 0)]
+    assert [json.loads(m.payload) for m in outcome.messages] == [{"sent": True}]
+
+
+async def test_global_parameters_and_save_data() -> None:
+    runner = _runner("def main(data, api):\n    p = api.get_global_parameter()\n"
+                     "    api.save_data({'sn': p['gateway_sn']})\n"
+                     "    api.save_data({'topic': 'other', 'qos': 0, 'payload': 'x'})\n")
+    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    assert [(m.topic, m.payload, m.qos) for m in outcome.messages] == [
+        ("rule/topic", b'{"sn": "SN1"}', 1), ("other", b"x", 0)]
+
+
+async def test_a_failing_script_reports_its_own_line_and_publishes_nothing() -> None:
+    source = "def main(data, api):\n    api.awsiot_publish('t', 'partial', 1)\n    return data['missing']\n"
+    outcome = await _runner(source).call_publish("upload", DATA, CONTEXT)
+    assert outcome.messages == []
+    assert outcome.error == "line 3: KeyError: 'missing'"
+
+
+async def test_a_script_cannot_change_what_the_next_script_sees() -> None:
+    runner = _runner("def main(data, api):\n    data['values'].clear()\n    return None\n")
+    original = json.dumps(DATA)
+    await runner.call_publish("upload", DATA, CONTEXT)
+    assert json.dumps(DATA) == original
+
+
+async def test_a_runaway_script_times_out_and_is_reported() -> None:
+    runner = ScriptRunner(send_now=lambda *_: False, timeout=0.2)
+    runner.load("slow", "import time\ndef main(data, api):\n    time.sleep(1)\n", "slow.py", "main")
+    outcome = await runner.call_publish("slow", DATA, CONTEXT)
+    assert outcome.error == "timed out after 0.2 s"
+    assert outcome.messages == []
+
+
+@pytest.mark.parametrize(("source", "reason"), [
+    ("import os\ndef main(d, a):\n    pass\n", "line 1: import of 'os' is not allowed"),
+    ("from subprocess import run\ndef main(d, a):\n    pass\n", "line 1: import of 'subprocess'"),
+    ("def main(d, a):\n    return d.__class__\n", "line 2:"),
+    ("def main(d, a):\n  return (\n", "syntax error"),
+    ("def other(d, a):\n    pass\n", "no function 'main'"),
+])
+def test_refused_at_load_with_the_line(source: str, reason: str) -> None:
+    with pytest.raises(ScriptCompileError, match=reason):
+        _runner(source)
+
+
+async def test_modules_are_proxies_without_submodules() -> None:
+    outcome = await _runner("import json\ndef main(d, a):\n    return json.codecs\n").call_publish("upload", DATA, CONTEXT)
+    assert outcome.error is not None and "codecs" in outcome.error
+
+
+async def test_invalid_publish_arguments_are_refused() -> None:
+    outcome = await _runner("def main(d, a):\n    a.awsiot_publish('a/#', 'x', 1)\n").call_publish("upload", DATA, CONTEXT)
+    assert outcome.error is not None and "wildcards" in outcome.error
+    with pytest.raises(ScriptRuntimeError, match="JSON"):
+        from gateway.scripting import encode_payload
+        encode_payload({1, 2})
