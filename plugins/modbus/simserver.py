@@ -11,12 +11,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway_plugins.simulator.waveforms import value_at
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
 from gateway.southbound import Point
+from gateway_plugins.simulator.waveforms import value_at
 
 from . import codec
 from .addresses import Area, ModbusAddress, check_point, register_count

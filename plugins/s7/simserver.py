@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import snap7
-from gateway_plugins.simulator.waveforms import value_at
 from snap7.type import SrvArea
 
 from gateway.southbound import Point
+from gateway_plugins.simulator.waveforms import value_at
 
 from . import codec
 from .addresses import S7Address, byte_span, check_point

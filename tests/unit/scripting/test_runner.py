@@ -105,12 +105,14 @@ def test_refused_at_load_with_the_line(source: str, reason: str) -> None:
 
 
 async def test_modules_are_proxies_without_submodules() -> None:
-    outcome = await _runner("import json\ndef main(d, a):\n    return json.codecs\n").call_publish("upload", DATA, CONTEXT)
+    runner = _runner("import json\ndef main(d, a):\n    return json.codecs\n")
+    outcome = await runner.call_publish("upload", DATA, CONTEXT)
     assert outcome.error is not None and "codecs" in outcome.error
 
 
 async def test_invalid_publish_arguments_are_refused() -> None:
-    outcome = await _runner("def main(d, a):\n    a.awsiot_publish('a/#', 'x', 1)\n").call_publish("upload", DATA, CONTEXT)
+    runner = _runner("def main(d, a):\n    a.awsiot_publish('a/#', 'x', 1)\n")
+    outcome = await runner.call_publish("upload", DATA, CONTEXT)
     assert outcome.error is not None and "wildcards" in outcome.error
     with pytest.raises(ScriptRuntimeError, match="JSON"):
         from gateway.scripting import encode_payload
