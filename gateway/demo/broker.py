@@ -32,16 +32,20 @@ def mosquitto_path() -> str:
 class MosquittoBroker:
     """A mosquitto process listening on ``host:port`` with the given extra configuration."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1", extra_config: str = "allow_anonymous true\n") -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1", extra_config: str = "allow_anonymous true\n",
+                 persistent: bool = False) -> None:
         self.host, self.port = host, port
         self._extra = extra_config
+        self._persistent = persistent
         self._dir = tempfile.TemporaryDirectory(prefix="mosquitto-")
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the broker and wait until it accepts connections."""
         config = Path(self._dir.name) / "mosquitto.conf"
-        config.write_text(f"listener {self.port} {self.host}\npersistence false\n{self._extra}")
+        persistence = (f"persistence true\npersistence_location {self._dir.name}/\n" if self._persistent
+                       else "persistence false\n")
+        config.write_text(f"listener {self.port} {self.host}\n{persistence}{self._extra}")
         log_file = open(Path(self._dir.name) / "mosquitto.log", "wb")  # noqa: SIM115 - lives with the process
         self._process = subprocess.Popen([mosquitto_path(), "-c", str(config)], stdout=log_file,
                                          stderr=subprocess.STDOUT)

@@ -1,0 +1,87 @@
+"""Broker down for a while, then up: every message reaches the subscriber, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.demo.broker import MosquittoBroker
+from tests.conftest import Subscriber, free_port
+from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
+
+SEQUENCE_SCRIPT = """
+state = {"n": 0}
+
+
+def main(data_collect, wizard_api):
+    state["n"] = state["n"] + 1
+    wizard_api.awsiot_publish("seq/test", {"n": state["n"]}, 1)
+"""
+
+
+@pytest.fixture
+def persistent_broker() -> Any:
+    """A broker that keeps sessions across a restart, so the subscriber misses nothing itself."""
+    broker = MosquittoBroker(free_port(), persistent=True)
+    broker.start()
+    yield broker
+    broker.close()
+
+
+def _drain(subscriber: Subscriber, into: list[int]) -> None:
+    while True:
+        try:
+            into.append(json.loads(subscriber.get(0).payload)["n"])
+        except queue.Empty:
+            return
+
+
+async def _wait_until(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_outage_loses_nothing_and_keeps_order(tmp_path: Path, persistent_broker: MosquittoBroker) -> None:
+    config = {
+        "gateway": {"name": "outage", "data_dir": str(tmp_path / "state")},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "Level", "controller": "Sim", "group": "fast", "address": "sine/5", "type": "FLOAT"}],
+        "groups": [{"name": "fast", "upload_interval": 0.05}],
+        "clouds": [mqtt_cloud(persistent_broker.port)],
+        "publish": [{"name": "seq", "cloud": "default", "topic": "seq/test", "qos": 1, "groups": ["fast"],
+                     "function": "main", "script": "scripts/sequence.py"}],
+    }
+    path = write_config(tmp_path, config, {"sequence.py": SEQUENCE_SCRIPT})
+    subscriber = Subscriber(persistent_broker.port, "seq/#", client_id="outage-subscriber", clean=False)
+    received: list[int] = []
+    try:
+        async with running_gateway(path) as gateway:
+            connector = gateway.connectors["default"]
+            await _wait_until(lambda: (_drain(subscriber, received), len(received) >= 10)[1], 20, "first messages")
+            persistent_broker.stop()
+            await _wait_until(lambda: not connector.state.connected, 10, "the gateway to notice the outage")
+            await asyncio.sleep(2.0)
+            assert gateway.outbox is not None
+            buffered = gateway.outbox.depth
+            assert buffered >= 10, f"only {buffered} message(s) buffered during the outage"
+            assert any(word in connector.state.last_error for word in ("lost", "refused")), connector.state.last_error
+            persistent_broker.start()
+            await _wait_until(lambda: gateway.outbox is not None and gateway.outbox.depth == 0, 30, "the backlog drain")
+            produced_before_stop = max(received, default=0) + buffered
+            await _wait_until(lambda: (_drain(subscriber, received), max(received) >= produced_before_stop)[1],
+                              30, "the backlog at the subscriber")
+    finally:
+        subscriber.close()
+    first_seen = list(dict.fromkeys(received))
+    assert first_seen == list(range(1, len(first_seen) + 1)), "a message was lost or arrived out of order"
+    assert len(first_seen) >= produced_before_stop
+    print(f"outage: {buffered} buffered, {len(first_seen)} delivered, {len(received) - len(first_seen)} duplicate(s)")
