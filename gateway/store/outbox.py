@@ -87,9 +87,17 @@ class Outbox:
         return self._count - len(self._acked) - len(self._flushing)
 
     async def enqueue(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Commit ``messages`` in one transaction, evicting the oldest beyond the caps."""
+        """Commit ``messages`` in one transaction, evicting the oldest beyond the caps.
+
+        A started transaction always completes: cancelling the caller does not cancel the write.
+        """
         if not messages:
             return
+        await asyncio.shield(self._enqueue(messages))
+        for cloud in {m.cloud for m in messages}:
+            self.arrival(cloud).set()
+
+    async def _enqueue(self, messages: Sequence[OutgoingMessage]) -> None:
         now = time.time()
         rows = [(m.cloud, m.topic, m.qos, m.payload, len(m.payload), now) for m in messages]
         async with self._lock:
@@ -98,14 +106,12 @@ class Outbox:
                     "INSERT INTO outbox (cloud, topic, qos, payload, size, created) VALUES (?, ?, ?, ?, ?, ?)", rows
                 )
                 self._count += len(rows)
-                self._bytes += sum(len(m.payload) for m in messages)
+                self._bytes += sum(row[4] for row in rows)
                 await self._evict_over_caps()
                 await self._db.commit()
             except Exception as exc:
                 await self._db.rollback()
                 raise StoreError(f"cannot store {len(rows)} message(s): {exc}") from exc
-        for cloud in {m.cloud for m in messages}:
-            self.arrival(cloud).set()
 
     def arrival(self, cloud: str) -> asyncio.Event:
         """Return the event set whenever messages for ``cloud`` are enqueued."""
@@ -130,6 +136,9 @@ class Outbox:
         """Delete acknowledged messages in one transaction; return how many."""
         if not self._acked:
             return 0
+        return await asyncio.shield(self._delete_acked())
+
+    async def _delete_acked(self) -> int:
         self._flushing, self._acked = self._acked, set()
         ids = sorted(self._flushing)
         async with self._lock:
@@ -160,10 +169,17 @@ class Outbox:
                 log.error("%s (will retry)", exc)
 
     async def close(self) -> None:
-        """Delete what was acknowledged, checkpoint the WAL and close."""
+        """Delete what was acknowledged, checkpoint the WAL and close.
+
+        Waits for a write still in progress, so nothing committed-to is rolled back.
+        """
         try:
             await self.flush_acks()
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            async with self._lock:
+                await self._db.commit()
+                await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception as exc:  # sqlite3.Error: the data is safe in the WAL either way
+            log.warning("outbox: checkpoint at close failed (%s); the WAL is replayed on the next start", exc)
         finally:
             await self._db.close()
 

@@ -104,9 +104,14 @@ async def test_a_dead_plc_does_not_stop_the_others(tmp_path: Path, broker: Mosqu
     """The S7 endpoint has no server: its values come with status 0, the Modbus values keep flowing."""
     modbus_port, dead_port = free_port(), free_port()
     config = _config(modbus_port, dead_port, broker.port, free_port(), tmp_path / "state")
-    script = ("def main(data, api):\n    out = {}\n    for device, values in data['values'].items():\n"
-              "        for name, v in values.items():\n            out[device + '/' + name] = [v['raw_data'], v['status']]\n"
-              "    api.awsiot_publish('awsiot/test', out, 1)\n")
+    script = (
+        "def main(data, api):\n"
+        "    out = {}\n"
+        "    for device, values in data['values'].items():\n"
+        "        for name, v in values.items():\n"
+        "            out[device + '/' + name] = [v['raw_data'], v['status']]\n"
+        "    api.awsiot_publish('awsiot/test', out, 1)\n"
+    )
     config["publish"][0].update(function="main", script="scripts/status.py")
     path = write_config(tmp_path, config, {"status.py": script})
     points = [measure_point(m, c) for c in load_config(path).model.controllers if c.name == "PLC1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -91,3 +92,36 @@ async def test_over_the_size_cap_the_oldest_are_evicted(tmp_path: Path) -> None:
         assert box.evicted == 2
     finally:
         await box.close()
+
+
+async def test_a_cancelled_cycle_still_commits_whole(tmp_path: Path) -> None:
+    """Stopping the gateway mid-cycle must not roll back a cycle that started to commit."""
+    path = tmp_path / "o.db"
+    box = await Outbox.open(path, 100_000, 10**8)
+    task = asyncio.create_task(box.enqueue(_messages("a", 0, 2000)))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await box.close()
+    reopened = await Outbox.open(path, 100_000, 10**8)
+    try:
+        assert len(await _payloads(reopened, "a")) == 2000
+    finally:
+        await reopened.close()
+
+
+async def test_closing_during_an_ack_flush_is_clean(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    box = await Outbox.open(path, 100_000, 10**8)
+    await box.enqueue(_messages("a", 0, 2000))
+    for message in await box.fetch("a", 0, 1500):
+        box.ack(message.id)
+    flush = asyncio.create_task(box.flush_acks())
+    await asyncio.sleep(0)
+    flush.cancel()
+    await box.close()  # must not raise "database table is locked"
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        remaining = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    assert remaining in (500, 2000)  # deleted whole or not at all; unacknowledged rows always kept
