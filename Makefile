@@ -17,6 +17,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 setup: system-packages $(VENV)/.installed
 

@@ -87,8 +87,8 @@ def _check_controllers(config: GatewayConfig, problems: list[Problem]) -> dict[s
 def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], problems: list[Problem],
                     known_invalid: Mapping[str, set[str]]) -> None:
     controllers: dict[str, Controller] = {}
-    for controller in config.controllers:
-        controllers.setdefault(controller.name, controller)
+    for item in config.controllers:
+        controllers.setdefault(item.name, item)
     groups = {g.name for g in config.groups} | known_invalid.get("groups", set())
     for index, measure in enumerate(config.measures):
         path = f"measures[{index}]"

@@ -59,7 +59,7 @@ def validate_sections(raw: dict[str, Any]) -> Sections:
         item_type = _list_item_type(info.annotation)
         if item_type is None or not isinstance(value, list):
             try:
-                clean[name] = TypeAdapter(info.annotation).validate_python(value)
+                clean[name] = TypeAdapter[Any](info.annotation or Any).validate_python(value)
             except ValidationError as exc:
                 problems += pydantic_problems(exc, prefix=name)
             continue

@@ -9,7 +9,7 @@ import ast
 from dataclasses import dataclass
 from types import CodeType
 
-from RestrictedPython import compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_exec
 
 from gateway.errors import ScriptCompileError
 

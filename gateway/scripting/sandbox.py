@@ -13,14 +13,16 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from RestrictedPython import limited_builtins, safe_builtins, utility_builtins
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
+    safe_builtins,
     safer_getattr_raise,
 )
+from RestrictedPython.Limits import limited_builtins
+from RestrictedPython.Utilities import utility_builtins
 
 from .compiler import ALLOWED_MODULES
 

@@ -154,7 +154,7 @@ class ModbusTcpDriver(Driver):
         except (ModbusException, OSError) as exc:
             raise DriverError(f"request to {self.endpoint} failed: {exc}") from exc
         if response.isError():
-            code = getattr(response, "exception_code", "?")
+            code = int(getattr(response, "exception_code", 0))
             raise DeviceRejected(f"device answered exception {code} ({_EXCEPTION_NAMES.get(code, 'unknown')})")
         return response
 

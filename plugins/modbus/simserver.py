@@ -65,7 +65,7 @@ class ModbusSimServer:
 
     async def stop(self) -> None:
         """Stop listening and drop clients."""
-        await self._server.shutdown()
+        await self._server.shutdown()  # type: ignore[no-untyped-call]
         if self._task:
             self._task.cancel()
 
@@ -81,7 +81,7 @@ class ModbusSimServer:
             return None
         return _decode(point, address, registers)
 
-    def _simdata(self) -> tuple[list[SimData], ...]:
+    def _simdata(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
         sizes = {area: 16 for area in Area}
         for point, address in self._points.values():
             sizes[address.area] = max(sizes[address.area], address.offset + register_count(point) + 1)

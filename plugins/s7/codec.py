@@ -33,11 +33,11 @@ def encode(point: Point, value: Any) -> bytes:
     if point.dtype is DataType.STRING:
         return str(value).encode("utf-8")[: point.length].ljust(point.length, b"\x00")
     if point.dtype is DataType.BCD:
-        number = int(value)
-        if not 0 <= number <= 9999:
+        digits = int(value)
+        if not 0 <= digits <= 9999:
             raise ValueError(f"{value} does not fit a 4-digit BCD")
-        return bytes.fromhex(f"{number:04d}")
-    number = float(value) if point.dtype in (DataType.FLOAT, DataType.DOUBLE) else int(value)
+        return bytes.fromhex(f"{digits:04d}")
+    number: float | int = float(value) if point.dtype in (DataType.FLOAT, DataType.DOUBLE) else int(value)
     return struct.pack(">" + point.dtype.struct_code, number)
 
 
