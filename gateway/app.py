@@ -1,7 +1,7 @@
 """Wire the components of a configuration together and own their lifecycle.
 
-Components start in a TaskGroup with named tasks (outbox flusher, connectors, pollers,
-uploaders) and stop in reverse order, so producers stop before the outbox closes; the outbox
+Components start in a TaskGroup with named tasks (outbox flusher, pollers, subscribe
+dispatcher, connectors, uploaders) and stop in reverse order, so producers stop before the outbox closes; the outbox
 then deletes what was acknowledged and checkpoints its WAL.
 """
 
@@ -15,14 +15,17 @@ from typing import Any
 
 from gateway.cloud import MqttConnector
 from gateway.collect import ControllerPoller, GroupUploader, LatestValues
+from gateway.collect.writes import PlcWriter
 from gateway.config import LoadedConfig
 from gateway.errors import CloudError
 from gateway.identity import serial_number, topic_variables
+from gateway.outcomes import WriteApplier
 from gateway.publisher import RulePublisher
 from gateway.scripting import ScriptRunner
-from gateway.scripting.loading import load_publish_scripts
+from gateway.scripting.loading import load_rule_scripts
 from gateway.southbound import driver_for, parse_args
 from gateway.store import Outbox
+from gateway.subscriptions import SubscriptionDispatcher
 from gateway.web import start_web
 
 log = logging.getLogger("gateway")
@@ -43,7 +46,7 @@ class Gateway:
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.runner = ScriptRunner(send_now=self._send_now)
-        load_publish_scripts(config, self.runner)
+        load_rule_scripts(config, self.runner)
 
     @property
     def data_dir(self) -> Any:
@@ -81,12 +84,9 @@ class Gateway:
             log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth)
 
     def _components(self, outbox: Outbox) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """Build every component, in start order: stores, pollers, clouds, uploaders."""
         model = self.config.model
         components: list[tuple[str, Coroutine[Any, Any, None]]] = [("outbox-acks", outbox.run_ack_flusher())]
-        for cloud in model.clouds:
-            connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}")
-            self.connectors[cloud.name] = connector
-            components.append((f"cloud:{cloud.name}", connector.run()))
         for controller in model.controllers:
             measures = [m for m in model.measures if m.controller == controller.name]
             if not measures:
@@ -98,7 +98,17 @@ class Gateway:
             self.pollers.append(poller)
             stagger = (zlib.crc32(controller.name.encode()) % 1000) / 1000 * min(controller.sample_period, 1.0)
             components.append((f"poll:{controller.name}", poller.run(start_delay=stagger)))
-        publisher = RulePublisher(self.config, self.runner, outbox, self._variables(), self._global_parameters())
+        writes = WriteApplier(self.runner, outbox, PlcWriter(self.pollers, model.measures))
+        variables, parameters = self._variables(), self._global_parameters()
+        dispatcher = SubscriptionDispatcher(self.config, self.runner, outbox, writes, variables, parameters)
+        if model.subscribe:
+            components.append(("subscribe", dispatcher.run()))
+        for cloud in model.clouds:
+            connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
+                                      dispatcher.subscriptions(cloud.name), dispatcher.receive)
+            self.connectors[cloud.name] = connector
+            components.append((f"cloud:{cloud.name}", connector.run()))
+        publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)
         for group in model.groups:
             measures = [m for m in model.measures if m.group == group.name]
             if not measures or not publisher.has_rules(group.name):

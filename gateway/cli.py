@@ -16,7 +16,7 @@ from gateway.config import LoadedConfig, load_config
 from gateway.errors import ConfigError, GatewayError
 from gateway.logs import setup_logging
 from gateway.scripting import ScriptRunner
-from gateway.scripting.loading import load_publish_scripts
+from gateway.scripting.loading import load_rule_scripts
 
 EXIT_INVALID = 2
 log = logging.getLogger("gateway")
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 def validated(path: Path) -> LoadedConfig:
     """Load a configuration and compile its scripts; raise ConfigError with every problem."""
     config = load_config(path)
-    load_publish_scripts(config, ScriptRunner(send_now=lambda *_: False))
+    load_rule_scripts(config, ScriptRunner(send_now=lambda *_: False))
     return config
 
 
@@ -66,7 +66,8 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     model = config.model
     print(f"{args.config}: OK ({len(model.controllers)} controller(s), {len(model.measures)} measure(s), "
-          f"{len(model.groups)} group(s), {len(model.clouds)} cloud(s), {len(model.publish)} publish rule(s))")
+          f"{len(model.groups)} group(s), {len(model.clouds)} cloud(s), {len(model.publish)} publish and "
+          f"{len(model.subscribe)} subscribe rule(s))")
     return 0
 
 

@@ -11,7 +11,9 @@ from typing import Any
 from gateway.config import LoadedConfig, PublishRule
 from gateway.errors import StoreError
 from gateway.identity import render_topic
-from gateway.scripting import OutgoingMessage, PublishContext, ScriptRunner
+from gateway.outcomes import WriteApplier
+from gateway.scripting import CallContext, CallOutcome, OutgoingMessage, ScriptRunner
+from gateway.scripting.loading import publish_key
 from gateway.store import Outbox
 
 log = logging.getLogger("gateway.publish")
@@ -20,9 +22,10 @@ log = logging.getLogger("gateway.publish")
 class RulePublisher:
     """Runs each rule of a group's snapshot and commits all resulting messages together."""
 
-    def __init__(self, config: LoadedConfig, runner: ScriptRunner, outbox: Outbox,
+    def __init__(self, config: LoadedConfig, runner: ScriptRunner, outbox: Outbox, writes: WriteApplier,
                  variables: Mapping[str, str], global_parameters: Mapping[str, Any]) -> None:
         self._runner = runner
+        self._writes = writes
         self._outbox = outbox
         self._variables = variables
         self._global_parameters = dict(global_parameters)
@@ -37,23 +40,30 @@ class RulePublisher:
         return bool(self._rules_by_group.get(group))
 
     async def deliver_group(self, snapshot: dict[str, Any]) -> None:
-        """Run the group's rules on ``snapshot`` and enqueue what they publish in one transaction."""
+        """Run the group's rules on ``snapshot``; commit what they publish in one transaction,
+        then apply what they asked to write."""
         messages: list[OutgoingMessage] = []
+        done: list[tuple[CallOutcome, CallContext]] = []
         for rule in self._rules_by_group.get(snapshot["group_name"], []):
-            produced = await self._run_rule(rule, snapshot)
-            for message in produced:
+            outcome, context = await self._run_rule(rule, snapshot)
+            if outcome.error:
+                continue
+            for message in outcome.messages:
                 log.info("%s: %s %d bytes qos %d -> %s", rule.name, snapshot["group_name"],
                          len(message.payload), message.qos, message.topic)
-            messages += produced
+            messages += outcome.messages
+            done.append((outcome, context))
         try:
             await self._outbox.enqueue(messages)
         except StoreError as exc:
             log.error("group %s: %s; this cycle's messages are lost", snapshot["group_name"], exc)
+        for outcome, context in done:
+            await self._writes.apply(outcome, context)
 
-    async def _run_rule(self, rule: PublishRule, snapshot: dict[str, Any]) -> list[OutgoingMessage]:
+    async def _run_rule(self, rule: PublishRule, snapshot: dict[str, Any]) -> tuple[CallOutcome, CallContext]:
         topic = render_topic(rule.topic, self._variables)
+        context = CallContext(rule.name, rule.cloud, topic, rule.qos, self._global_parameters)
         if not rule.script:
-            return [OutgoingMessage(rule.cloud, topic, json.dumps(snapshot).encode(), rule.qos)]
-        context = PublishContext(rule.name, rule.cloud, topic, rule.qos, self._global_parameters)
-        outcome = await self._runner.call_publish(rule.name, snapshot, context)
-        return [] if outcome.error else outcome.messages
+            message = OutgoingMessage(rule.cloud, topic, json.dumps(snapshot).encode(), rule.qos)
+            return CallOutcome(messages=[message]), context
+        return await self._runner.call_publish(publish_key(rule.name), snapshot, context), context

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,12 +46,20 @@ class _Disconnected(Exception):
     """The connection dropped while draining."""
 
 
-class MqttConnector:
-    """Keeps one connection to one broker and delivers the cloud's outbox rows."""
+OnMessage = Callable[[str, str, bytes], None]
 
-    def __init__(self, cloud: Cloud, outbox: Outbox, resolve: Callable[[str], Path], client_id: str) -> None:
+
+class MqttConnector:
+    """Keeps one connection to one broker, delivers the cloud's outbox rows, and receives
+    messages on ``subscriptions`` (topic filter, qos), handed to ``on_message(cloud, topic, payload)``
+    on the event loop."""
+
+    def __init__(self, cloud: Cloud, outbox: Outbox, resolve: Callable[[str], Path], client_id: str,
+                 subscriptions: Sequence[tuple[str, int]] = (), on_message: OnMessage | None = None) -> None:
         self.cloud = cloud
         self.state = LinkState()
+        self._subscriptions = list(subscriptions)
+        self._on_message = on_message
         self._outbox = outbox
         self._resolve = resolve
         self._client_id = cloud.client_id or client_id
@@ -114,6 +122,9 @@ class MqttConnector:
             raise _Disconnected
         self.state = LinkState(connected=True, since=time.time(), delivered=self.state.delivered)
         log.info("%s: connected to %s:%d as %s", self.cloud.name, host, port, self._client_id)
+        if self._subscriptions:
+            client.subscribe(self._subscriptions)
+            log.info("%s: subscribed to %s", self.cloud.name, ", ".join(t for t, _ in self._subscriptions))
 
     def _new_client(self) -> paho.Client:
         cloud = self.cloud
@@ -137,6 +148,7 @@ class MqttConnector:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_received
         return client
 
     async def _drain(self) -> None:
@@ -215,6 +227,10 @@ class MqttConnector:
 
     def _on_publish(self, client: paho.Client, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
         self._call(client, self._acknowledged, mid)
+
+    def _on_received(self, client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
+        if self._on_message is not None:
+            self._call(client, self._on_message, self.cloud.name, message.topic, bytes(message.payload))
 
     def _call(self, client: paho.Client, callback: Callable[..., None], *args: Any) -> None:
         """Run ``callback`` on the event loop, unless it comes from an older connection's client."""

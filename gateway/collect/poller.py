@@ -103,6 +103,11 @@ class ControllerPoller:
             self._record_failure(str(exc), now)
             await self.driver.close()
             return False
+        except Exception as exc:  # a driver bug: report it like a failed read, with the traceback
+            log.exception("%s: unexpected error while reading", self.name)
+            self._record_failure(f"internal error: {exc!r}", now)
+            await self.driver.close()
+            return False
         for name, raw in result.values.items():
             self.latest.set_good(self.name, name, to_engineering(self.measures[name], raw), now)
         for name, error in result.errors.items():

@@ -52,7 +52,10 @@ class GroupUploader:
             snapshot = self.snapshot()
             if not snapshot["values"]:
                 continue
-            await self._deliver(snapshot)
+            try:
+                await self._deliver(snapshot)
+            except Exception:  # one failed cycle must not stop the uploads
+                log.exception("group %s: delivering the snapshot failed", self.group.name)
 
     def snapshot(self) -> dict[str, Any]:
         """Return ``data_collect`` for the measures due now, and remember what went out."""

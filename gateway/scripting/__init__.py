@@ -2,9 +2,17 @@
 
 from .compiler import ALLOWED_MODULES, CompiledScript, compile_script, require_function
 from .runner import CallOutcome, ScriptRunner
-from .wizard_api import OutgoingMessage, PublishContext, encode_payload
+from .wizard_api import CallContext, OutgoingMessage, WriteRequest, encode_payload
 
 __all__ = [
-    "ALLOWED_MODULES", "CallOutcome", "CompiledScript", "OutgoingMessage", "PublishContext",
-    "ScriptRunner", "compile_script", "encode_payload", "require_function",
+    "ALLOWED_MODULES",
+    "CallContext",
+    "CallOutcome",
+    "CompiledScript",
+    "OutgoingMessage",
+    "ScriptRunner",
+    "WriteRequest",
+    "compile_script",
+    "encode_payload",
+    "require_function",
 ]

@@ -1,4 +1,4 @@
-"""Load the scripts of a configuration's publish rules into a runner."""
+"""Load the scripts of a configuration's publish and subscribe rules into a runner."""
 
 from __future__ import annotations
 
@@ -8,18 +8,32 @@ from gateway.errors import ConfigError, Problem, ScriptError
 from .runner import ScriptRunner
 
 
-def load_publish_scripts(config: LoadedConfig, runner: ScriptRunner) -> None:
-    """Compile every publish rule's script; raise ConfigError naming each failing rule."""
+def publish_key(rule: str) -> str:
+    """Return the runner's name for a publish rule's script."""
+    return f"publish:{rule}"
+
+
+def subscribe_key(rule: str) -> str:
+    """Return the runner's name for a subscribe rule's script."""
+    return f"subscribe:{rule}"
+
+
+def load_rule_scripts(config: LoadedConfig, runner: ScriptRunner) -> None:
+    """Compile every rule's script; raise ConfigError naming each failing rule."""
+    wanted = [(f"publish[{i}].script", publish_key(r.name), r.script, r.function)
+              for i, r in enumerate(config.model.publish)]
+    wanted += [(f"subscribe[{i}].script", subscribe_key(r.name), r.script, r.function)
+               for i, r in enumerate(config.model.subscribe)]
     problems = []
-    for index, rule in enumerate(config.model.publish):
-        if not rule.script or not rule.function:
+    for path, key, script, function in wanted:
+        if not script or not function:
             continue
         try:
-            filename, source = config.script_source(rule.script)
-            runner.load(rule.name, source, filename, rule.function)
+            filename, source = config.script_source(script)
+            runner.load(key, source, filename, function)
         except ScriptError as exc:
-            problems.append(Problem(f"publish[{index}].script", str(exc)))
+            problems.append(Problem(path, str(exc)))
         except OSError as exc:
-            problems.append(Problem(f"publish[{index}].script", f"cannot read: {exc}"))
+            problems.append(Problem(path, f"cannot read: {exc}"))
     if problems:
         raise ConfigError(problems)

@@ -1,6 +1,7 @@
 """Run user scripts: the one call boundary between the gateway and user code.
 
-Callers hand over plain data and get plain data back (:class:`CallOutcome`), so moving the
+Callers hand over plain data and get plain data back (:class:`CallOutcome`); a
+``write_plc_values`` callback stays inside the runner and is referred to by id. So moving the
 execution into a worker process (the sandbox issue) changes no caller. Today scripts run in a
 thread of the main process, with a wall-clock timeout after which the call counts as failed.
 """
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,20 +22,22 @@ from gateway.errors import ScriptError, ScriptRuntimeError
 
 from .compiler import CompiledScript, compile_script, require_function
 from .sandbox import script_globals
-from .wizard_api import OutgoingMessage, PublishContext, SendNow, WizardApi
+from .wizard_api import CallContext, OutgoingMessage, SendNow, WizardApi, WriteRequest
 
 
 @dataclass
 class CallOutcome:
-    """What one script call produced."""
+    """What one script call produced; applied by the gateway only when ``error`` is None."""
 
     messages: list[OutgoingMessage] = field(default_factory=list)
+    writes: list[WriteRequest] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
 
 
 @dataclass
 class _LoadedScript:
+    name: str
     compiled: CompiledScript
     function: str
     namespace: dict[str, Any]
@@ -46,6 +51,8 @@ class ScriptRunner:
         self._send_now = send_now
         self._timeout = timeout
         self._scripts: dict[str, _LoadedScript] = {}
+        self._callbacks: dict[int, tuple[str, Callable[..., Any]]] = {}
+        self._callback_ids = itertools.count(1)
 
     def load(self, name: str, source: str, filename: str, function: str) -> None:
         """Compile a script for rule ``name`` and define its functions; raise ScriptError."""
@@ -57,22 +64,40 @@ class ScriptRunner:
             exec(compiled.code, namespace)  # restricted code object, sandbox globals
         except Exception as exc:
             raise ScriptRuntimeError(f"running the script's top level failed: {_user_error(exc, filename)}") from exc
-        self._scripts[name] = _LoadedScript(compiled, function, namespace, logger)
+        self._scripts[name] = _LoadedScript(name, compiled, function, namespace, logger)
 
-    async def call_publish(self, name: str, data_collect: dict[str, Any], context: PublishContext) -> CallOutcome:
+    async def call_publish(self, name: str, data_collect: dict[str, Any], context: CallContext) -> CallOutcome:
         """Call rule ``name``'s function with ``data_collect``; its return value is published too."""
         script = self._scripts[name]
-        api = WizardApi(context, self._send_now, script.logger)
         argument = copy.deepcopy(data_collect)  # a script must not change what other scripts see
+        return await self._call(script, script.namespace[script.function], context,
+                                lambda api: (argument, api), publish_return=True)
+
+    async def call_subscribe(self, name: str, topic: str, payload: str, context: CallContext) -> CallOutcome:
+        """Call a subscribe rule's ``main(topic, payload, wizard_api)`` (or ``main(topic, payload)``)."""
+        script = self._scripts[name]
+        function = script.namespace[script.function]
+        takes_api = _positional_count(function) >= 3
+        return await self._call(script, function, context,
+                                lambda api: (topic, payload, api) if takes_api else (topic, payload))
+
+    async def call_write_callback(self, callback_id: int, result: list[dict[str, Any]], tail: Any,
+                                  context: CallContext) -> CallOutcome:
+        """Run the callback a script gave to ``write_plc_values`` with the write results."""
+        name, callback = self._callbacks.pop(callback_id)
+        return await self._call(self._scripts[name], callback, context,
+                                lambda api: (copy.deepcopy(result), tail, api))
+
+    async def _call(self, script: _LoadedScript, function: Callable[..., Any], context: CallContext,
+                    arguments: Callable[[WizardApi], tuple[Any, ...]], publish_return: bool = False) -> CallOutcome:
+        api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb))
         started = time.perf_counter()
         outcome = CallOutcome()
         try:
-            returned = await asyncio.wait_for(
-                asyncio.to_thread(script.namespace[script.function], argument, api), self._timeout
-            )
-            if returned is not None:
+            returned = await asyncio.wait_for(asyncio.to_thread(function, *arguments(api)), self._timeout)
+            if publish_return and returned is not None:
                 api.awsiot_publish(context.topic, returned, context.qos)
-            outcome.messages = api.outgoing
+            outcome.messages, outcome.writes = api.outgoing, api.writes
         except TimeoutError:
             outcome.error = f"timed out after {self._timeout} s"
         except ScriptError as exc:
@@ -81,8 +106,21 @@ class ScriptRunner:
             outcome.error = _user_error(exc, script.compiled.filename)
         outcome.seconds = time.perf_counter() - started
         if outcome.error:
-            script.logger.error("%s() failed: %s", script.function, outcome.error)
+            for write in api.writes:  # nothing of a failed call is applied, so no callback will run
+                if write.callback_id is not None:
+                    self._callbacks.pop(write.callback_id, None)
+            script.logger.error("%s() failed: %s", getattr(function, "__name__", "callback"), outcome.error)
         return outcome
+
+    def _keep(self, script: str, callback: Callable[..., Any]) -> int:
+        callback_id = next(self._callback_ids)
+        self._callbacks[callback_id] = (script, callback)
+        return callback_id
+
+
+def _positional_count(function: Callable[..., Any]) -> int:
+    code = getattr(function, "__code__", None)
+    return int(code.co_argcount) if code is not None else 0
 
 
 def _user_error(exc: BaseException, filename: str) -> str:

@@ -8,6 +8,7 @@ sent now if connected, never cached), and it goes through the ``send_now`` hook.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -30,8 +31,17 @@ class OutgoingMessage:
 
 
 @dataclass(frozen=True)
-class PublishContext:
-    """What a publish script's call needs to know about its rule (plain data)."""
+class WriteRequest:
+    """A ``write_plc_values`` call: values to write, and the callback to run with the results."""
+
+    values: dict[str, Any]
+    callback_id: int | None = None
+    tail: Any = None
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a script call needs to know about its rule (plain data)."""
 
     rule: str
     cloud: str
@@ -55,11 +65,14 @@ def encode_payload(payload: Any) -> bytes:
 class WizardApi:
     """The DS1 API surface a publish script receives."""
 
-    def __init__(self, context: PublishContext, send_now: SendNow, logger: logging.Logger) -> None:
+    def __init__(self, context: CallContext, send_now: SendNow, logger: logging.Logger,
+                 keep_callback: Callable[[Callable[..., Any]], int]) -> None:
         self._context = context
         self._send_now = send_now
         self._logger = logger
+        self._keep_callback = keep_callback
         self.outgoing: list[OutgoingMessage] = []
+        self.writes: list[WriteRequest] = []
 
     def awsiot_publish(self, topic: str, payload: Any, qos: int = 1) -> bool:
         """Queue a message durably for the rule's cloud; True once accepted."""
@@ -78,6 +91,19 @@ class WizardApi:
             qos = int(data.get("qos", self._context.qos))
             return self.awsiot_publish(topic, data["payload"], qos)
         return self.awsiot_publish(self._context.topic, data, self._context.qos)
+
+    def write_plc_values(self, message: Any, callback: Any = None, tail: Any = None, timeout: float = 60) -> None:
+        """Write ``{"SP1": 1.5}`` or ``{"PLC1": {"SP1": 1.5}}`` once the call returns.
+
+        ``callback(result, tail, wizard_api)`` then receives one
+        ``{value, device, var_name, result: "OK"|"Failed", error}`` per value.
+        """
+        if not isinstance(message, Mapping) or not message:
+            raise ScriptRuntimeError('write_plc_values needs a dict like {"SP1": 1.5} or {"PLC1": {"SP1": 1.5}}')
+        if callback is not None and not callable(callback):
+            raise ScriptRuntimeError("the callback of write_plc_values must be a function")
+        callback_id = self._keep_callback(callback) if callback is not None else None
+        self.writes.append(WriteRequest(copy.deepcopy(dict(message)), callback_id, copy.deepcopy(tail)))
 
     def get_global_parameter(self) -> dict[str, Any]:
         """Return the gateway's parameters and labels."""

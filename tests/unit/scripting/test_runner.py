@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ScriptCompileError, ScriptRuntimeError
-from gateway.scripting import PublishContext, ScriptRunner
+from gateway.scripting import CallContext, ScriptRunner
 
 REPO = Path(__file__).resolve().parents[3]
-CONTEXT = PublishContext("upload", "default", "rule/topic", 1, {"gateway_sn": "SN1"})
+CONTEXT = CallContext("upload", "default", "rule/topic", 1, {"gateway_sn": "SN1"})
 DATA = {
     "timestamp": 1589538347.56, "group_name": "default",
     "values": {
@@ -117,3 +117,35 @@ async def test_invalid_publish_arguments_are_refused() -> None:
     with pytest.raises(ScriptRuntimeError, match="JSON"):
         from gateway.scripting import encode_payload
         encode_payload({1, 2})
+
+
+async def test_subscribe_scripts_with_and_without_wizard_api() -> None:
+    runner = ScriptRunner(send_now=lambda *_: False)
+    runner.load("three", "def main(topic, payload, api):\n    api.awsiot_publish('echo', payload, 0)\n",
+                "three.py", "main")
+    runner.load("two", "def main(topic, payload):\n    print(topic, payload)\n", "two.py", "main")
+    echoed = await runner.call_subscribe("three", "cmd/x", '{"a": 1}', CONTEXT)
+    assert [(m.topic, m.payload) for m in echoed.messages] == [("echo", b'{"a": 1}')]
+    quiet = await runner.call_subscribe("two", "cmd/x", "hi", CONTEXT)
+    assert quiet.error is None and quiet.messages == []
+
+
+async def test_write_requests_are_plain_data_and_the_callback_sees_the_results() -> None:
+    source = ("def main(topic, payload, api):\n    api.write_plc_values({'SP1': 1.5}, done, 'my-tail')\n\n"
+              "def done(result, tail, api):\n    api.awsiot_publish('ack', {'tail': tail, 'result': result}, 1)\n")
+    runner = ScriptRunner(send_now=lambda *_: False)
+    runner.load("sub", source, "sub.py", "main")
+    outcome = await runner.call_subscribe("sub", "cmd", "{}", CONTEXT)
+    [write] = outcome.writes
+    assert write.values == {"SP1": 1.5} and write.tail == "my-tail" and write.callback_id is not None
+    result = [{"value": 1.5, "device": "PLC1", "var_name": "SP1", "result": "OK", "error": ""}]
+    callback = await runner.call_write_callback(write.callback_id, result, write.tail, CONTEXT)
+    assert [json.loads(m.payload) for m in callback.messages] == [{"tail": "my-tail", "result": result}]
+
+
+async def test_a_failing_call_leaves_no_writes() -> None:
+    source = "def main(topic, payload, api):\n    api.write_plc_values({'SP1': 1})\n    raise ValueError('no')\n"
+    runner = ScriptRunner(send_now=lambda *_: False)
+    runner.load("sub", source, "sub.py", "main")
+    outcome = await runner.call_subscribe("sub", "cmd", "{}", CONTEXT)
+    assert outcome.writes == [] and outcome.error == "line 3: ValueError: no"

@@ -1,0 +1,63 @@
+"""Apply ``write_plc_values`` requests through the pollers, one result per value.
+
+``{"SP1": 1.5}`` names a measure anywhere (it must be unique), ``{"PLC1": {"SP1": 1.5}}`` names
+it on one controller. Unknown and read-only measures are refused per value; the others are
+written between polls on their controller's connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gateway.config import Measure
+from gateway.errors import DriverError
+
+from .poller import ControllerPoller
+
+log = logging.getLogger("gateway.collect")
+
+
+class PlcWriter:
+    """Resolves measure names and writes through the owning poller."""
+
+    def __init__(self, pollers: Sequence[ControllerPoller], measures: Sequence[Measure]) -> None:
+        self._pollers = {p.name: p for p in pollers}
+        self._by_name: dict[str, list[Measure]] = {}
+        for measure in measures:
+            self._by_name.setdefault(measure.name, []).append(measure)
+
+    async def apply(self, request: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Write every value of ``request``; return Device Supervisor's result list."""
+        results = []
+        for key, value in request.items():
+            if isinstance(value, Mapping):
+                for name, inner in value.items():
+                    results.append(await self._write_one(str(key), str(name), inner))
+            else:
+                results.append(await self._write_one(None, str(key), value))
+        return results
+
+    async def _write_one(self, controller: str | None, name: str, value: Any) -> dict[str, Any]:
+        candidates = [m for m in self._by_name.get(name, []) if controller in (None, m.controller)]
+        device = controller or (candidates[0].controller if len(candidates) == 1 else "")
+        result = {"value": value, "device": device, "var_name": name, "result": "Failed", "error": ""}
+        if not candidates:
+            where = f" on controller '{controller}'" if controller else ""
+            result["error"] = f"unknown measure '{name}'{where}"
+        elif len(candidates) > 1:
+            result["error"] = f"'{name}' exists on several controllers; write {{controller: {{{name}: value}}}}"
+        elif candidates[0].access != "rw":
+            result["error"] = f"'{name}' is read-only (access: ro)"
+        elif (poller := self._pollers.get(device)) is None:
+            result["error"] = f"controller '{device}' is not polled"
+        else:
+            try:
+                await poller.write(name, value)
+                result["result"] = "OK"
+            except (DriverError, ValueError, TypeError) as exc:
+                result["error"] = str(exc)
+        if result["error"]:
+            log.warning("write %s.%s = %r refused: %s", device or "?", name, value, result["error"])
+        return result

@@ -1,0 +1,31 @@
+"""Apply the writes a script call asked for, then run its callbacks with the results."""
+
+from __future__ import annotations
+
+import logging
+
+from gateway.collect.writes import PlcWriter
+from gateway.scripting import CallContext, CallOutcome, ScriptRunner
+from gateway.store import Outbox
+
+log = logging.getLogger("gateway.scripts")
+
+
+class WriteApplier:
+    """Carries out ``write_plc_values`` requests of successful calls, in order."""
+
+    def __init__(self, runner: ScriptRunner, outbox: Outbox, writer: PlcWriter) -> None:
+        self._runner, self._outbox, self._writer = runner, outbox, writer
+
+    async def apply(self, outcome: CallOutcome, context: CallContext) -> None:
+        """Write, then call back; what a callback publishes is committed, what it writes applied."""
+        if outcome.error:
+            return
+        for write in outcome.writes:
+            results = await self._writer.apply(write.values)
+            log.info("%s: wrote %s", context.rule, ", ".join(f"{r['var_name']}={r['result']}" for r in results))
+            if write.callback_id is not None:
+                callback = await self._runner.call_write_callback(write.callback_id, results, write.tail, context)
+                if not callback.error:
+                    await self._outbox.enqueue(callback.messages)
+                await self.apply(callback, context)

@@ -1,0 +1,71 @@
+"""Hand cloud messages to the subscribe scripts and apply what they ask for.
+
+Messages arrive on the event loop from the connectors and wait in a bounded queue (overflow is
+counted and logged, never blocking the network thread). One worker runs the matching rules in
+arrival order: their publishes go to the outbox, their ``write_plc_values`` go to the PLCs, and
+the callbacks then see the per-value results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from paho.mqtt.client import topic_matches_sub
+
+from gateway.config import LoadedConfig, SubscribeRule
+from gateway.identity import render_topic
+from gateway.outcomes import WriteApplier
+from gateway.scripting import CallContext, ScriptRunner
+from gateway.scripting.loading import subscribe_key
+from gateway.store import Outbox
+
+log = logging.getLogger("gateway.subscribe")
+
+QUEUE_SIZE = 1000
+
+
+class SubscriptionDispatcher:
+    """Routes received messages to subscribe rules and applies their outcomes."""
+
+    def __init__(self, config: LoadedConfig, runner: ScriptRunner, outbox: Outbox, writes: WriteApplier,
+                 variables: Mapping[str, str], global_parameters: Mapping[str, Any]) -> None:
+        self._runner, self._outbox, self._writes = runner, outbox, writes
+        self._rules = [(rule, render_topic(rule.topic, variables)) for rule in config.model.subscribe]
+        self._global_parameters = dict(global_parameters)
+        self._queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue(QUEUE_SIZE)
+        self.dropped = 0
+
+    def subscriptions(self, cloud: str) -> list[tuple[str, int]]:
+        """Return the (topic filter, qos) pairs a cloud's connector must subscribe to."""
+        return [(topic, rule.qos) for rule, topic in self._rules if rule.cloud == cloud]
+
+    def receive(self, cloud: str, topic: str, payload: bytes) -> None:
+        """Queue a received message (called on the event loop); drop and count it when full."""
+        try:
+            self._queue.put_nowait((cloud, topic, payload))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("%s: subscribe queue full, dropped a message on %s (%d dropped)", cloud, topic, self.dropped)
+
+    async def run(self) -> None:
+        """Process received messages until cancelled."""
+        while True:
+            cloud, topic, payload = await self._queue.get()
+            for rule, pattern in self._rules:
+                if rule.cloud == cloud and topic_matches_sub(pattern, topic):
+                    try:
+                        await self._handle(rule, topic, payload)
+                    except Exception:  # one bad message must not stop the gateway
+                        log.exception("%s: handling a message on %s failed", rule.name, topic)
+
+    async def _handle(self, rule: SubscribeRule, topic: str, payload: bytes) -> None:
+        context = CallContext(rule.name, rule.cloud, rule.topic, rule.qos, self._global_parameters)
+        text = payload.decode("utf-8", errors="replace")
+        log.info("%s: message on %s (%d bytes)", rule.name, topic, len(payload))
+        outcome = await self._runner.call_subscribe(subscribe_key(rule.name), topic, text, context)
+        if not outcome.error:
+            await self._outbox.enqueue(outcome.messages)
+            await self._writes.apply(outcome, context)
