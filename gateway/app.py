@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Coroutine
 from typing import Any
 
+from gateway.capabilities import inactive_features
 from gateway.cloud import MqttConnector
 from gateway.collect import ControllerPoller, GroupUploader, LatestValues
 from gateway.collect.writes import PlcWriter
@@ -63,6 +64,8 @@ class Gateway:
         cache = model.cache
         self.outbox = await Outbox.open(self.data_dir / "outbox.db", cache.max_messages,
                                         int(cache.max_mb * 1024 * 1024), cache.durability)
+        for note in inactive_features(model):
+            log.warning("%s", note)
         web_runner = None
         try:
             if self._web:

@@ -51,3 +51,17 @@ def test_a_fixed_config_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str
         text = text.replace(bad, good)
     config.write_text(text)
     assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out
+
+
+def test_features_not_active_yet_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "controllers: [{name: S, protocol: simulator, endpoint: local}]\n"
+        "measures: [{name: T, controller: S, group: g, address: sine, type: FLOAT}]\n"
+        "groups: [{name: g, history: true}]\n"
+        "alarms: [{name: High, measure: T, cond1: {op: gt, value: 80}}]\n"
+    )
+    assert main(["check", "-c", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "note: alarms: 1 rule(s) are checked but not evaluated yet" in err
+    assert "history: true is accepted but no history is recorded yet" in err
