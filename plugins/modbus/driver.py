@@ -13,9 +13,10 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 
 from gateway.errors import ConnectError, DeviceRejected, DriverError, RequestTimeout
 from gateway.southbound import ByteOrder, Driver, DriverArgs, Point, ReadResult, split_host_port
+from gateway.southbound.blocks import describe_blocks, read_blocks
 
 from . import codec
-from .addresses import Area, check_point, register_count
+from .addresses import Area, ModbusAddress, check_point, register_count
 from .planning import MAX_REGISTERS, Block, ModbusPlan, plan_reads
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -54,10 +55,9 @@ class ModbusTcpDriver(Driver):
         return plan_reads(points, args.max_gap, args.max_registers)
 
     def describe_plan(self, plan: Any) -> str:
-        """Summarise the plan: requests per area."""
+        """Summarise the plan."""
         assert isinstance(plan, ModbusPlan)
-        points = sum(len(b.members) for b in plan.blocks)
-        return f"{points} point(s) in {plan.request_count} request(s)"
+        return describe_blocks(plan.blocks, "request")
 
     @property
     def connected(self) -> bool:
@@ -76,27 +76,7 @@ class ModbusTcpDriver(Driver):
     async def read(self, plan: Any) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
         assert isinstance(plan, ModbusPlan)
-        result = ReadResult()
-        for block in plan.blocks:
-            try:
-                data = await self._read_block(block)
-            except DeviceRejected as exc:
-                for point, _ in block.members:
-                    result.errors[point.name] = str(exc)
-                continue
-            for point, address in block.members:
-                index = address.offset - block.start
-                try:
-                    if block.area.is_bits:
-                        result.values[point.name] = codec.decode_bit(data, index)
-                    else:
-                        span = register_count(point)
-                        result.values[point.name] = codec.decode(
-                            point, address, data[index : index + span]
-                        )
-                except ValueError as exc:
-                    result.errors[point.name] = str(exc)
-        return result
+        return await read_blocks(plan.blocks, self._read_block, _decode_member)
 
     async def write(self, point: Point, value: Any) -> None:
         """Write one value: FC5 for coils, FC16 for registers, read-modify-write for bits."""
@@ -157,6 +137,13 @@ class ModbusTcpDriver(Driver):
             code = int(getattr(response, "exception_code", 0))
             raise DeviceRejected(f"device answered exception {code} ({_EXCEPTION_NAMES.get(code, 'unknown')})")
         return response
+
+
+def _decode_member(block: Block, point: Point, address: ModbusAddress, data: list[Any]) -> Any:
+    index = address.offset - block.start
+    if block.area.is_bits:
+        return codec.decode_bit(data, index)
+    return codec.decode(point, address, data[index : index + register_count(point)])
 
 
 _EXCEPTION_NAMES = {

@@ -15,10 +15,11 @@ from snap7.type import Area, Parameter
 
 from gateway.errors import ConnectError, DeviceRejected, DriverError, RequestTimeout
 from gateway.southbound import Driver, DriverArgs, Point, ReadResult, split_host_port
+from gateway.southbound.blocks import describe_blocks, read_blocks
 
 from . import codec
-from .addresses import check_point
-from .planning import S7Plan, plan_reads
+from .addresses import S7Address, check_point
+from .planning import Block, S7Plan, plan_reads
 
 _AREAS = {"DB": Area.DB, "M": Area.MK, "I": Area.PE, "Q": Area.PA}
 
@@ -60,8 +61,7 @@ class S7Driver(Driver):
     def describe_plan(self, plan: Any) -> str:
         """Summarise the plan."""
         assert isinstance(plan, S7Plan)
-        points = sum(len(b.members) for b in plan.blocks)
-        return f"{points} point(s) in {plan.request_count} area read(s)"
+        return describe_blocks(plan.blocks, "area read")
 
     @property
     def connected(self) -> bool:
@@ -84,24 +84,11 @@ class S7Driver(Driver):
     async def read(self, plan: Any) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
         assert isinstance(plan, S7Plan)
-        result = ReadResult()
-        for block in plan.blocks:
-            try:
-                data = await self._run(
-                    self._client.read_area, _AREAS[block.area], block.db, block.start, block.size
-                )
-            except DeviceRejected as exc:
-                for point, _ in block.members:
-                    result.errors[point.name] = str(exc)
-                continue
-            for point, address in block.members:
-                try:
-                    result.values[point.name] = codec.decode(
-                        point, address.bit, data, address.byte - block.start
-                    )
-                except (ValueError, struct.error) as exc:
-                    result.errors[point.name] = str(exc)
-        return result
+        return await read_blocks(plan.blocks, self._read_block, _decode_member)
+
+    async def _read_block(self, block: Block) -> bytearray:
+        data: bytearray = await self._run(self._client.read_area, _AREAS[block.area], block.db, block.start, block.size)
+        return data
 
     async def write(self, point: Point, value: Any) -> None:
         """Write one value; a bit is a read-modify-write of its byte."""
@@ -136,3 +123,7 @@ class S7Driver(Driver):
             except RuntimeError as exc:
                 raise DriverError(f"S7 request to {self.endpoint} failed: {exc}") from exc
 
+
+
+def _decode_member(block: Block, point: Point, address: S7Address, data: bytearray) -> Any:
+    return codec.decode(point, address.bit, data, address.byte - block.start)
