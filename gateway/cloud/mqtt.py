@@ -86,6 +86,9 @@ class MqttConnector:
                     pass
                 except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
                     self._set_down(_describe(exc))
+                except Exception as exc:  # a paho or connector bug must not stop the gateway
+                    log.exception("%s: unexpected connector error", self.cloud.name)
+                    self._set_down(f"internal error: {exc!r}")
                 await self._teardown()
                 delay = self._backoff.next_delay()
                 log.debug("%s: reconnecting in %.1f s", self.cloud.name, delay)

@@ -7,7 +7,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
@@ -29,6 +29,14 @@ class ModbusArgs(DriverArgs):
     byte_order: ByteOrder = ByteOrder.ABCD
     max_gap: int = Field(16, ge=0, le=MAX_REGISTERS)
     max_registers: int = Field(MAX_REGISTERS, ge=1, le=MAX_REGISTERS)
+    pipeline: int = 1
+
+    @field_validator("pipeline")
+    @classmethod
+    def _one_request_at_a_time(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError("only pipeline: 1 (one outstanding request per connection) is supported so far")
+        return value
 
 
 class ModbusTcpDriver(Driver):
