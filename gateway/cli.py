@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -106,14 +108,22 @@ def _load_or_report(path: Path) -> LoadedConfig | None:
 
 def _serve(main_coroutine: Coroutine[Any, Any, None]) -> int:
     """Run until done, Ctrl-C or SIGTERM; both signals stop the gateway cleanly."""
+    status = 0
     try:
         asyncio.run(_cancel_on_sigterm(main_coroutine))
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     except GatewayError as exc:
         log.error("%s", exc)
-        return 1
-    return 0
+        status = 1
+    hung = [t.name for t in threading.enumerate() if t.name.startswith("script")]
+    if hung:
+        # Everything is stopped and stored; only a user script still runs, in a thread Python
+        # would wait for forever. Leave without waiting for it.
+        log.warning("a script is still running (%d thread(s)); exiting without waiting for it", len(hung))
+        logging.shutdown()
+        os._exit(status)
+    return status
 
 
 async def _cancel_on_sigterm(main_coroutine: Coroutine[Any, Any, None]) -> None:

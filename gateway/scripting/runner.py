@@ -2,19 +2,23 @@
 
 Callers hand over plain data and get plain data back (:class:`CallOutcome`); a
 ``write_plc_values`` callback stays inside the runner and is referred to by id. So moving the
-execution into a worker process (the sandbox issue) changes no caller. Today scripts run in a
-thread of the main process, with a wall-clock timeout after which the call counts as failed.
+execution into a worker process (the sandbox issue) changes no caller. Today scripts run in
+threads of the main process, with a wall-clock timeout after which the call counts as failed.
+The threads are the runner's own, so a script that hangs can never take the threads the drivers
+and connectors use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import itertools
 import logging
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +51,10 @@ class _LoadedScript:
 class ScriptRunner:
     """Holds the compiled scripts of the configuration and runs their functions."""
 
-    def __init__(self, send_now: SendNow, timeout: float = 10.0) -> None:
+    def __init__(self, send_now: SendNow, timeout: float = 10.0, threads: int = 4) -> None:
         self._send_now = send_now
         self._timeout = timeout
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="script")
         self._scripts: dict[str, _LoadedScript] = {}
         self._callbacks: dict[int, tuple[str, Callable[..., Any]]] = {}
         self._callback_ids = itertools.count(1)
@@ -94,7 +99,9 @@ class ScriptRunner:
         started = time.perf_counter()
         outcome = CallOutcome()
         try:
-            returned = await asyncio.wait_for(asyncio.to_thread(function, *arguments(api)), self._timeout)
+            call = functools.partial(function, *arguments(api))
+            running = asyncio.get_running_loop().run_in_executor(self._executor, call)
+            returned = await asyncio.wait_for(running, self._timeout)
             if publish_return and returned is not None:
                 api.awsiot_publish(context.topic, returned, context.qos)
             outcome.messages, outcome.writes = api.outgoing, api.writes

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from gateway.demo.broker import MosquittoBroker
 from tests.conftest import free_port
@@ -28,8 +29,8 @@ def _wait_for_line(process: subprocess.Popen[str], text: str, timeout: float) ->
     raise AssertionError(f"'{text}' never appeared; output:\n{''.join(lines)}")
 
 
-def test_ctrl_c_stops_within_two_seconds_and_keeps_the_outbox(tmp_path: Path, broker: MosquittoBroker) -> None:
-    config = {
+def _config(broker: MosquittoBroker) -> dict[str, Any]:
+    return {
         "gateway": {"name": "proc", "data_dir": "state"},
         "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
         "measures": [{"name": "Level", "controller": "Sim", "group": "g", "address": "ramp/10", "type": "FLOAT"}],
@@ -38,12 +39,18 @@ def test_ctrl_c_stops_within_two_seconds_and_keeps_the_outbox(tmp_path: Path, br
         "publish": [{"name": "upload", "cloud": "default", "topic": "awsiot/test", "qos": 1, "groups": ["g"],
                      "function": "vars_upload_test", "script": "scripts/vars_upload_test.py"}],
     }
-    config["gateway"]["web"] = {"host": "127.0.0.1", "port": free_port()}  # type: ignore[index]
-    path = write_config(tmp_path, config)
+
+
+def _stop_with_ctrl_c(
+    tmp_path: Path, config: dict[str, Any], wait_for: str, settle: float = 0.0
+) -> tuple[subprocess.Popen[str], float, str]:
+    config["gateway"]["web"] = {"host": "127.0.0.1", "port": free_port()}
+    path = write_config(tmp_path, config, {"hang.py": "import time\ndef main(data, api):\n    time.sleep(3600)\n"})
     process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(path)], cwd=tmp_path,
                                stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_line(process, "delivered", 20)
+        _wait_for_line(process, wait_for, 20)
+        time.sleep(settle)
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
         process.wait(10)
@@ -52,12 +59,26 @@ def test_ctrl_c_stops_within_two_seconds_and_keeps_the_outbox(tmp_path: Path, br
     finally:
         if process.poll() is None:
             process.kill()
+    return process, elapsed, rest
+
+
+def test_ctrl_c_stops_within_two_seconds_and_keeps_the_outbox(tmp_path: Path, broker: MosquittoBroker) -> None:
+    process, elapsed, rest = _stop_with_ctrl_c(tmp_path, _config(broker), "delivered")
     assert process.returncode == 0, rest
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     print(f"stopped {elapsed:.2f} s after Ctrl-C")
     assert "stopped;" in rest and "Traceback" not in rest
     with sqlite3.connect(tmp_path / "state" / "outbox.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_ctrl_c_does_not_wait_for_a_hung_script(tmp_path: Path, broker: MosquittoBroker) -> None:
+    config = _config(broker)
+    config["publish"][0].update(function="main", script="scripts/hang.py")
+    process, elapsed, rest = _stop_with_ctrl_c(tmp_path, config, "polling", settle=1.0)  # uploads every 0.2 s
+    assert process.returncode == 0, rest
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert "a script is still running" in rest
 
 
 def test_check_exit_status_from_the_shell(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,13 @@ async def test_a_failing_call_leaves_no_writes() -> None:
     runner.load("sub", source, "sub.py", "main")
     outcome = await runner.call_subscribe("sub", "cmd", "{}", CONTEXT)
     assert outcome.writes == [] and outcome.error == "line 3: ValueError: no"
+
+
+async def test_hung_scripts_do_not_starve_the_threads_drivers_use() -> None:
+    runner = ScriptRunner(send_now=lambda *_: False, timeout=0.1, threads=2)
+    runner.load("hang", "import time\ndef main(data, api):\n    time.sleep(1.5)\n", "hang.py", "main")
+    outcomes = await asyncio.gather(*(runner.call_publish("hang", DATA, CONTEXT) for _ in range(12)))
+    assert {o.error for o in outcomes} == {"timed out after 0.1 s"}
+    started = time.monotonic()
+    assert await asyncio.wait_for(asyncio.to_thread(lambda: 42), 1.0) == 42  # what the S7 driver relies on
+    assert time.monotonic() - started < 1.0
