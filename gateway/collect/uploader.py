@@ -33,22 +33,23 @@ class GroupUploader:
         deliver: Deliver,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.group = group
         self.measures = [m for m in measures if m.upload != "never"]
         self.latest = latest
         self._deliver = deliver
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
         self._last_uploaded: dict[tuple[str, str], tuple[Any, int]] = {}
 
     async def run(self) -> None:
         """Upload until cancelled; a failing delivery is logged and the next cycle goes on."""
         interval = self.group.upload_interval
-        next_at = time.monotonic() + interval
+        next_at = self._monotonic() + interval
         while True:
-            await self._sleep(max(0.0, next_at - time.monotonic()))
-            next_at = max(next_at + interval, time.monotonic())
+            await self._sleep(max(0.0, next_at - self._monotonic()))
+            next_at = max(next_at + interval, self._monotonic())
             snapshot = self.snapshot()
             if not snapshot["values"]:
                 continue
