@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from gateway.errors import DriverError
 from gateway.southbound import Driver, ReadPlan
 
 from .backoff import Backoff
+from .clock import REAL_CLOCK, Clock
 from .latest import LatestValues
 from .transforms import to_engineering, to_raw
 
@@ -48,9 +48,7 @@ class ControllerPoller:
         driver: Driver,
         latest: LatestValues,
         *,
-        clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = REAL_CLOCK,
         backoff: Backoff | None = None,
     ) -> None:
         self.controller = controller
@@ -61,7 +59,7 @@ class ControllerPoller:
         self.plan: ReadPlan = driver.plan(
             [measure_point(m, controller) for m in measures], driver.args
         )
-        self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
+        self._clock = clock
         self._backoff = backoff or Backoff(base=controller.sample_period, cap=60.0)
         self._lock = asyncio.Lock()
 
@@ -74,26 +72,26 @@ class ControllerPoller:
         """Poll until cancelled."""
         log.info("%s: polling %s every %.3g s (%s)", self.name, self.controller.endpoint,
                  self.controller.sample_period, self.driver.describe_plan(self.plan))
-        await self._sleep(start_delay)
+        await self._clock.sleep(start_delay)
         period = self.controller.sample_period
-        next_start = self._monotonic()
+        next_start = self._clock.monotonic()
         try:
             while True:
                 async with self._lock:
                     ok = await self.poll_once()
                 if ok:
-                    next_start = max(next_start + period, self._monotonic())
-                    delay = next_start - self._monotonic()
+                    next_start = max(next_start + period, self._clock.monotonic())
+                    delay = next_start - self._clock.monotonic()
                 else:
                     delay = max(period, self._backoff.next_delay())
-                    next_start = self._monotonic() + delay
-                await self._sleep(delay)
+                    next_start = self._clock.monotonic() + delay
+                await self._clock.sleep(delay)
         finally:
             await self.driver.close()
 
     async def poll_once(self) -> bool:
         """Run one read cycle; return False when the controller could not be read."""
-        now = self._clock()
+        now = self._clock.now()
         self.health.cycles += 1
         try:
             if not self.driver.connected:

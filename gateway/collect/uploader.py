@@ -7,14 +7,13 @@ deadband since it was last uploaded, ``never`` not at all.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from gateway.config import Group, Measure
 
+from .clock import REAL_CLOCK, Clock
 from .latest import LatestValues, Reading
 
 log = logging.getLogger("gateway.collect")
@@ -32,24 +31,22 @@ class GroupUploader:
         latest: LatestValues,
         deliver: Deliver,
         *,
-        clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = REAL_CLOCK,
     ) -> None:
         self.group = group
         self.measures = [m for m in measures if m.upload != "never"]
         self.latest = latest
         self._deliver = deliver
-        self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
+        self._clock = clock
         self._last_uploaded: dict[tuple[str, str], tuple[Any, int]] = {}
 
     async def run(self) -> None:
         """Upload until cancelled; a failing delivery is logged and the next cycle goes on."""
         interval = self.group.upload_interval
-        next_at = self._monotonic() + interval
+        next_at = self._clock.monotonic() + interval
         while True:
-            await self._sleep(max(0.0, next_at - self._monotonic()))
-            next_at = max(next_at + interval, self._monotonic())
+            await self._clock.sleep(max(0.0, next_at - self._clock.monotonic()))
+            next_at = max(next_at + interval, self._clock.monotonic())
             snapshot = self.snapshot()
             if not snapshot["values"]:
                 continue
@@ -72,7 +69,7 @@ class GroupUploader:
                 "timestamp": int(reading.timestamp),
                 "status": reading.status,
             }
-        return {"timestamp": self._clock(), "group_name": self.group.name, "values": values}
+        return {"timestamp": self._clock.now(), "group_name": self.group.name, "values": values}
 
     def _changed(self, measure: Measure, reading: Reading) -> bool:
         previous = self._last_uploaded.get((measure.controller, measure.name))

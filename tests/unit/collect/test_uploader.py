@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.collect import GroupUploader, LatestValues
+from gateway.collect.clock import Clock
 from gateway.config.schema import Group, Measure
 
 
@@ -23,7 +24,7 @@ def test_snapshot_shape_and_failed_reads() -> None:
     latest.set_good("S7", "Run", True, 1000.2)
     latest.set_failed("S7", "Run", "timeout", 1001.0)
     measures = [_measure("Temp"), _measure("Run", controller="S7"), _measure("Never", "never")]
-    uploader = GroupUploader(Group(name="g"), measures, latest, _ignore, clock=lambda: 1002.5)
+    uploader = GroupUploader(Group(name="g"), measures, latest, _ignore, clock=Clock(now=lambda: 1002.5))
     assert uploader.snapshot() == {
         "timestamp": 1002.5, "group_name": "g",
         "values": {
