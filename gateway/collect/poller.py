@@ -18,6 +18,7 @@ from typing import Any
 from gateway.config import Controller, Measure, measure_point
 from gateway.errors import DriverError
 from gateway.southbound import Driver, ReadPlan
+from gateway.southbound.values import checked_value
 
 from .backoff import Backoff
 from .clock import REAL_CLOCK, Clock
@@ -114,13 +115,21 @@ class ControllerPoller:
         return True
 
     async def write(self, measure_name: str, value: Any) -> None:
-        """Write an engineering value to a measure between polls; raise DriverError on failure."""
+        """Write an engineering value to a measure between polls.
+
+        Raise ValueError when the value cannot be written (type, range, transform) and
+        DriverError when the PLC refused it or could not be reached.
+        """
         measure = self.measures[measure_name]
+        point = measure_point(measure, self.controller)
         raw = to_raw(measure, value)
+        if measure.transform is not None and isinstance(raw, float) and point.dtype.struct_code not in ("f", "d"):
+            raw = round(raw)  # an integer register behind a scaling transform takes the nearest step
+        raw = checked_value(point, raw)
         async with self._lock:
             if not self.driver.connected:
                 await self.driver.connect()
-            await self.driver.write(measure_point(measure, self.controller), raw)
+            await self.driver.write(point, raw)
         log.info("%s: wrote %s = %r", self.name, measure_name, value)
 
     def _record_success(self, now: float) -> None:

@@ -1,38 +1,65 @@
-"""Turn raw PLC values into engineering values and back (pure)."""
+"""Turn raw PLC values into engineering values and back (pure).
+
+Transforms of Device Supervisor: ``gain_offset``, ``ratio``, ``pt_ct``, ``bit_slice`` and
+``value_map``, then ``decimal`` rounding. Writes apply the inverse; a ``bit_slice`` has none (the
+other bits of the word are unknown), so such measures cannot be written.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.config.schema import GainOffset, Measure, Ratio
+from gateway.config.schema import BitSlice, GainOffset, Measure, PtCt, Ratio, ValueMap
 
 
 def to_engineering(measure: Measure, raw: Any) -> Any:
     """Apply the measure's transform, then its ``decimal`` rounding, to a raw reading."""
+    transform = measure.transform
     value = raw
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        if isinstance(measure.transform, GainOffset):
-            value = raw * measure.transform.gain + measure.transform.offset
-        elif isinstance(measure.transform, Ratio):
-            t = measure.transform
-            value = t.min_scale + (raw - t.min_value) * (t.max_scale - t.min_scale) / (t.max_value - t.min_value)
-        if measure.decimal is not None and isinstance(value, float):
-            value = round(value, measure.decimal)
+    if isinstance(transform, ValueMap):
+        value = transform.map.get(raw, raw)
+    elif _is_number(raw):
+        if isinstance(transform, GainOffset):
+            value = raw * transform.gain + transform.offset
+        elif isinstance(transform, Ratio):
+            value = transform.min_scale + (raw - transform.min_value) * _slope(transform)
+        elif isinstance(transform, PtCt):
+            value = raw * transform.pt * transform.ct
+        elif isinstance(transform, BitSlice):
+            width = transform.end - transform.start + 1
+            value = (int(raw) >> transform.start) & ((1 << width) - 1)
+    if measure.decimal is not None and isinstance(value, float):
+        value = round(value, measure.decimal)
     return value
 
 
 def to_raw(measure: Measure, value: Any) -> Any:
-    """Invert the transform for a write; integer types get the nearest integer."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    """Invert the transform for a write; raise ValueError when it cannot be inverted."""
+    transform = measure.transform
+    if isinstance(transform, ValueMap):
+        for raw, name in transform.map.items():
+            if name == value:
+                return raw
         return value
-    raw: float = value
-    if isinstance(measure.transform, GainOffset):
-        if measure.transform.gain == 0:
+    if isinstance(transform, BitSlice):
+        raise ValueError(f"'{measure.name}' is a bit slice of a larger value and cannot be written")
+    if transform is None or not _is_number(value):
+        return value
+    if isinstance(transform, GainOffset):
+        if transform.gain == 0:
             raise ValueError("cannot write through a transform with gain 0")
-        raw = (value - measure.transform.offset) / measure.transform.gain
-    elif isinstance(measure.transform, Ratio):
-        t = measure.transform
-        raw = t.min_value + (value - t.min_scale) * (t.max_value - t.min_value) / (t.max_scale - t.min_scale)
-    if measure.type.struct_code in ("f", "d"):
-        return float(raw)
-    return round(raw) if measure.type.struct_code or measure.type.value == "BCD" else raw
+        return (value - transform.offset) / transform.gain
+    if isinstance(transform, Ratio):
+        if transform.max_scale == transform.min_scale:
+            raise ValueError("cannot write through a ratio whose scale is a single value")
+        return transform.min_value + (value - transform.min_scale) / _slope(transform)
+    assert isinstance(transform, PtCt)
+    return value / (transform.pt * transform.ct)
+
+
+def _slope(ratio: Ratio) -> float:
+    return (ratio.max_scale - ratio.min_scale) / (ratio.max_value - ratio.min_value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

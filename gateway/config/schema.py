@@ -85,7 +85,42 @@ class Ratio(_Model):
         return self
 
 
-Transform = Annotated[GainOffset | Ratio, Field(discriminator="kind")]
+class PtCt(_Model):
+    """``value = raw * pt * ct``: primary values of a meter behind voltage and current transformers."""
+
+    kind: Literal["pt_ct"]
+    pt: Annotated[float, Field(gt=0)] = 1.0
+    ct: Annotated[float, Field(gt=0)] = 1.0
+
+
+class BitSlice(_Model):
+    """The unsigned integer held in bits ``start``..``end`` (inclusive) of the raw value."""
+
+    kind: Literal["bit_slice"]
+    start: Annotated[int, Field(ge=0, le=63)]
+    end: Annotated[int, Field(ge=0, le=63)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BitSlice:
+        if self.end < self.start:
+            raise ValueError("end must not be below start")
+        return self
+
+
+class ValueMap(_Model):
+    """Replace raw values by names, e.g. ``{0: stopped, 1: running}``; unmapped values pass through."""
+
+    kind: Literal["value_map"]
+    map: dict[int | float | str, int | float | str | bool]
+
+    @model_validator(mode="after")
+    def _reversible(self) -> ValueMap:
+        if len(set(self.map.values())) != len(self.map):
+            raise ValueError("two raw values map to the same name, so writes could not be mapped back")
+        return self
+
+
+Transform = Annotated[GainOffset | Ratio | PtCt | BitSlice | ValueMap, Field(discriminator="kind")]
 
 
 class Measure(_Model):

@@ -37,4 +37,4 @@ def pydantic_problems(error: ValidationError, prefix: str = "") -> list[Problem]
     return problems
 
 
-_UNION_TAGS = {"gain_offset", "ratio"}
+_UNION_TAGS = {"gain_offset", "ratio", "pt_ct", "bit_slice", "value_map"}

@@ -36,3 +36,11 @@ async def test_results_per_value() -> None:
     assert "several controllers" in errors[3]
     assert await pollers["A"].poll_once() and pollers["A"].latest.get("A", "SP1").value == 1.5
     assert await pollers["B"].poll_once() and pollers["B"].latest.get("B", "Mode").value == 4
+
+
+async def test_values_that_do_not_fit_are_refused_per_value() -> None:
+    writer, _pollers = _writer()
+    results = await writer.apply({"A": {"Mode": 70000}, "B": {"Mode": "fast"}, "SP1": 2.5})
+    assert [r["result"] for r in results] == ["Failed", "Failed", "OK"]
+    assert "out of range for INT" in results[0]["error"]
+    assert "not a number" in results[1]["error"]

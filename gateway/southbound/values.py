@@ -1,0 +1,57 @@
+"""Check a value against a point's type before it is written (pure).
+
+A write that cannot fit is refused with the reason, never truncated or wrapped around.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .points import DataType, Point
+
+_INTEGER_RANGES = {
+    DataType.BYTE: (0, 2**8 - 1), DataType.SINT: (-(2**7), 2**7 - 1),
+    DataType.WORD: (0, 2**16 - 1), DataType.INT: (-(2**15), 2**15 - 1),
+    DataType.DWORD: (0, 2**32 - 1), DataType.DINT: (-(2**31), 2**31 - 1),
+    DataType.ULONG: (0, 2**64 - 1), DataType.LONG: (-(2**63), 2**63 - 1),
+    DataType.BCD: (0, 9999),
+}
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def checked_value(point: Point, value: Any) -> Any:
+    """Return ``value`` converted for ``point``'s type, or raise ValueError saying why it cannot be."""
+    dtype = point.dtype
+    if dtype.is_bit:
+        if isinstance(value, bool) or value in (0, 1):
+            return bool(value)
+        raise ValueError(f"{value!r} is not a bit value (use true/false or 0/1)")
+    if dtype is DataType.STRING:
+        text = str(value)
+        if len(text.encode("utf-8")) > point.length:
+            raise ValueError(f"'{text}' is longer than the {point.length} bytes of {point.name}")
+        return text
+    number = _number(value)
+    if dtype in (DataType.FLOAT, DataType.DOUBLE):
+        if not math.isfinite(number) or (dtype is DataType.FLOAT and abs(number) > _FLOAT32_MAX):
+            raise ValueError(f"{value!r} does not fit a {dtype}")
+        return float(number)
+    if not float(number).is_integer():
+        raise ValueError(f"{value!r} is not a whole number, as {dtype} needs")
+    low, high = _INTEGER_RANGES[dtype]
+    integer = int(number)
+    if not low <= integer <= high:
+        raise ValueError(f"{value!r} is out of range for {dtype} ({low} to {high})")
+    return integer
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a number") from None
