@@ -5,7 +5,8 @@
      ├── DriverError            a southbound operation failed (``retryable`` says whether to retry)
      │    ├── ConnectError      the PLC cannot be reached or refused the session (retryable)
      │    ├── RequestTimeout    a request got no answer in time (retryable)
-     │    ├── DeviceRejected    the PLC answered with an exception (bad address, bad value)
+     │    ├── DeviceRejected    the PLC answered with an exception (bad value, busy, ...)
+     │    │    └── IllegalAddress   ... saying an address does not exist (permanent)
      │    └── AddressError      an address string does not parse for the protocol
      ├── ScriptError            a user script failed
      │    ├── ScriptCompileError   refused at compile time (policy or syntax), with the line
@@ -63,6 +64,10 @@ class DeviceRejected(DriverError):
     """The PLC answered with an exception; retrying the same request will not help."""
 
     retryable = False
+
+
+class IllegalAddress(DeviceRejected):
+    """The PLC says an address in the request does not exist; it will not start to exist."""
 
 
 class AddressError(DriverError):

@@ -97,6 +97,7 @@ class ControllerPoller:
         try:
             if not self.driver.connected:
                 await self.driver.connect()
+                self.plan.reset()  # the PLC may have a new program: probe rejected addresses again
             result = await self.driver.read(self.plan)
         except DriverError as exc:
             self._record_failure(str(exc), now)
@@ -111,6 +112,9 @@ class ControllerPoller:
             self.latest.set_good(self.name, name, to_engineering(self.measures[name], raw), now)
         for name, error in result.errors.items():
             self.latest.set_failed(self.name, name, error, now)
+        if result.newly_rejected:
+            log.warning("%s: the PLC rejects %d address(es), now left out of every read: %s", self.name,
+                        len(result.newly_rejected), "; ".join(f"{n}: {e}" for n, e in result.newly_rejected.items()))
         self._record_success(now)
         return True
 

@@ -1,18 +1,22 @@
 """Read a plan of blocks the same way in every block-oriented driver.
 
-Each block is one request; a block the device rejects marks only its own points bad, and a
-point that fails to decode marks only itself. A lost connection (any other DriverError) ends the
-read, as the poller must reconnect.
+Each block is one request. A block the device rejects for a transient reason marks its points
+bad for this cycle. A block rejected because an address does not exist is bisected once to find
+the points at fault: they are reported and left out of later reads, the rest are read in the
+sub-blocks that proved readable. A point that fails to decode marks only itself. A lost
+connection (any other DriverError) ends the read, as the poller must reconnect.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
-from gateway.errors import DeviceRejected
+from gateway.errors import DeviceRejected, IllegalAddress
 
+from .driver import ReadPlan
 from .points import Point, ReadResult
 
 
@@ -25,28 +29,97 @@ class Block(Protocol):
 
 BlockT = TypeVar("BlockT", bound=Block)
 DataT = TypeVar("DataT")
+Members = list[tuple[Point, Any]]
+
+
+@dataclass
+class BlockPlan(ReadPlan, Generic[BlockT]):
+    """Blocks to read each cycle, and the points the device refused (left out until a reconnect)."""
+
+    blocks: list[BlockT]
+    rejected: dict[str, str] = field(default_factory=dict)
+    _planned: list[BlockT] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._planned = list(self.blocks)
+
+    @property
+    def request_count(self) -> int:  # type: ignore[override]
+        """Return the number of requests one cycle sends."""
+        return len(self.blocks)
+
+    def reset(self) -> None:
+        """Go back to the planned blocks: a reconnected PLC may have a new program."""
+        self.blocks = list(self._planned)
+        self.rejected.clear()
 
 
 async def read_blocks(
-    blocks: Sequence[BlockT],
+    plan: BlockPlan[BlockT],
     fetch: Callable[[BlockT], Awaitable[DataT]],
     decode: Callable[[BlockT, Point, Any, DataT], Any],
+    narrow: Callable[[BlockT, Members], BlockT],
 ) -> ReadResult:
-    """Fetch every block and decode its members into one result."""
-    result = ReadResult()
-    for block in blocks:
+    """Fetch every block of ``plan`` and decode its members into one result.
+
+    ``narrow(block, members)`` returns the smallest block of the same kind covering ``members``.
+    """
+    result = ReadResult(errors=dict(plan.rejected))
+    kept: list[BlockT] = []
+    for block in plan.blocks:
         try:
-            data = await fetch(block)
-        except DeviceRejected as exc:
-            for point, _ in block.members:
-                result.errors[point.name] = str(exc)
-            continue
-        for point, address in block.members:
+            fetched = [(block, await fetch(block))]
+        except IllegalAddress as exc:
             try:
-                result.values[point.name] = decode(block, point, address, data)
-            except (ValueError, struct.error) as exc:
-                result.errors[point.name] = str(exc)
+                fetched, bad = await _bisect(block, exc, fetch, narrow)
+            except DeviceRejected as transient:
+                _fail_members(block, transient, result)
+                kept.append(block)
+                continue
+            plan.rejected.update(bad)
+            result.errors.update(bad)
+            result.newly_rejected.update(bad)
+        except DeviceRejected as exc:
+            _fail_members(block, exc, result)
+            kept.append(block)
+            continue
+        for part, data in fetched:
+            kept.append(part)
+            for point, address in part.members:
+                try:
+                    result.values[point.name] = decode(part, point, address, data)
+                except (ValueError, struct.error) as exc:
+                    result.errors[point.name] = str(exc)
+    plan.blocks = kept
     return result
+
+
+async def _bisect(
+    block: BlockT, error: IllegalAddress, fetch: Callable[[BlockT], Awaitable[DataT]],
+    narrow: Callable[[BlockT, Members], BlockT],
+) -> tuple[list[tuple[BlockT, DataT]], dict[str, str]]:
+    """Split a rejected block until every member is in a readable block or known bad."""
+    members = list(block.members)
+    if len(members) == 1:
+        point = members[0][0]
+        return [], {point.name: f"{error} at {point.address}"}
+    good: list[tuple[BlockT, DataT]] = []
+    bad: dict[str, str] = {}
+    half = len(members) // 2
+    for part in (members[:half], members[half:]):
+        sub_block = narrow(block, part)
+        try:
+            good.append((sub_block, await fetch(sub_block)))
+        except IllegalAddress as exc:
+            found_good, found_bad = await _bisect(sub_block, exc, fetch, narrow)
+            good += found_good
+            bad.update(found_bad)
+    return good, bad
+
+
+def _fail_members(block: Block, error: Exception, result: ReadResult) -> None:
+    for point, _ in block.members:
+        result.errors[point.name] = str(error)
 
 
 def describe_blocks(blocks: Sequence[Block], unit: str) -> str:

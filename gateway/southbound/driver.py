@@ -22,10 +22,13 @@ class DriverArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ReadPlan(ABC):
+class ReadPlan:
     """A driver's precomputed list of requests covering a controller's points."""
 
     request_count: int
+
+    def reset(self) -> None:
+        """Forget what reading taught the plan (e.g. rejected addresses), after a reconnect."""
 
 
 class Driver(ABC):

@@ -85,7 +85,12 @@ class Point:
 
 @dataclass
 class ReadResult:
-    """Outcome of reading a plan: a value or an error text for every point name."""
+    """Outcome of reading a plan: a value or an error text for every point name.
+
+    ``newly_rejected`` names the points whose addresses the device refused for the first time
+    in this read; they are left out of later reads (and stay in ``errors``).
+    """
 
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    newly_rejected: dict[str, str] = field(default_factory=dict)

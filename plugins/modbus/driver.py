@@ -11,13 +11,13 @@ from pydantic import Field, field_validator
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from gateway.errors import ConnectError, DeviceRejected, DriverError, RequestTimeout
+from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import ByteOrder, Driver, DriverArgs, Point, ReadResult, split_host_port
 from gateway.southbound.blocks import describe_blocks, read_blocks
 
 from . import codec
 from .addresses import Area, ModbusAddress, check_point, register_count
-from .planning import MAX_REGISTERS, Block, ModbusPlan, plan_reads
+from .planning import MAX_REGISTERS, Block, ModbusPlan, narrow, plan_reads
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
@@ -84,7 +84,7 @@ class ModbusTcpDriver(Driver):
     async def read(self, plan: Any) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
         assert isinstance(plan, ModbusPlan)
-        return await read_blocks(plan.blocks, self._read_block, _decode_member)
+        return await read_blocks(plan, self._read_block, _decode_member, narrow)
 
     async def write(self, point: Point, value: Any) -> None:
         """Write one value: FC5 for coils, FC16 for registers, read-modify-write for bits."""
@@ -143,7 +143,8 @@ class ModbusTcpDriver(Driver):
             raise DriverError(f"request to {self.endpoint} failed: {exc}") from exc
         if response.isError():
             code = int(getattr(response, "exception_code", 0))
-            raise DeviceRejected(f"device answered exception {code} ({_EXCEPTION_NAMES.get(code, 'unknown')})")
+            text = f"device answered exception {code} ({_EXCEPTION_NAMES.get(code, 'unknown')})"
+            raise IllegalAddress(text) if code == _ILLEGAL_DATA_ADDRESS else DeviceRejected(text)
         return response
 
 
@@ -154,6 +155,7 @@ def _decode_member(block: Block, point: Point, address: ModbusAddress, data: lis
     return codec.decode(point, address, data[index : index + register_count(point)])
 
 
+_ILLEGAL_DATA_ADDRESS = 2
 _EXCEPTION_NAMES = {
     1: "illegal function", 2: "illegal data address", 3: "illegal data value",
     4: "device failure", 6: "device busy", 10: "gateway path unavailable",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.southbound import Point, ReadPlan
+from gateway.southbound import Point
+from gateway.southbound.blocks import BlockPlan
 
 from .addresses import Area, ModbusAddress, check_point, register_count
 
@@ -28,16 +29,15 @@ class Block:
     members: list[tuple[Point, ModbusAddress]] = field(default_factory=list)
 
 
-@dataclass
-class ModbusPlan(ReadPlan):
+class ModbusPlan(BlockPlan[Block]):
     """The blocks to read each cycle, in address order."""
 
-    blocks: list[Block]
 
-    @property
-    def request_count(self) -> int:  # type: ignore[override]
-        """Return the number of requests one cycle sends."""
-        return len(self.blocks)
+def narrow(block: Block, members: list[tuple[Point, ModbusAddress]]) -> Block:
+    """Return the smallest block of ``block``'s area covering ``members``."""
+    start = min(address.offset for _, address in members)
+    end = max(address.offset + register_count(point) for point, address in members)
+    return Block(block.area, start, end - start, list(members))
 
 
 def plan_reads(points: Sequence[Point], max_gap: int, max_registers: int) -> ModbusPlan:

@@ -1,7 +1,9 @@
 """A simulated Modbus TCP PLC on pymodbus' real server, for the demo and the tests.
 
 It serves the given points at their addresses: read-only points move with time (unless pinned
-with :meth:`ModbusSimServer.set_value`); writable points keep what a master wrote.
+with :meth:`ModbusSimServer.set_value`); writable points keep what a master wrote. Registers of
+the ``missing`` points do not exist: reading them gets exception 2 (illegal data address), as
+from a PLC whose program lacks them. ``requests`` counts the requests answered.
 """
 
 from __future__ import annotations
@@ -37,9 +39,13 @@ class ModbusSimServer:
         unit_id: int = 1,
         moving: Callable[[Point], bool] = lambda _p: True,
         clock: Callable[[], float] = time.time,
+        missing: Sequence[Point] = (),
     ) -> None:
         self.host, self.port = host, port
+        self.requests = 0
         self._points = {p.name: (p, check_point(p)) for p in points}
+        self._holes = {(address.area, address.offset + i) for p in missing
+                       for address in [check_point(p)] for i in range(register_count(p))}
         self._moving = {name for name, (p, _) in self._points.items() if moving(p)}
         self._pinned: dict[str, Any] = {}
         self._blocks: dict[Area, list[int]] = {}
@@ -87,16 +93,25 @@ class ModbusSimServer:
             sizes[address.area] = max(sizes[address.area], address.offset + register_count(point) + 1)
         def bits(n: int) -> list[SimData]:
             return [SimData(0, count=(n + 15) // 16 * 16, values=False, datatype=SimType.BITS)]
-        def regs(n: int) -> list[SimData]:
-            return [SimData(0, count=n, values=0, datatype=SimType.REGISTERS)]
+        def regs(area: Area) -> list[SimData]:
+            size = max(sizes[area], *(offset + 2 for a, offset in self._holes if a is area), 0)
+            valid = [offset for offset in range(size) if (area, offset) not in self._holes]
+            runs: list[list[int]] = []
+            for offset in valid:
+                if runs and runs[-1][-1] == offset - 1:
+                    runs[-1].append(offset)
+                else:
+                    runs.append([offset])
+            return [SimData(run[0], count=len(run), values=0, datatype=SimType.REGISTERS) for run in runs]
         return (bits(sizes[Area.COIL]), bits(sizes[Area.DISCRETE_INPUT]),
-                regs(sizes[Area.HOLDING_REGISTER]), regs(sizes[Area.INPUT_REGISTER]))
+                regs(Area.HOLDING_REGISTER), regs(Area.INPUT_REGISTER))
 
     async def _on_access(
         self, function_code: int, _start: int, _address: int, _count: int,
         registers: list[int], set_values: Any,
     ) -> None:
         """Refresh the served values of the accessed area before pymodbus answers."""
+        self.requests += 1
         area = _AREA_OF_FUNCTION.get(function_code)
         if area is None:
             return

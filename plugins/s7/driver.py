@@ -13,15 +13,16 @@ from pydantic import Field
 from snap7.error import S7ConnectionError, S7Error, S7TimeoutError
 from snap7.type import Area, Parameter
 
-from gateway.errors import ConnectError, DeviceRejected, DriverError, RequestTimeout
+from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import Driver, DriverArgs, Point, ReadResult, split_host_port
 from gateway.southbound.blocks import describe_blocks, read_blocks
 
 from . import codec
 from .addresses import S7Address, check_point
-from .planning import Block, S7Plan, plan_reads
+from .planning import Block, S7Plan, narrow, plan_reads
 
 _AREAS = {"DB": Area.DB, "M": Area.MK, "I": Area.PE, "Q": Area.PA}
+_ADDRESS_ERROR_CODES = ("(0x05)", "(0x0a)")  # S7 item return codes: address out of range, object missing
 
 
 class S7Args(DriverArgs):
@@ -84,7 +85,7 @@ class S7Driver(Driver):
     async def read(self, plan: Any) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
         assert isinstance(plan, S7Plan)
-        return await read_blocks(plan.blocks, self._read_block, _decode_member)
+        return await read_blocks(plan, self._read_block, _decode_member, narrow)
 
     async def _read_block(self, block: Block) -> bytearray:
         data: bytearray = await self._run(self._client.read_area, _AREAS[block.area], block.db, block.start, block.size)
@@ -119,6 +120,8 @@ class S7Driver(Driver):
             except (S7ConnectionError, ConnectionError, OSError) as exc:
                 raise ConnectError(f"connection to {self.endpoint} lost: {exc}") from exc
             except S7Error as exc:
+                if any(code in str(exc) for code in _ADDRESS_ERROR_CODES):
+                    raise IllegalAddress(f"PLC refused the address: {exc}") from exc
                 raise DeviceRejected(f"PLC refused the request: {exc}") from exc
             except RuntimeError as exc:
                 raise DriverError(f"S7 request to {self.endpoint} failed: {exc}") from exc

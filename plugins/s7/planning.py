@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.southbound import Point, ReadPlan
+from gateway.southbound import Point
+from gateway.southbound.blocks import BlockPlan
 
 from .addresses import S7Address, byte_span, check_point
 
@@ -27,16 +28,15 @@ class Block:
     members: list[tuple[Point, S7Address]] = field(default_factory=list)
 
 
-@dataclass
-class S7Plan(ReadPlan):
+class S7Plan(BlockPlan[Block]):
     """The byte ranges to read each cycle."""
 
-    blocks: list[Block]
 
-    @property
-    def request_count(self) -> int:  # type: ignore[override]
-        """Return the number of area reads one cycle sends."""
-        return len(self.blocks)
+def narrow(block: Block, members: list[tuple[Point, S7Address]]) -> Block:
+    """Return the smallest range of ``block``'s area covering ``members``."""
+    start = min(address.byte for _, address in members)
+    end = max(address.byte + byte_span(point) for point, address in members)
+    return Block(block.area, block.db, start, end - start, list(members))
 
 
 def plan_reads(points: Sequence[Point], max_gap: int, pdu_size: int) -> S7Plan:
