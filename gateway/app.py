@@ -24,7 +24,7 @@ from gateway.outcomes import WriteApplier
 from gateway.publisher import RulePublisher
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
-from gateway.southbound import driver_for, parse_args
+from gateway.southbound import SerialLine, driver_for, parse_args
 from gateway.store import Outbox
 from gateway.subscriptions import SubscriptionDispatcher
 from gateway.web import start_web
@@ -90,13 +90,16 @@ class Gateway:
         """Build every component, in start order: stores, pollers, clouds, uploaders."""
         model = self.config.model
         components: list[tuple[str, Coroutine[Any, Any, None]]] = [("outbox-acks", outbox.run_ack_flusher())]
+        serial_lines = {p.name: SerialLine(p.device, p.baud, p.bits, p.parity, p.stopbits) for p in model.serial_ports}
         for controller in model.controllers:
             measures = [m for m in model.measures if m.controller == controller.name]
             if not measures:
                 log.info("%s: no measures, not polled", controller.name)
                 continue
             driver_class = driver_for(controller.protocol)
-            driver = driver_class(controller.endpoint, controller.timeout, parse_args(driver_class, controller.args))
+            serial = serial_lines.get(controller.endpoint) if driver_class.uses_serial_port else None
+            args = parse_args(driver_class, controller.args)
+            driver = driver_class(controller.endpoint, controller.timeout, args, serial)
             poller = ControllerPoller(controller, measures, driver, self.latest)
             self.pollers.append(poller)
             stagger = (zlib.crc32(controller.name.encode()) % 1000) / 1000 * min(controller.sample_period, 1.0)

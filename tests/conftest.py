@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import queue
+import select
 import socket
+import threading
+import tty
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +20,34 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.demo.broker import MosquittoBroker
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def serial_pair() -> Iterator[tuple[str, str]]:
+    """Two serial device paths wired to each other (two ptys and a copying thread): a null modem."""
+    master_a, slave_a = pty.openpty()
+    master_b, slave_b = pty.openpty()
+    for fd in (slave_a, slave_b):
+        tty.setraw(fd)
+    stop = threading.Event()
+
+    def copy() -> None:
+        while not stop.is_set():
+            ready, _, _ = select.select([master_a, master_b], [], [], 0.05)
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                    os.write(master_b if fd == master_a else master_a, data)
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=copy, name="null-modem", daemon=True)
+    thread.start()
+    yield os.ttyname(slave_a), os.ttyname(slave_b)
+    stop.set()
+    thread.join(1)
+    for fd in (master_a, slave_a, master_b, slave_b):
+        os.close(fd)
 
 
 def free_port() -> int:

@@ -71,7 +71,7 @@ def _check_controllers(config: GatewayConfig, problems: list[Problem]) -> dict[s
             continue
         driver = driver_for(controller.protocol)
         drivers.setdefault(controller.name, driver)
-        if controller.protocol == "modbus-rtu":
+        if driver.uses_serial_port:
             if controller.endpoint not in ports:
                 problems.append(Problem(f"{path}.endpoint",
                                         f"'{controller.endpoint}' is not a name in serial_ports"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -31,16 +32,33 @@ class ReadPlan:
         """Forget what reading taught the plan (e.g. rejected addresses), after a reconnect."""
 
 
+@dataclass(frozen=True)
+class SerialLine:
+    """A serial port's settings, from the configuration's ``serial_ports``."""
+
+    device: str
+    baud: int = 9600
+    bits: int = 8
+    parity: str = "N"
+    stopbits: int = 1
+
+
 class Driver(ABC):
-    """One connection to one PLC."""
+    """One connection to one PLC.
+
+    A driver whose ``uses_serial_port`` is True names a ``serial_ports`` entry as its endpoint
+    and receives that port's settings as ``serial``.
+    """
 
     protocol: ClassVar[str]
     args_model: ClassVar[type[DriverArgs]] = DriverArgs
+    uses_serial_port: ClassVar[bool] = False
 
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs) -> None:
+    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self.args = args
+        self.serial = serial
 
     @classmethod
     @abstractmethod

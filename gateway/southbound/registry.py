@@ -11,6 +11,7 @@ from .driver import Driver
 
 _BUILTIN = {
     "modbus-tcp": "gateway_plugins.modbus.driver:ModbusTcpDriver",
+    "modbus-rtu": "gateway_plugins.modbus.driver:ModbusRtuDriver",
     "s7": "gateway_plugins.s7.driver:S7Driver",
     "simulator": "gateway_plugins.simulator.driver:SimulatorDriver",
 }

@@ -1,21 +1,24 @@
-"""Modbus TCP driver over pymodbus' async client."""
+"""Modbus drivers over pymodbus' async clients: TCP (MBAP or RTU framing) and RTU on a serial line."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
+from pymodbus import FramerType
 from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.client.base import ModbusBaseClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
-from gateway.southbound import ByteOrder, Driver, DriverArgs, Point, ReadResult, split_host_port
+from gateway.southbound import ByteOrder, Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
 from gateway.southbound.blocks import describe_blocks, read_blocks
 
-from . import codec
+from . import codec, serial_line
 from .addresses import Area, ModbusAddress, check_point, register_count
 from .planning import MAX_REGISTERS, Block, ModbusPlan, narrow, plan_reads
 
@@ -23,12 +26,17 @@ logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
 class ModbusArgs(DriverArgs):
-    """``args`` of a Modbus controller."""
+    """``args`` of a Modbus controller.
+
+    ``write_mode: single`` writes with function codes 5 and 6 only (register by register), for
+    devices that refuse 15 and 16.
+    """
 
     unit_id: int = Field(1, ge=0, le=255)
     byte_order: ByteOrder = ByteOrder.ABCD
     max_gap: int = Field(16, ge=0, le=MAX_REGISTERS)
     max_registers: int = Field(MAX_REGISTERS, ge=1, le=MAX_REGISTERS)
+    write_mode: Literal["multiple", "single"] = "multiple"
     pipeline: int = 1
 
     @field_validator("pipeline")
@@ -39,17 +47,18 @@ class ModbusArgs(DriverArgs):
         return value
 
 
-class ModbusTcpDriver(Driver):
-    """Reads planned blocks and writes single values on one Modbus TCP connection."""
+class ModbusTcpArgs(ModbusArgs):
+    """``args`` of a Modbus TCP controller; ``framer: rtu`` for RTU frames through a serial server."""
 
-    protocol = "modbus-tcp"
-    args_model = ModbusArgs
+    framer: Literal["socket", "rtu"] = "socket"
+
+
+class _ModbusDriver(Driver):
+    """Reads planned blocks and writes values; subclasses provide the client and the line lock."""
+
     args: ModbusArgs
-
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs) -> None:
-        super().__init__(endpoint, timeout, args)
-        host, port = split_host_port(endpoint)
-        self._client = AsyncModbusTcpClient(host, port=port, timeout=timeout, retries=0)
+    _client: ModbusBaseClient
+    _lock: asyncio.Lock
 
     @classmethod
     def check_point(cls, point: Point, args: DriverArgs) -> None:
@@ -69,11 +78,11 @@ class ModbusTcpDriver(Driver):
 
     @property
     def connected(self) -> bool:
-        """Return True while the TCP connection is up."""
+        """Return True while the connection is up."""
         return bool(self._client.connected)
 
     async def connect(self) -> None:
-        """Open the TCP connection."""
+        """Open the connection."""
         try:
             ok = await self._client.connect()
         except (OSError, ModbusException) as exc:
@@ -87,58 +96,50 @@ class ModbusTcpDriver(Driver):
         return await read_blocks(plan, self._read_block, _decode_member, narrow)
 
     async def write(self, point: Point, value: Any) -> None:
-        """Write one value: FC5 for coils, FC16 for registers, read-modify-write for bits."""
+        """Write one value with FC5/6 (single) or FC15/16 (multiple); bits in registers read-modify-write."""
         address = check_point(point)
-        unit = self.args.unit_id
         if not address.area.writable:
             raise DeviceRejected(f"{point.address} is in a read-only area")
+        single = self.args.write_mode == "single"
         if address.area is Area.COIL:
-            await self._call(self._client.write_coil, address.offset, bool(value), device_id=unit)
-        elif address.bit is not None:
-            current = await self._call(
-                self._client.read_holding_registers, address.offset, count=1, device_id=unit
-            )
-            updated = codec.set_bit(current.registers[0], address.bit, bool(value))
-            await self._call(self._client.write_register, address.offset, updated, device_id=unit)
+            if single:
+                await self._call(self._client.write_coil, address.offset, bool(value))
+            else:
+                await self._call(self._client.write_coils, address.offset, [bool(value)])
+            return
+        if address.bit is not None:
+            current = await self._call(self._client.read_holding_registers, address.offset, count=1)
+            words = [codec.set_bit(current.registers[0], address.bit, bool(value))]
         else:
             try:
                 words = codec.encode(point, value)
             except (ValueError, OverflowError, TypeError, struct.error) as exc:
                 raise DeviceRejected(f"{value!r} does not fit {point.dtype}: {exc}") from exc
-            await self._call(self._client.write_registers, address.offset, words, device_id=unit)
-
-    async def close(self) -> None:
-        """Close the connection."""
-        self._client.close()
+        if single:
+            for index, word in enumerate(words):
+                await self._call(self._client.write_register, address.offset + index, word)
+        else:
+            await self._call(self._client.write_registers, address.offset, words)
 
     async def _read_block(self, block: Block) -> list[Any]:
-        unit = self.args.unit_id
         if block.area is Area.COIL:
-            response = await self._call(
-                self._client.read_coils, block.start, count=block.count, device_id=unit
-            )
-            return list(response.bits)
+            return list((await self._call(self._client.read_coils, block.start, count=block.count)).bits)
         if block.area is Area.DISCRETE_INPUT:
-            response = await self._call(
-                self._client.read_discrete_inputs, block.start, count=block.count, device_id=unit
-            )
-            return list(response.bits)
-        reader = (
-            self._client.read_holding_registers
-            if block.area is Area.HOLDING_REGISTER
-            else self._client.read_input_registers
-        )
-        response = await self._call(reader, block.start, count=block.count, device_id=unit)
-        return list(response.registers)
+            return list((await self._call(self._client.read_discrete_inputs, block.start, count=block.count)).bits)
+        reader = (self._client.read_holding_registers if block.area is Area.HOLDING_REGISTER
+                  else self._client.read_input_registers)
+        return list((await self._call(reader, block.start, count=block.count)).registers)
 
     async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one request, translating pymodbus' outcomes into our errors."""
+        """Run one request on the line, translating pymodbus' outcomes into our errors."""
         try:
-            response = await method(*args, **kwargs)
+            async with self._lock:
+                response = await method(*args, device_id=self.args.unit_id, **kwargs)
         except ConnectionException as exc:
             raise ConnectError(f"connection to {self.endpoint} lost: {exc}") from exc
         except ModbusIOException as exc:
-            raise RequestTimeout(f"no answer from {self.endpoint} in {self.timeout} s") from exc
+            raise RequestTimeout(f"no answer from {self.endpoint} (unit {self.args.unit_id}) "
+                                 f"in {self.timeout} s") from exc
         except (ModbusException, OSError) as exc:
             raise DriverError(f"request to {self.endpoint} failed: {exc}") from exc
         if response.isError():
@@ -146,6 +147,66 @@ class ModbusTcpDriver(Driver):
             text = f"device answered exception {code} ({_EXCEPTION_NAMES.get(code, 'unknown')})"
             raise IllegalAddress(text) if code == _ILLEGAL_DATA_ADDRESS else DeviceRejected(text)
         return response
+
+
+class ModbusTcpDriver(_ModbusDriver):
+    """Modbus over TCP: MBAP framing, or RTU framing for serial device servers."""
+
+    protocol = "modbus-tcp"
+    args_model = ModbusTcpArgs
+    args: ModbusTcpArgs
+
+    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+        super().__init__(endpoint, timeout, args, serial)
+        host, port = split_host_port(endpoint)
+        framer = FramerType.RTU if self.args.framer == "rtu" else FramerType.SOCKET
+        self._client = AsyncModbusTcpClient(host, port=port, framer=framer, timeout=timeout, retries=0,
+                                            reconnect_delay=0)
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        """Close the connection."""
+        self._client.close()
+
+
+class ModbusRtuDriver(_ModbusDriver):
+    """Modbus RTU on a serial line shared with the other controllers on it."""
+
+    protocol = "modbus-rtu"
+    args_model = ModbusArgs
+    uses_serial_port = True
+
+    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+        super().__init__(endpoint, timeout, args, serial)
+        if serial is None:
+            raise ValueError(f"serial port '{endpoint}' has no settings")
+        self._settings = serial
+        self._line: serial_line.SharedLine | None = None
+
+    @classmethod
+    def check_endpoint(cls, endpoint: str) -> str | None:
+        """The endpoint is a serial port name, checked against serial_ports by the config."""
+        return None
+
+    @property
+    def connected(self) -> bool:
+        """Return True while this controller holds the line and the port is open."""
+        return self._line is not None and bool(self._line.client.connected)
+
+    async def connect(self) -> None:
+        """Join the shared line and open the port if nobody has."""
+        if self._line is None:
+            self._line = serial_line.acquire(self._settings, self.timeout)
+            self._client, self._lock = self._line.client, self._line.lock
+        async with self._lock:  # the controllers on the line open it once, not each on their own
+            if not self._line.client.connected:
+                await super().connect()
+
+    async def close(self) -> None:
+        """Let go of the line; the last controller on it closes the port."""
+        if self._line is not None:
+            serial_line.release(self._settings)
+            self._line = None
 
 
 def _decode_member(block: Block, point: Point, address: ModbusAddress, data: list[Any]) -> Any:

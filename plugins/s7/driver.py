@@ -14,7 +14,7 @@ from snap7.error import S7ConnectionError, S7Error, S7TimeoutError
 from snap7.type import Area, Parameter
 
 from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
-from gateway.southbound import Driver, DriverArgs, Point, ReadResult, split_host_port
+from gateway.southbound import Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
 from gateway.southbound.blocks import describe_blocks, read_blocks
 
 from . import codec
@@ -41,8 +41,8 @@ class S7Driver(Driver):
     args_model = S7Args
     args: S7Args
 
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs) -> None:
-        super().__init__(endpoint, timeout, args)
+    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+        super().__init__(endpoint, timeout, args, serial)
         self._host, self._port = split_host_port(endpoint)
         self._client = snap7.Client()
         self._client.set_param(Parameter.RecvTimeout, int(timeout * 1000))

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from gateway.southbound import Driver, DriverArgs, Point, ReadResult
+from gateway.southbound import Driver, DriverArgs, Point, ReadResult, SerialLine
 
 from .addresses import parse_address
 from .codec import to_value
@@ -30,8 +30,8 @@ class SimulatorDriver(Driver):
     args: SimulatorArgs
     clock: Callable[[], float] = staticmethod(time.time)
 
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs) -> None:
-        super().__init__(endpoint, timeout, args)
+    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+        super().__init__(endpoint, timeout, args, serial)
         self._connected = False
         self._written: dict[str, Any] = {}
 

@@ -10,7 +10,7 @@ import pytest
 from gateway.collect import ControllerPoller, LatestValues
 from gateway.config.schema import Controller, Measure
 from gateway.southbound import DataType, Point, ReadResult
-from gateway_plugins.modbus.driver import ModbusArgs, ModbusTcpDriver
+from gateway_plugins.modbus.driver import ModbusTcpArgs, ModbusTcpDriver
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from gateway_plugins.simulator.driver import SimulatorArgs, SimulatorDriver
 from tests.conftest import free_port
@@ -22,7 +22,7 @@ def _modbus_setup(port: int) -> tuple[ControllerPoller, LatestValues]:
                         transform={"kind": "gain_offset", "gain": 2, "offset": 1}),
                 Measure(name="Bad", controller="PLC1", group="g", address="40900", type="INT")]
     latest = LatestValues()
-    driver = ModbusTcpDriver(controller.endpoint, controller.timeout, ModbusArgs(max_gap=0))
+    driver = ModbusTcpDriver(controller.endpoint, controller.timeout, ModbusTcpArgs(max_gap=0))
     return ControllerPoller(controller, measures, driver, latest), latest
 
 

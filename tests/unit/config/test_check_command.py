@@ -65,3 +65,16 @@ def test_features_not_active_yet_are_named(tmp_path: Path, capsys: pytest.Captur
     err = capsys.readouterr().err
     assert "note: alarms: 1 rule(s) are checked but not evaluated yet" in err
     assert "history: true is accepted but no history is recorded yet" in err
+
+
+def test_rtu_controllers_name_a_serial_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "serial_ports: [{name: rs485, device: /dev/ttyO3, baud: 19200, parity: E}]\n"
+        "controllers:\n"
+        "  - {name: Meter1, protocol: modbus-rtu, endpoint: rs485, args: {unit_id: 1, write_mode: single}}\n"
+        "  - {name: Meter2, protocol: modbus-rtu, endpoint: rs232}\n"
+        "  - {name: Gate, protocol: modbus-tcp, endpoint: '10.0.0.5:502', args: {framer: rtu}}\n"
+    )
+    assert main(["check", "-c", str(config)]) == 2
+    assert capsys.readouterr().out == "controllers[1].endpoint: 'rs232' is not a name in serial_ports (line 4)\n"

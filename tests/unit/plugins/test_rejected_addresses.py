@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.southbound import DataType, Point
-from gateway_plugins.modbus.driver import ModbusArgs, ModbusTcpDriver
+from gateway_plugins.modbus.driver import ModbusTcpArgs, ModbusTcpDriver
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from gateway_plugins.s7.driver import S7Args, S7Driver
 from gateway_plugins.s7.simserver import S7SimServer
@@ -18,8 +18,8 @@ async def test_modbus_bisects_once_and_keeps_reading_the_rest() -> None:
     for point, value in zip(good, (1, 2.5, 4), strict=True):
         server.set_value(point.name, value)
     await server.start()
-    driver = ModbusTcpDriver(f"127.0.0.1:{port}", 1.0, ModbusArgs())
-    plan = ModbusTcpDriver.plan([*good, bad], ModbusArgs())
+    driver = ModbusTcpDriver(f"127.0.0.1:{port}", 1.0, ModbusTcpArgs())
+    plan = ModbusTcpDriver.plan([*good, bad], ModbusTcpArgs())
     assert plan.request_count == 1
     try:
         await driver.connect()
