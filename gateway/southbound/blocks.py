@@ -53,6 +53,11 @@ class BlockPlan(ReadPlan, Generic[BlockT]):
         self.blocks = list(self._planned)
         self.rejected.clear()
 
+    def replace(self, blocks: list[BlockT]) -> None:
+        """Adopt a new plan (e.g. for a different PDU size) and forget what the old one learned."""
+        self._planned = list(blocks)
+        self.reset()
+
 
 async def read_blocks(
     plan: BlockPlan[BlockT],

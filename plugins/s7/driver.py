@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import struct
 from collections.abc import Sequence
 from typing import Any
 
 import snap7
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from snap7.error import S7ConnectionError, S7Error, S7TimeoutError
+from snap7.logo import Logo
 from snap7.type import Area, Parameter
 
 from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
@@ -19,19 +21,45 @@ from gateway.southbound.blocks import describe_blocks, read_blocks
 
 from . import codec
 from .addresses import S7Address, check_point
-from .planning import Block, S7Plan, narrow, plan_reads
+from .planning import MIN_PDU, Block, S7Plan, narrow, plan_reads
 
 _AREAS = {"DB": Area.DB, "M": Area.MK, "I": Area.PE, "Q": Area.PA}
 _ADDRESS_ERROR_CODES = ("(0x05)", "(0x0a)")  # S7 item return codes: address out of range, object missing
 
 
 class S7Args(DriverArgs):
-    """``args`` of an S7 controller."""
+    """``args`` of an S7 controller.
+
+    Rack/slot addressing (S7-300/400/1200/1500), or TSAPs as ``"02.00"`` for S7-200 and LOGO!.
+    ``pdu_size`` caps the PDU; by default the reads use all of what the PLC negotiates.
+    """
 
     rack: int = Field(0, ge=0, le=7)
     slot: int = Field(1, ge=0, le=31)
+    tsap_local: str | None = None
+    tsap_remote: str | None = None
     max_gap: int = Field(16, ge=0, le=1024)
-    pdu_size: int = Field(240, ge=240, le=960)
+    pdu_size: int | None = Field(None, ge=MIN_PDU, le=960)
+
+    @field_validator("tsap_local", "tsap_remote")
+    @classmethod
+    def _tsap_form(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9A-Fa-f]{2}\.[0-9A-Fa-f]{2}", value):
+            raise ValueError(f"'{value}' is not a TSAP (expected two hex bytes, e.g. 02.00 or 10.01)")
+        return value
+
+    @model_validator(mode="after")
+    def _both_tsaps(self) -> S7Args:
+        if (self.tsap_local is None) != (self.tsap_remote is None):
+            raise ValueError("give both tsap_local and tsap_remote, or neither (to use rack and slot)")
+        return self
+
+    @property
+    def tsaps(self) -> tuple[int, int] | None:
+        """Return (local, remote) TSAPs as numbers, or None for rack/slot addressing."""
+        if self.tsap_local is None or self.tsap_remote is None:
+            return None
+        return int(self.tsap_local.replace(".", ""), 16), int(self.tsap_remote.replace(".", ""), 16)
 
 
 class S7Driver(Driver):
@@ -44,7 +72,7 @@ class S7Driver(Driver):
     def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         self._host, self._port = split_host_port(endpoint)
-        self._client = snap7.Client()
+        self._client = Logo() if self.args.tsaps else snap7.Client()  # Logo: the client's TSAP connect
         self._client.set_param(Parameter.RecvTimeout, int(timeout * 1000))
         self._lock = asyncio.Lock()  # snap7's client is not safe for concurrent calls
 
@@ -57,7 +85,7 @@ class S7Driver(Driver):
     def plan(cls, points: Sequence[Point], args: DriverArgs) -> S7Plan:
         """Merge points into byte ranges that fit the PDU."""
         assert isinstance(args, S7Args)
-        return plan_reads(points, args.max_gap, args.pdu_size)
+        return plan_reads(points, args.max_gap, args.pdu_size or MIN_PDU)
 
     def describe_plan(self, plan: Any) -> str:
         """Summarise the plan."""
@@ -70,12 +98,11 @@ class S7Driver(Driver):
         return bool(self._client.get_connected())
 
     async def connect(self) -> None:
-        """Open the session with rack/slot addressing."""
+        """Open the session with rack/slot or TSAP addressing."""
+        tsaps = self.args.tsaps
+        address = tsaps if tsaps else (self.args.rack, self.args.slot)
         try:
-            await asyncio.wait_for(
-                self._run(self._client.connect, self._host, self.args.rack, self.args.slot, self._port),
-                self.timeout,
-            )
+            await asyncio.wait_for(self._run(self._client.connect, self._host, *address, self._port), self.timeout)
         except TimeoutError as exc:
             await self.close()
             raise ConnectError(f"no answer from {self.endpoint} in {self.timeout} s") from exc
@@ -85,6 +112,8 @@ class S7Driver(Driver):
     async def read(self, plan: Any) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
         assert isinstance(plan, S7Plan)
+        negotiated = self._client.get_pdu_length()
+        plan.fit_pdu(min(negotiated, self.args.pdu_size or negotiated))
         return await read_blocks(plan, self._read_block, _decode_member, narrow)
 
     async def _read_block(self, block: Block) -> bytearray:

@@ -15,6 +15,7 @@ from gateway.southbound.blocks import BlockPlan
 from .addresses import S7Address, byte_span, check_point
 
 HEADER_BYTES = 18
+MIN_PDU = 240  # every S7 CPU negotiates at least this
 
 
 @dataclass
@@ -28,8 +29,21 @@ class Block:
     members: list[tuple[Point, S7Address]] = field(default_factory=list)
 
 
+@dataclass
 class S7Plan(BlockPlan[Block]):
-    """The byte ranges to read each cycle."""
+    """The byte ranges to read each cycle, and what they were planned from (to re-plan for a PDU)."""
+
+    pdu_size: int = MIN_PDU
+    max_gap: int = 16
+    points: list[Point] = field(default_factory=list)
+
+    def fit_pdu(self, pdu_size: int) -> bool:
+        """Re-plan for the PDU size the PLC negotiated; return True when the blocks changed."""
+        if pdu_size == self.pdu_size:
+            return False
+        self.replace(plan_reads(self.points, self.max_gap, pdu_size).blocks)
+        self.pdu_size = pdu_size
+        return True
 
 
 def narrow(block: Block, members: list[tuple[Point, S7Address]]) -> Block:
@@ -58,4 +72,4 @@ def plan_reads(points: Sequence[Point], max_gap: int, pdu_size: int) -> S7Plan:
             current = Block(address.area, address.db, address.byte, end - address.byte)
             blocks.append(current)
         current.members.append((point, address))
-    return S7Plan(blocks)
+    return S7Plan(blocks, pdu_size=pdu_size, max_gap=max_gap, points=list(points))
