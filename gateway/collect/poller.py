@@ -27,6 +27,8 @@ from .transforms import to_engineering, to_raw
 
 log = logging.getLogger("gateway.collect")
 
+DEGRADE_AFTER = 3  # consecutive failed cycles before a controller counts as degraded
+
 
 @dataclass
 class ControllerHealth:
@@ -37,6 +39,7 @@ class ControllerHealth:
     last_error: str = ""
     consecutive_failures: int = 0
     cycles: int = 0
+    degraded: bool = False  # failing for a while: polled with growing pauses until it answers
 
 
 class ControllerPoller:
@@ -138,9 +141,11 @@ class ControllerPoller:
 
     def _record_success(self, now: float) -> None:
         if self.health.healthy is False:
-            log.info("%s: reads recovered after %d failed cycle(s)", self.name,
-                     self.health.consecutive_failures)
+            resumed = f"; back to polling every {self.controller.sample_period:g} s" if self.health.degraded else ""
+            log.info("%s: reads recovered after %d failed cycle(s)%s", self.name, self.health.consecutive_failures,
+                     resumed)
         self.health.healthy = True
+        self.health.degraded = False
         self.health.last_success = now
         self.health.consecutive_failures = 0
         self._backoff.reset()
@@ -154,5 +159,9 @@ class ControllerPoller:
         self.health.healthy = False
         self.health.last_error = error
         self.health.consecutive_failures += 1
+        if self.health.consecutive_failures == DEGRADE_AFTER:
+            self.health.degraded = True
+            log.warning("%s: %d failed cycles in a row; backing off, up to %g s between attempts, until it answers",
+                        self.name, DEGRADE_AFTER, self._backoff.cap)
         for name in self.measures:
             self.latest.set_failed(self.name, name, error, now)

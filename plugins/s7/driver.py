@@ -1,4 +1,8 @@
-"""Siemens S7 driver over python-snap7's client; blocking calls run in a worker thread."""
+"""Siemens S7 driver over python-snap7's client.
+
+The client blocks, so each connection gets its own thread: a PLC that stops answering holds only
+its own thread until its timeout, never one another PLC needs.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import contextlib
 import re
 import struct
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import snap7
@@ -75,6 +80,7 @@ class S7Driver(Driver):
         self._client = Logo() if self.args.tsaps else snap7.Client()  # Logo: the client's TSAP connect
         self._client.set_param(Parameter.RecvTimeout, int(timeout * 1000))
         self._lock = asyncio.Lock()  # snap7's client is not safe for concurrent calls
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"s7-{self._host}:{self._port}")
 
     @classmethod
     def check_point(cls, point: Point, args: DriverArgs) -> None:
@@ -137,13 +143,13 @@ class S7Driver(Driver):
     async def close(self) -> None:
         """Drop the session."""
         with contextlib.suppress(S7Error):
-            await asyncio.to_thread(self._client.disconnect)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._client.disconnect)
 
     async def _run(self, call: Any, *args: Any) -> Any:
         """Run one blocking snap7 call in a thread, translating its errors."""
         async with self._lock:
             try:
-                return await asyncio.to_thread(call, *args)
+                return await asyncio.get_running_loop().run_in_executor(self._thread, call, *args)
             except S7TimeoutError as exc:
                 raise RequestTimeout(f"no answer from {self.endpoint} in {self.timeout} s") from exc
             except (S7ConnectionError, ConnectionError, OSError) as exc:
