@@ -42,7 +42,7 @@ def narrow(block: Block, members: list[tuple[Point, ModbusAddress]]) -> Block:
 
 def plan_reads(points: Sequence[Point], max_gap: int, max_registers: int) -> ModbusPlan:
     """Build the plan; every point lands in exactly one block."""
-    located = sorted(((check_point(p), p) for p in points), key=lambda item: item[0])
+    located = sorted(((check_point(p), p) for p in points), key=lambda item: _order(item[0]))
     blocks: list[Block] = []
     for address, point in located:
         span = register_count(point)
@@ -61,3 +61,8 @@ def plan_reads(points: Sequence[Point], max_gap: int, max_registers: int) -> Mod
             blocks.append(current)
         current.members.append((point, address))
     return ModbusPlan(blocks)
+
+
+def _order(address: ModbusAddress) -> tuple[int, int, int]:
+    """Sort by area and offset; a whole register before its bits (bit is None for it)."""
+    return address.area, address.offset, -1 if address.bit is None else address.bit

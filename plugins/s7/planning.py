@@ -56,7 +56,7 @@ def narrow(block: Block, members: list[tuple[Point, S7Address]]) -> Block:
 def plan_reads(points: Sequence[Point], max_gap: int, pdu_size: int) -> S7Plan:
     """Build the plan; every point lands in exactly one block no larger than one reply."""
     max_bytes = pdu_size - HEADER_BYTES
-    located = sorted(((check_point(p), p) for p in points), key=lambda item: item[0])
+    located = sorted(((check_point(p), p) for p in points), key=lambda item: _order(item[0]))
     blocks: list[Block] = []
     for address, point in located:
         end = address.byte + byte_span(point)
@@ -73,3 +73,8 @@ def plan_reads(points: Sequence[Point], max_gap: int, pdu_size: int) -> S7Plan:
             blocks.append(current)
         current.members.append((point, address))
     return S7Plan(blocks, pdu_size=pdu_size, max_gap=max_gap, points=list(points))
+
+
+def _order(address: S7Address) -> tuple[str, int, int, int]:
+    """Sort by area, DB and byte; a whole byte before its bits (bit is None for it)."""
+    return address.area, address.db, address.byte, -1 if address.bit is None else address.bit

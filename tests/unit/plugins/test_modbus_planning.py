@@ -68,3 +68,10 @@ def test_random_plans_cover_every_point_once_within_limits() -> None:
                 assert address == check_point(point)
                 assert block.start <= address.offset
                 assert address.offset + register_count(point) <= block.start + block.count
+
+
+def test_a_register_and_its_bits_can_all_be_measures() -> None:
+    """Found by the property test: sorting a whole register next to its bits crashed the planner."""
+    points = [Point("w", "40001", DataType.WORD), Point("b3", "40001.3", DataType.BIT),
+              Point("b0", "40001.0", DataType.BIT)]
+    assert _blocks(points) == [("HOLDING_REGISTER", 0, 1, ["w", "b0", "b3"])]
