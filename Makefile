@@ -7,13 +7,16 @@ BIN := $(VENV)/bin
 APT_PACKAGES := mosquitto mosquitto-clients git
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup system-packages lint clean
+.PHONY: demo test bench setup system-packages lint clean
 
 demo: setup
 	$(BIN)/gateway demo -c config.yaml $(DEMO_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m tests.bench.bench_southbound
 
 lint: setup
 	$(BIN)/ruff check .

@@ -107,6 +107,8 @@ class SimPlc:
         if area is None:
             return
         self._blocks[area] = registers
+        if not self._pinned and not self._moving:
+            return  # nothing to refresh: keep large static maps cheap to serve
         now = self._clock()
         for name, (point, address) in self._points.items():
             if address.area is not area:

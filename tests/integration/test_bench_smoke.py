@@ -1,0 +1,16 @@
+"""The southbound benchmark still runs, and planning really cuts the requests (small sizes, no timing)."""
+
+from __future__ import annotations
+
+from gateway_plugins.modbus.planning import narrow as modbus_narrow
+from gateway_plugins.s7.planning import narrow as s7_narrow
+from tests.bench.bench_southbound import _bench, _report
+from tests.bench.tags import modbus_tags, s7_tags
+
+
+async def test_benchmark_runs_on_small_tag_sets() -> None:
+    modbus = await _bench("modbus", "modbus-tcp", modbus_tags(300), modbus_narrow, {}, 2, 1)
+    s7 = await _bench("s7", "s7", s7_tags(300), s7_narrow, {}, 2, 1)
+    assert [run.requests for run in modbus] == [5, 300]  # 600 registers in blocks of at most 125
+    assert s7[0].requests == 3 and s7[1].requests == 300  # one range per DB at a 480-byte PDU
+    assert "planned is" in _report([modbus, s7])
