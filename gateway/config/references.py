@@ -43,7 +43,7 @@ def check_references(
 def measure_point(measure: Measure, controller: Controller) -> Point:
     """Return the driver's view of a measure (the byte order defaults to the controller's)."""
     byte_order = ByteOrder(measure.byte_order or controller.args.get("byte_order") or ByteOrder.ABCD)
-    return Point(measure.name, measure.address, measure.type, measure.length, byte_order)
+    return Point(measure.name, measure.address, measure.type, measure.length, byte_order, measure.encoding)
 
 
 def _duplicates(section: str, names: Iterable[str]) -> list[Problem]:

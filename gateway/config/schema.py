@@ -132,6 +132,7 @@ class Measure(_Model):
     address: str
     type: DataType
     length: Annotated[int, Field(ge=0, le=254)] = 0
+    encoding: Literal["utf-8", "ascii"] = "utf-8"
     byte_order: ByteOrder | None = None
     access: Literal["ro", "rw"] = "ro"
     unit: str = ""

@@ -76,6 +76,7 @@ class Point:
     dtype: DataType
     length: int = 0
     byte_order: ByteOrder = ByteOrder.ABCD
+    encoding: str = "utf-8"  # of STRING values: "utf-8" or "ascii"
 
     def __post_init__(self) -> None:
         # Accept plain strings ("FLOAT", "cdab") but always hold the enums, so comparisons are exact.

@@ -29,7 +29,11 @@ def checked_value(point: Point, value: Any) -> Any:
         raise ValueError(f"{value!r} is not a bit value (use true/false or 0/1)")
     if dtype is DataType.STRING:
         text = str(value)
-        if len(text.encode("utf-8")) > point.length:
+        try:
+            size = len(text.encode(point.encoding))
+        except UnicodeEncodeError:
+            raise ValueError(f"'{text}' has characters that are not {point.encoding}") from None
+        if size > point.length:
             raise ValueError(f"'{text}' is longer than the {point.length} bytes of {point.name}")
         return text
     number = _number(value)

@@ -46,7 +46,7 @@ def decode(point: Point, address: ModbusAddress, registers: Sequence[int]) -> An
         return bool(registers[0] >> address.bit & 1)
     raw = registers_to_bytes(registers)
     if dtype is DataType.STRING:
-        return raw[: point.length].split(b"\x00", 1)[0].decode("utf-8", errors="replace")
+        return raw[: point.length].split(b"\x00", 1)[0].decode(point.encoding, errors="replace")
     if dtype is DataType.BCD:
         return _bcd_to_int(registers[0])
     if dtype in (DataType.BYTE, DataType.SINT):
@@ -66,7 +66,7 @@ def encode(point: Point, value: Any) -> list[int]:
     """Encode a value into the registers that hold it (not for bits in registers)."""
     dtype = point.dtype
     if dtype is DataType.STRING:
-        data = str(value).encode("utf-8")[: point.length].ljust(point.length, b"\x00")
+        data = str(value).encode(point.encoding)[: point.length].ljust(point.length, b"\x00")
         return bytes_to_registers(data)
     if dtype is DataType.BCD:
         return [_int_to_bcd(int(value))]

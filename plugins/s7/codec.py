@@ -16,7 +16,7 @@ def decode(point: Point, bit: int | None, data: bytes | bytearray, offset: int) 
         return bool(data[offset] >> bit & 1)
     chunk = bytes(data[offset : offset + byte_span(point)])
     if point.dtype is DataType.STRING:
-        return chunk.split(b"\x00", 1)[0].decode("utf-8", errors="replace")
+        return chunk.split(b"\x00", 1)[0].decode(point.encoding, errors="replace")
     if point.dtype is DataType.BCD:
         text = chunk.hex()
         if not text.isdigit():
@@ -31,7 +31,7 @@ def decode(point: Point, bit: int | None, data: bytes | bytearray, offset: int) 
 def encode(point: Point, value: Any) -> bytes:
     """Encode a value (not a bit) into its bytes."""
     if point.dtype is DataType.STRING:
-        return str(value).encode("utf-8")[: point.length].ljust(point.length, b"\x00")
+        return str(value).encode(point.encoding)[: point.length].ljust(point.length, b"\x00")
     if point.dtype is DataType.BCD:
         digits = int(value)
         if not 0 <= digits <= 9999:

@@ -63,3 +63,14 @@ def test_write_values_that_fit_are_converted() -> None:
     assert checked_value(Point("m", "40001", DataType.BIT), 1) is True
     with pytest.raises(ValueError, match="longer than the 4 bytes"):
         checked_value(Point("m", "40001", DataType.STRING, length=4), "hello")
+
+
+def test_string_encodings() -> None:
+    ascii_point = Point("s", "40001", DataType.STRING, length=8, encoding="ascii")
+    assert checked_value(ascii_point, "Pump 3") == "Pump 3"
+    with pytest.raises(ValueError, match="not ascii"):
+        checked_value(ascii_point, "Pumpe Ü")
+    utf8 = Point("s", "40001", DataType.STRING, length=8)
+    assert checked_value(utf8, "Pumpe Ü") == "Pumpe Ü"  # 8 bytes in UTF-8
+    with pytest.raises(ValueError, match="longer than the 8 bytes"):
+        checked_value(utf8, "Pumpe ÜÜ")

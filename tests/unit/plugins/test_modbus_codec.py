@@ -50,3 +50,9 @@ def test_points_built_from_plain_strings_decode_like_enums() -> None:
     assert codec.decode(from_text, parse_address("40001"), [0x0000, 0x4148]) == 12.5
     default = Point("x", "40001", "FLOAT", byte_order="abcd")  # type: ignore[arg-type]
     assert codec.decode(default, parse_address("40001"), [0x4148, 0x0000]) == 12.5
+
+
+def test_utf8_strings_round_trip_in_registers() -> None:
+    point = Point("s", "40001", DataType.STRING, length=8)
+    registers = codec.encode(point, "Pumpe Ü")
+    assert len(registers) == 4 and codec.decode(point, parse_address("40001"), registers) == "Pumpe Ü"
