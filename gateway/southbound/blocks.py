@@ -9,6 +9,7 @@ connection (any other DriverError) ends the read, as the poller must reconnect.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,16 +65,22 @@ async def read_blocks(
     fetch: Callable[[BlockT], Awaitable[DataT]],
     decode: Callable[[BlockT, Point, Any, DataT], Any],
     narrow: Callable[[BlockT, Members], BlockT],
+    concurrency: int = 1,
 ) -> ReadResult:
     """Fetch every block of ``plan`` and decode its members into one result.
 
     ``narrow(block, members)`` returns the smallest block of the same kind covering ``members``.
+    With ``concurrency`` above 1 the blocks are requested together (the driver bounds how many
+    are outstanding); the result is the same as reading them one by one.
     """
     result = ReadResult(errors=dict(plan.rejected))
     kept: list[BlockT] = []
-    for block in plan.blocks:
+    answers = await _fetch_all(plan.blocks, fetch, concurrency)
+    for block, answer in zip(plan.blocks, answers, strict=True):
         try:
-            fetched = [(block, await fetch(block))]
+            if isinstance(answer, DeviceRejected):
+                raise answer
+            fetched = [(block, answer)]
         except IllegalAddress as exc:
             try:
                 fetched, bad = await _bisect(block, exc, fetch, narrow)
@@ -97,6 +104,28 @@ async def read_blocks(
                     result.errors[point.name] = str(exc)
     plan.blocks = kept
     return result
+
+
+async def _fetch_all(
+    blocks: Sequence[BlockT], fetch: Callable[[BlockT], Awaitable[DataT]], concurrency: int
+) -> list[DataT | DeviceRejected]:
+    """Fetch every block; a rejection is returned in its place, any other error is raised."""
+    async def one(block: BlockT) -> DataT | DeviceRejected:
+        try:
+            return await fetch(block)
+        except DeviceRejected as exc:
+            return exc
+
+    if concurrency <= 1:
+        return [await one(block) for block in blocks]
+    tasks = [asyncio.ensure_future(one(block)) for block in blocks]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:  # the connection is gone: stop the others too, and collect them
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _bisect(

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.client.base import ModbusBaseClient
@@ -20,9 +20,12 @@ from gateway.southbound.blocks import describe_blocks, read_blocks
 
 from . import codec, serial_line
 from .addresses import Area, ModbusAddress, check_point, register_count
+from .pipeline import PipelinedTcpClient
 from .planning import MAX_REGISTERS, Block, ModbusPlan, narrow, plan_reads
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+MAX_PIPELINE = 16
 
 
 class ModbusArgs(DriverArgs):
@@ -41,24 +44,41 @@ class ModbusArgs(DriverArgs):
 
     @field_validator("pipeline")
     @classmethod
-    def _one_request_at_a_time(cls, value: int) -> int:
+    def _pipeline_depth(cls, value: int) -> int:
         if value != 1:
-            raise ValueError("only pipeline: 1 (one outstanding request per connection) is supported so far")
+            raise ValueError("a serial line carries one request at a time: pipeline must be 1")
         return value
 
 
 class ModbusTcpArgs(ModbusArgs):
-    """``args`` of a Modbus TCP controller; ``framer: rtu`` for RTU frames through a serial server."""
+    """``args`` of a Modbus TCP controller.
+
+    ``framer: rtu`` sends RTU frames, for serial device servers. ``pipeline: N`` keeps up to N
+    requests outstanding on the connection, for devices that accept it.
+    """
 
     framer: Literal["socket", "rtu"] = "socket"
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline_depth(cls, value: int) -> int:
+        if not 1 <= value <= MAX_PIPELINE:
+            raise ValueError(f"pipeline must be between 1 and {MAX_PIPELINE}")
+        return value
+
+    @model_validator(mode="after")
+    def _pipeline_needs_transaction_ids(self) -> ModbusTcpArgs:
+        if self.pipeline > 1 and self.framer == "rtu":
+            raise ValueError("RTU frames carry no transaction id, so framer: rtu cannot pipeline (use pipeline: 1)")
+        return self
 
 
 class _ModbusDriver(Driver):
     """Reads planned blocks and writes values; subclasses provide the client and the line lock."""
 
     args: ModbusArgs
-    _client: ModbusBaseClient
-    _lock: asyncio.Lock
+    _client: ModbusBaseClient | PipelinedTcpClient
+    _lock: asyncio.Lock | asyncio.Semaphore  # how many requests may be on the line at once
 
     @classmethod
     def check_point(cls, point: Point, args: DriverArgs) -> None:
@@ -93,7 +113,7 @@ class _ModbusDriver(Driver):
     async def read(self, plan: Any) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
         assert isinstance(plan, ModbusPlan)
-        return await read_blocks(plan, self._read_block, _decode_member, narrow)
+        return await read_blocks(plan, self._read_block, _decode_member, narrow, concurrency=self.args.pipeline)
 
     async def write(self, point: Point, value: Any) -> None:
         """Write one value with FC5/6 (single) or FC15/16 (multiple); bits in registers read-modify-write."""
@@ -159,6 +179,10 @@ class ModbusTcpDriver(_ModbusDriver):
     def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         host, port = split_host_port(endpoint)
+        if self.args.pipeline > 1:
+            self._client = PipelinedTcpClient(host, port, timeout, self.args.pipeline)
+            self._lock = asyncio.Semaphore(self.args.pipeline)
+            return
         framer = FramerType.RTU if self.args.framer == "rtu" else FramerType.SOCKET
         self._client = AsyncModbusTcpClient(host, port=port, framer=framer, timeout=timeout, retries=0,
                                             reconnect_delay=0)
