@@ -21,6 +21,7 @@ from gateway.outcomes import WriteApplier
 from gateway.scripting import CallContext, ScriptRunner
 from gateway.scripting.loading import subscribe_key
 from gateway.store import Outbox
+from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.subscribe")
 
@@ -53,6 +54,7 @@ class SubscriptionDispatcher:
     async def run(self) -> None:
         """Process received messages until cancelled."""
         while True:
+            stop_if_cancelled()
             cloud, topic, payload = await self._queue.get()
             for rule, pattern in self._rules:
                 if rule.cloud == cloud and topic_matches_sub(pattern, topic):

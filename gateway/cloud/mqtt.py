@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from gateway.collect.backoff import Backoff
 from gateway.config import Cloud
 from gateway.store import Outbox
+from gateway.tasks import stop_if_cancelled
 
 from .pacing import Pacer
 
@@ -78,6 +79,7 @@ class MqttConnector:
         self._loop = asyncio.get_running_loop()
         try:
             while True:
+                stop_if_cancelled()
                 try:
                     await self._connect()
                     self._backoff.reset()
@@ -160,6 +162,7 @@ class MqttConnector:
         arrival = self._outbox.arrival(self.cloud.name)
         cursor = 0
         while not self._lost.is_set():
+            stop_if_cancelled()
             arrival.clear()
             rows = await self._outbox.fetch(self.cloud.name, cursor, self.cloud.max_inflight)
             if not rows:

@@ -19,6 +19,7 @@ from gateway.config import Controller, Measure, measure_point
 from gateway.errors import DriverError
 from gateway.southbound import Driver, ReadPlan
 from gateway.southbound.values import checked_value
+from gateway.tasks import stop_if_cancelled
 
 from .backoff import Backoff
 from .clock import REAL_CLOCK, Clock
@@ -81,6 +82,7 @@ class ControllerPoller:
         next_start = self._clock.monotonic()
         try:
             while True:
+                stop_if_cancelled()
                 async with self._lock:
                     ok = await self.poll_once()
                 if ok:

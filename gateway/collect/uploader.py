@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from gateway.config import Group, Measure
+from gateway.tasks import stop_if_cancelled
 
 from .clock import REAL_CLOCK, Clock
 from .latest import LatestValues, Reading
@@ -45,6 +46,7 @@ class GroupUploader:
         interval = self.group.upload_interval
         next_at = self._clock.monotonic() + interval
         while True:
+            stop_if_cancelled()
             await self._clock.sleep(max(0.0, next_at - self._clock.monotonic()))
             next_at = max(next_at + interval, self._clock.monotonic())
             snapshot = self.snapshot()

@@ -20,6 +20,7 @@ import aiosqlite
 
 from gateway.errors import StoreError
 from gateway.scripting import OutgoingMessage
+from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.store")
 
@@ -162,6 +163,7 @@ class Outbox:
     async def run_ack_flusher(self, interval: float = 0.1) -> None:
         """Flush acknowledgements every ``interval`` seconds until cancelled."""
         while True:
+            stop_if_cancelled()
             await asyncio.sleep(interval)
             try:
                 await self.flush_acks()

@@ -102,3 +102,36 @@ async def test_runs_never_overlap_and_cancellation_propagates() -> None:
         await task
     assert _SlowDriver.most_active == 1
     assert _SlowDriver.closed
+
+
+async def test_writes_never_interleave_with_a_read_cycle() -> None:
+    points = [Point("Run", "00001", DataType.BIT), Point("SP", "40001", DataType.FLOAT),
+              Point("Temp", "30001", DataType.FLOAT)]
+    port = free_port()
+    server = ModbusSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
+    await server.start()
+    controller = Controller(name="PLC1", protocol="modbus-tcp", endpoint=f"127.0.0.1:{port}", sample_period=0.001)
+    measures = [Measure(name=p.name, controller="PLC1", group="g", address=p.address, type=p.dtype, access="rw")
+                for p in points[:2]] + [Measure(name="Temp", controller="PLC1", group="g", address="30001",
+                                                type="FLOAT")]
+    poller = ControllerPoller(controller, measures, ModbusTcpDriver(controller.endpoint, 1.0, ModbusTcpArgs()),
+                              LatestValues())
+    assert poller.plan.request_count == 3  # FC1, FC4, FC3 each cycle (coils, input and holding registers)
+    task = asyncio.create_task(poller.run())
+    try:
+        for value in range(20):
+            await poller.write("SP", float(value))
+            await asyncio.sleep(0.003)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await server.stop()
+    codes = server.plcs[0].function_codes
+    assert codes.count(16) == 20 and server.get_value("SP") == 19.0
+    position = 0
+    while position < len(codes):  # the stream is whole cycles (1, 4, 3) with writes (16) only between them
+        if codes[position] == 16:
+            position += 1
+            continue
+        assert codes[position : position + 3] in ([1, 4, 3], [1, 4], [1]), codes[position : position + 4]
+        position += 3
