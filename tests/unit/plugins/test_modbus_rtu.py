@@ -13,6 +13,7 @@ from gateway.southbound import DataType, Point, SerialLine
 from gateway_plugins.modbus.driver import ModbusArgs, ModbusRtuDriver, ModbusTcpArgs, ModbusTcpDriver
 from gateway_plugins.modbus.simserver import ModbusSimServer, SimPlc
 from tests.conftest import free_port
+from tests.unit.plugins.reading import read_once
 
 POINTS = [Point("Temp", "40001", DataType.FLOAT), Point("Run", "00001", DataType.BIT)]
 
@@ -55,12 +56,7 @@ async def test_rtu_framing_over_tcp() -> None:
     await server.start()
     args = ModbusTcpArgs(unit_id=5, framer="rtu")
     driver = ModbusTcpDriver(f"127.0.0.1:{port}", 1.0, args)
-    try:
-        await driver.connect()
-        result = await driver.read(ModbusTcpDriver.plan(POINTS, args))
-    finally:
-        await driver.close()
-        await server.stop()
+    result = await read_once(driver, ModbusTcpDriver.plan(POINTS, args), server)
     assert result.values == {"Temp": 7.75, "Run": False}
 
 

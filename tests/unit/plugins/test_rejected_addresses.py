@@ -8,6 +8,7 @@ from gateway_plugins.modbus.simserver import ModbusSimServer
 from gateway_plugins.s7.driver import S7Args, S7Driver
 from gateway_plugins.s7.simserver import S7SimServer
 from tests.conftest import free_port
+from tests.unit.plugins.reading import read_once
 
 
 async def test_modbus_bisects_once_and_keeps_reading_the_rest() -> None:
@@ -49,13 +50,7 @@ async def test_s7_missing_db_and_out_of_range_bytes_are_isolated() -> None:
     await server.start()
     args = S7Args(max_gap=64)
     driver = S7Driver(f"127.0.0.1:{port}", 1.0, args)
-    plan = S7Driver.plan([*good, beyond, absent], args)
-    try:
-        await driver.connect()
-        result = await driver.read(plan)
-    finally:
-        await driver.close()
-        await server.stop()
+    result = await read_once(driver, S7Driver.plan([*good, beyond, absent], args), server)
     assert result.values == {"Run": True, "Speed": 12.5}
     assert set(result.newly_rejected) == {"Far", "Other"}
     assert "0x05" in result.errors["Far"] and "0x0a" in result.errors["Other"]

@@ -9,6 +9,7 @@ from gateway.southbound import DataType, Point
 from gateway_plugins.s7.driver import S7Args, S7Driver
 from gateway_plugins.s7.simserver import S7SimServer
 from tests.conftest import free_port
+from tests.unit.plugins.reading import read_once
 
 # 100 REALs: 400 contiguous bytes of DB5, more than one 240-byte PDU carries
 POINTS = [Point(f"R{i}", f"DB5.{4 * i}", DataType.FLOAT) for i in range(100)]
@@ -24,12 +25,7 @@ async def test_reads_use_the_negotiated_pdu(args: S7Args) -> None:
     driver = S7Driver(f"127.0.0.1:{port}", 1.0, args)
     plan = S7Driver.plan(POINTS, args)
     assert plan.request_count == 2  # planned for the 240-byte minimum every CPU offers
-    try:
-        await driver.connect()
-        result = await driver.read(plan)
-    finally:
-        await driver.close()
-        await server.stop()
+    result = await read_once(driver, plan, server)
     assert plan.pdu_size == 480 and plan.request_count == 1  # this PLC negotiated 480
     assert result.values == {p.name: i + 0.5 for i, p in enumerate(POINTS)}
 
@@ -41,12 +37,7 @@ async def test_a_configured_pdu_size_caps_the_plan() -> None:
     args = S7Args(pdu_size=240)
     driver = S7Driver(f"127.0.0.1:{port}", 1.0, args)
     plan = S7Driver.plan(POINTS, args)
-    try:
-        await driver.connect()
-        result = await driver.read(plan)
-    finally:
-        await driver.close()
-        await server.stop()
+    result = await read_once(driver, plan, server)
     assert plan.request_count == 2 and len(result.values) == 100
 
 
