@@ -29,6 +29,7 @@ class RulePublisher:
         self._outbox = outbox
         self._variables = variables
         self._global_parameters = dict(global_parameters)
+        self._limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
         self._rules_by_group: dict[str, list[PublishRule]] = defaultdict(list)
         for rule in config.model.publish:
             if rule.source == "group":
@@ -62,7 +63,8 @@ class RulePublisher:
 
     async def _run_rule(self, rule: PublishRule, snapshot: dict[str, Any]) -> tuple[CallOutcome, CallContext]:
         topic = render_topic(rule.topic, self._variables)
-        context = CallContext(rule.name, rule.cloud, topic, rule.qos, self._global_parameters)
+        context = CallContext(rule.name, rule.cloud, topic, rule.qos, self._global_parameters,
+                              self._limits[rule.cloud])
         if not rule.script:
             message = OutgoingMessage(rule.cloud, topic, json.dumps(snapshot).encode(), rule.qos)
             return CallOutcome(messages=[message]), context

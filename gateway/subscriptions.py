@@ -36,6 +36,7 @@ class SubscriptionDispatcher:
         self._runner, self._outbox, self._writes = runner, outbox, writes
         self._rules = [(rule, render_topic(rule.topic, variables)) for rule in config.model.subscribe]
         self._global_parameters = dict(global_parameters)
+        self._limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
         self._queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue(QUEUE_SIZE)
         self.dropped = 0
 
@@ -64,7 +65,8 @@ class SubscriptionDispatcher:
                         log.exception("%s: handling a message on %s failed", rule.name, topic)
 
     async def _handle(self, rule: SubscribeRule, topic: str, payload: bytes) -> None:
-        context = CallContext(rule.name, rule.cloud, rule.topic, rule.qos, self._global_parameters)
+        context = CallContext(rule.name, rule.cloud, rule.topic, rule.qos, self._global_parameters,
+                              self._limits[rule.cloud])
         text = payload.decode("utf-8", errors="replace")
         log.info("%s: message on %s (%d bytes)", rule.name, topic, len(payload))
         outcome = await self._runner.call_subscribe(subscribe_key(rule.name), topic, text, context)

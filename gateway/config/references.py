@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from gateway.errors import AddressError, Problem
 from gateway.southbound import ByteOrder, DataType, Driver, Point, available_protocols, driver_for
 
+from .limits import message_problem
 from .schema import Controller, GatewayConfig, Measure
 from .validation_text import pydantic_problems
 
@@ -128,6 +129,7 @@ def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], pro
 def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem],
                  known_invalid: Mapping[str, set[str]]) -> None:
     clouds = {c.name for c in config.clouds} | known_invalid.get("clouds", set())
+    by_name = {c.name: c for c in config.clouds}
     groups = {g.name for g in config.groups} | known_invalid.get("groups", set())
     variables = {"SN", "MAC", "name", *config.gateway.labels}
     for section in ("publish", "subscribe"):
@@ -135,7 +137,15 @@ def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem],
             path = f"{section}[{index}]"
             if rule.cloud not in clouds:
                 problems.append(Problem(f"{path}.cloud", f"unknown cloud '{rule.cloud}'"))
-            problems += _topic_problems(f"{path}.topic", rule.topic, variables, section == "publish")
+            topic_problems = _topic_problems(f"{path}.topic", rule.topic, variables, section == "publish")
+            problems += topic_problems
+            cloud = by_name.get(rule.cloud)
+            if cloud is not None and rule.qos > cloud.publish_limits.max_qos:
+                problems.append(Problem(f"{path}.qos", f"cloud '{cloud.name}' accepts qos 0 or 1 only"))
+            if (cloud is not None and section == "publish" and not topic_problems
+                    and not _TOPIC_VARIABLE.search(rule.topic)
+                    and (problem := message_problem(cloud.publish_limits, rule.topic, 0, 0))):
+                problems.append(Problem(f"{path}.topic", f"cloud '{cloud.name}' would refuse it: {problem}"))
             if rule.script and (error := script_path_error(rule.script, base_dir)):
                 problems.append(Problem(f"{path}.script", error))
             if section == "publish" and rule.source == "group":

@@ -13,6 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from gateway.southbound import ByteOrder, DataType
 
+from .limits import PublishLimits, aws_iot_limits
+
+AWS_CLIENT_ID_BYTES = 128
+AWS_KEEPALIVE = (30, 1200)
+AWS_MAX_INFLIGHT = 100
+AWS_PUBLISHES_PER_SECOND = 100
+AWS_BYTES_PER_SECOND = 512 * 1024
+
 Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
 Positive = Annotated[float, Field(gt=0)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -217,6 +225,37 @@ class Cloud(_Model):
     will: Will | None = None
     max_inflight: Annotated[int, Field(ge=1, le=1000)] = 20
     publish_rate: Annotated[float, Field(gt=0)] | None = None
+    publish_bytes_rate: Annotated[float, Field(gt=0)] | None = None
+    puback_timeout: Annotated[float, Field(gt=0)] = 30.0
+    mqtt_version: Literal["3.1.1", "5"] = "3.1.1"
+
+    @model_validator(mode="after")
+    def _aws_iot_rules(self) -> Cloud:
+        """AWS IoT Core's connection rules, refused here rather than by the cloud at run time."""
+        if self.type != "aws-iot":
+            return self
+        problems = []
+        if not (self.cert and self.key and self.root_ca):
+            problems.append("aws-iot needs cert, key and root_ca (mutual TLS with the thing certificate)")
+        if not self.client_id:
+            problems.append("aws-iot needs client_id, the thing name")
+        elif len(self.client_id.encode()) > AWS_CLIENT_ID_BYTES:
+            problems.append(f"client_id is longer than AWS IoT's {AWS_CLIENT_ID_BYTES} bytes")
+        if self.port not in (None, 8883, 443):
+            problems.append("aws-iot listens on port 8883, or 443 with ALPN")
+        if not AWS_KEEPALIVE[0] <= self.keepalive <= AWS_KEEPALIVE[1]:
+            problems.append(f"AWS IoT accepts keepalive from {AWS_KEEPALIVE[0]} to {AWS_KEEPALIVE[1]} s")
+        if self.tls is False and "tls" in self.model_fields_set:
+            problems.append("aws-iot is always TLS; remove tls: false")
+        if self.max_inflight > AWS_MAX_INFLIGHT:
+            problems.append(f"AWS IoT allows at most {AWS_MAX_INFLIGHT} unacknowledged QoS 1 messages")
+        if self.publish_rate is not None and self.publish_rate >= AWS_PUBLISHES_PER_SECOND:
+            problems.append(f"AWS IoT throttles at {AWS_PUBLISHES_PER_SECOND} publishes/s per connection")
+        if self.publish_bytes_rate is not None and self.publish_bytes_rate > AWS_BYTES_PER_SECOND:
+            problems.append(f"AWS IoT throttles at {AWS_BYTES_PER_SECOND // 1024} KiB/s per connection")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @property
     def uses_tls(self) -> bool:
@@ -229,11 +268,23 @@ class Cloud(_Model):
         return self.port or (8883 if self.uses_tls else 1883)
 
     @property
+    def publish_limits(self) -> PublishLimits:
+        """Return what one publish to this cloud may be."""
+        return aws_iot_limits(self.client_id or "") if self.type == "aws-iot" else PublishLimits()
+
+    @property
     def effective_rate(self) -> float:
         """Return publishes per second allowed (AWS IoT: under 100/s per connection)."""
         if self.publish_rate is not None:
             return self.publish_rate
         return 90.0 if self.type == "aws-iot" else 1000.0
+
+    @property
+    def effective_bytes_rate(self) -> float | None:
+        """Return bytes per second allowed (AWS IoT: 512 KiB/s per connection), None for no limit."""
+        if self.publish_bytes_rate is not None:
+            return self.publish_bytes_rate
+        return 0.9 * AWS_BYTES_PER_SECOND if self.type == "aws-iot" else None
 
 
 class Cache(_Model):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.config.limits import PublishLimits, message_problem
 from gateway.errors import ScriptRuntimeError
 
 SendNow = Callable[[str, str, bytes, int], bool]
@@ -48,6 +49,7 @@ class CallContext:
     topic: str
     qos: int
     global_parameters: Mapping[str, Any] = field(default_factory=dict)
+    limits: PublishLimits = field(default_factory=PublishLimits)
 
 
 def encode_payload(payload: Any) -> bytes:
@@ -75,13 +77,19 @@ class WizardApi:
         self.writes: list[WriteRequest] = []
 
     def awsiot_publish(self, topic: str, payload: Any, qos: int = 1) -> bool:
-        """Queue a message durably for the rule's cloud; True once accepted."""
-        self.outgoing.append(self._message(topic, payload, qos))
+        """Queue a message durably for the rule's cloud; True once accepted, False (and a log
+        line saying why) when the cloud would refuse it."""
+        message = self._message(topic, payload, qos)
+        if message is None:
+            return False
+        self.outgoing.append(message)
         return True
 
     def mqtt_publish(self, topic: str, payload: Any, qos: int = 0) -> bool:
         """Send now if the cloud is connected; never cached. Return whether it was sent."""
         message = self._message(topic, payload, qos)
+        if message is None:
+            return False
         return self._send_now(message.cloud, message.topic, message.payload, message.qos)
 
     def save_data(self, data: Any, group: str | None = None) -> bool:
@@ -109,9 +117,14 @@ class WizardApi:
         """Return the gateway's parameters and labels."""
         return dict(self._context.global_parameters)
 
-    def _message(self, topic: Any, payload: Any, qos: Any) -> OutgoingMessage:
+    def _message(self, topic: Any, payload: Any, qos: Any) -> OutgoingMessage | None:
         if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic:
             raise ScriptRuntimeError(f"invalid topic {topic!r}: a non-empty topic without wildcards is needed")
         if qos not in (0, 1, 2):
             raise ScriptRuntimeError(f"invalid qos {qos!r}: use 0 or 1")
-        return OutgoingMessage(self._context.cloud, topic, encode_payload(payload), int(qos))
+        data = encode_payload(payload)
+        problem = message_problem(self._context.limits, topic, len(data), int(qos))
+        if problem is not None:
+            self._logger.warning("not published to cloud '%s': %s", self._context.cloud, problem)
+            return None
+        return OutgoingMessage(self._context.cloud, topic, data, int(qos))

@@ -161,3 +161,19 @@ async def test_hung_scripts_do_not_starve_the_threads_drivers_use() -> None:
     started = time.monotonic()
     assert await asyncio.wait_for(asyncio.to_thread(lambda: 42), 1.0) == 42  # what the S7 driver relies on
     assert time.monotonic() - started < 1.0
+
+
+async def test_messages_the_cloud_would_refuse_return_false_and_are_not_stored() -> None:
+    from gateway.config.limits import aws_iot_limits
+
+    source = ("def main(data, api):\n"
+              "    big = api.awsiot_publish('plant/data', 'x' * (200 * 1024), 1)\n"
+              "    deep = api.awsiot_publish('a/b/c/d/e/f/g/h/i', 'x', 1)\n"
+              "    qos2 = api.awsiot_publish('plant/data', 'x', 2)\n"
+              "    shadow = api.awsiot_publish('$aws/things/pump-7/shadow/update', '{}', 1)\n"
+              "    api.awsiot_publish('plant/result', [big, deep, qos2, shadow], 1)\n")
+    context = CallContext("upload", "aws", "rule/topic", 1, {}, aws_iot_limits("pump-7"))
+    outcome = await _runner(source).call_publish("upload", DATA, context)
+    assert outcome.error is None
+    assert [m.topic for m in outcome.messages] == ["$aws/things/pump-7/shadow/update", "plant/result"]
+    assert json.loads(outcome.messages[-1].payload) == [False, False, False, True]
