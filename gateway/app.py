@@ -111,7 +111,7 @@ class Gateway:
             components.append(("subscribe", dispatcher.run()))
         for cloud in model.clouds:
             connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
-                                      dispatcher.subscriptions(cloud.name), dispatcher.receive)
+                                      dispatcher.subscriptions(cloud.name), dispatcher.receive, model.cache.drain)
             self.connectors[cloud.name] = connector
             components.append((f"cloud:{cloud.name}", connector.run()))
         publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)

@@ -27,10 +27,13 @@ from gateway.store import Outbox
 from gateway.tasks import stop_if_cancelled
 
 from .pacing import Pacer
+from .tls import client_context, describe_failure
 
 log = logging.getLogger("gateway.cloud")
 
 CONNECT_TIMEOUT = 10.0
+ACK_CHECK_INTERVAL = 1.0  # how often a wait looks for overdue PUBACKs
+FILTERS_PER_SUBSCRIBE = 8  # AWS IoT's limit per SUBSCRIBE packet
 
 
 @dataclass
@@ -56,7 +59,8 @@ class MqttConnector:
     on the event loop."""
 
     def __init__(self, cloud: Cloud, outbox: Outbox, resolve: Callable[[str], Path], client_id: str,
-                 subscriptions: Sequence[tuple[str, int]] = (), on_message: OnMessage | None = None) -> None:
+                 subscriptions: Sequence[tuple[str, int]] = (), on_message: OnMessage | None = None,
+                 cloud_drain: str = "fifo") -> None:
         self.cloud = cloud
         self.state = LinkState()
         self._subscriptions = list(subscriptions)
@@ -68,8 +72,9 @@ class MqttConnector:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
-        self._inflight: dict[int, int] = {}  # paho mid -> outbox id
-        self._window = asyncio.Semaphore(cloud.max_inflight)
+        self._inflight: dict[int, tuple[int, float]] = {}  # paho mid -> (outbox id, monotonic send time)
+        self._window_free = asyncio.Event()  # set while fewer than max_inflight wait for a PUBACK
+        self._live_first = cloud_drain == "live-first"
         self._backoff = Backoff(base=1.0, cap=30.0)
         self._last_report = 0.0
         self._reported = 0
@@ -87,7 +92,7 @@ class MqttConnector:
                 except _Disconnected:
                     pass
                 except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
-                    self._set_down(_describe(exc))
+                    self._set_down(describe_failure(exc))
                 except Exception as exc:  # a paho or connector bug must not stop the gateway
                     log.exception("%s: unexpected connector error", self.cloud.name)
                     self._set_down(f"internal error: {exc!r}")
@@ -109,11 +114,13 @@ class MqttConnector:
         self._connected.clear()
         self._lost.clear()
         self._inflight.clear()
-        self._window = asyncio.Semaphore(self.cloud.max_inflight)
+        self._window_free.set()
         client = self._new_client()
         self._client = client
         host, port = self.cloud.host, self.cloud.effective_port
-        await asyncio.wait_for(asyncio.to_thread(client.connect, host, port, self.cloud.keepalive), CONNECT_TIMEOUT)
+        clean_start = self.cloud.clean_session if self.cloud.mqtt_version == "5" else paho.MQTT_CLEAN_START_FIRST_ONLY
+        await asyncio.wait_for(asyncio.to_thread(client.connect, host, port, self.cloud.keepalive,
+                                                 clean_start=clean_start), CONNECT_TIMEOUT)
         client.loop_start()
         connected = asyncio.create_task(self._connected.wait())
         lost = asyncio.create_task(self._lost.wait())
@@ -128,26 +135,24 @@ class MqttConnector:
         self.state = LinkState(connected=True, since=time.time(), delivered=self.state.delivered)
         log.info("%s: connected to %s:%d as %s", self.cloud.name, host, port, self._client_id)
         if self._subscriptions:
-            client.subscribe(self._subscriptions)
+            for start in range(0, len(self._subscriptions), FILTERS_PER_SUBSCRIBE):  # AWS IoT: 8 per SUBSCRIBE
+                client.subscribe(self._subscriptions[start : start + FILTERS_PER_SUBSCRIBE])
             log.info("%s: subscribed to %s", self.cloud.name, ", ".join(t for t, _ in self._subscriptions))
 
     def _new_client(self) -> paho.Client:
         cloud = self.cloud
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self._client_id,
-                             clean_session=cloud.clean_session, protocol=paho.MQTTv311)
+        if cloud.mqtt_version == "5":
+            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self._client_id, protocol=paho.MQTTv5)
+        else:
+            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self._client_id,
+                                 clean_session=cloud.clean_session, protocol=paho.MQTTv311)
         client.connect_timeout = CONNECT_TIMEOUT
         client.max_inflight_messages_set(cloud.max_inflight)
         if cloud.username:
             password = cloud.password.get_secret_value() if cloud.password else None
             client.username_pw_set(cloud.username, password)
         if cloud.uses_tls:
-            client.tls_set(
-                ca_certs=str(self._resolve(cloud.root_ca)) if cloud.root_ca else None,
-                certfile=str(self._resolve(cloud.cert)) if cloud.cert else None,
-                keyfile=str(self._resolve(cloud.key)) if cloud.key else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
+            client.tls_set_context(client_context(cloud, self._resolve))
         if cloud.will:
             client.will_set(cloud.will.topic, cloud.will.payload, cloud.will.qos, cloud.will.retain)
         client.on_connect = self._on_connect
@@ -157,50 +162,63 @@ class MqttConnector:
         return client
 
     async def _drain(self) -> None:
-        """Send outbox rows in id order while connected; wait for more when empty."""
-        pacer = Pacer(self.cloud.effective_rate)
+        """Send outbox rows while connected, paced; wait for more when there are none.
+
+        ``fifo`` sends in enqueue order. ``live-first`` sends what arrived since this connection
+        came up before the backlog of the outage, which drains with the capacity left over.
+        """
+        pacer = Pacer(self.cloud.effective_rate, self.cloud.effective_bytes_rate)
         arrival = self._outbox.arrival(self.cloud.name)
-        cursor = 0
+        boundary = await self._outbox.last_id(self.cloud.name) if self._live_first else None
+        cursors = {"live": boundary or 0, "backlog": 0}
         while not self._lost.is_set():
             stop_if_cancelled()
             arrival.clear()
-            rows = await self._outbox.fetch(self.cloud.name, cursor, self.cloud.max_inflight)
+            rows = await self._outbox.fetch(self.cloud.name, cursors["live"], self.cloud.max_inflight)
+            lane = "live"
+            if not rows and boundary is not None:
+                rows = await self._outbox.fetch(self.cloud.name, cursors["backlog"], self.cloud.max_inflight,
+                                                up_to_id=boundary)
+                lane = "backlog"
             if not rows:
                 await self._wait_for(arrival)
                 continue
             for row in rows:
-                await self._wait_for_window()
-                await pacer.wait()
+                await self._wait_for(self._window_free)
+                await pacer.wait(len(row.payload))
                 info = self._client.publish(row.topic, row.payload, row.qos) if self._client else None
                 if info is None or info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    self._window.release()
                     raise _Disconnected
-                self._inflight[info.mid] = row.id
-                cursor = row.id
+                self._inflight[info.mid] = (row.id, time.monotonic())
+                if len(self._inflight) >= self.cloud.max_inflight:
+                    self._window_free.clear()
+                cursors[lane] = row.id
         raise _Disconnected
 
     async def _wait_for(self, event: asyncio.Event) -> None:
-        """Wait for ``event`` or a lost connection, whichever comes first."""
-        waiter = asyncio.create_task(event.wait())
-        lost = asyncio.create_task(self._lost.wait())
-        try:
-            await asyncio.wait({waiter, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-            lost.cancel()
+        """Wait for ``event``; give up when the connection is lost or a PUBACK is overdue."""
+        while not event.is_set():
+            if self._lost.is_set():
+                raise _Disconnected
+            self._check_acknowledgements()
+            waiter = asyncio.create_task(event.wait())
+            lost = asyncio.create_task(self._lost.wait())
+            try:
+                await asyncio.wait({waiter, lost}, timeout=ACK_CHECK_INTERVAL, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+                lost.cancel()
         if self._lost.is_set():
             raise _Disconnected
 
-    async def _wait_for_window(self) -> None:
-        acquire = asyncio.create_task(self._window.acquire())
-        lost = asyncio.create_task(self._lost.wait())
-        await asyncio.wait({acquire, lost}, return_when=asyncio.FIRST_COMPLETED)
-        lost.cancel()
-        if not acquire.done() or acquire.cancelled():
-            acquire.cancel()
-            raise _Disconnected
-        if self._lost.is_set():
-            self._window.release()
+    def _check_acknowledgements(self) -> None:
+        """Reconnect (and so resend) when the broker has not acknowledged a message in time."""
+        if not self._inflight:
+            return
+        oldest = min(sent for _, sent in self._inflight.values())
+        waited = time.monotonic() - oldest
+        if waited > self.cloud.puback_timeout:
+            self._set_down(f"no PUBACK for {waited:.0f} s; reconnecting to send the unacknowledged messages again")
             raise _Disconnected
 
     async def _teardown(self, graceful: bool = False) -> None:
@@ -256,11 +274,11 @@ class MqttConnector:
         self._lost.set()
 
     def _acknowledged(self, mid: int) -> None:
-        row_id = self._inflight.pop(mid, None)
-        if row_id is None:
+        sent = self._inflight.pop(mid, None)
+        if sent is None:
             return
-        self._outbox.ack(row_id)
-        self._window.release()
+        self._outbox.ack(sent[0])
+        self._window_free.set()
         self.state.delivered += 1
         self._report_progress()
 
@@ -277,16 +295,3 @@ def _stop_client(client: paho.Client) -> None:
     client.disconnect()
     client.loop_stop()
 
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS: the server certificate did not verify ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS: {exc.reason or exc}"
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused (is the broker running?)"
-    if isinstance(exc, OSError) and exc.errno is None and "Name or service" in str(exc):
-        return f"DNS: {exc}"
-    return str(exc) or type(exc).__name__

@@ -293,7 +293,7 @@ class Cache(_Model):
     max_messages: Annotated[int, Field(gt=0)] = 100_000
     max_mb: Positive = 256
     durability: Literal["normal", "full"] = "normal"
-    drain: Literal["fifo"] = "fifo"
+    drain: Literal["fifo", "live-first"] = "fifo"
 
 
 class PublishRule(_Model):

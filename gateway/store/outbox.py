@@ -118,16 +118,24 @@ class Outbox:
         """Return the event set whenever messages for ``cloud`` are enqueued."""
         return self._arrivals.setdefault(cloud, asyncio.Event())
 
-    async def fetch(self, cloud: str, after_id: int, limit: int) -> list[StoredMessage]:
-        """Return up to ``limit`` undelivered messages of ``cloud`` with id > ``after_id``, oldest first."""
+    async def fetch(self, cloud: str, after_id: int, limit: int, up_to_id: int | None = None) -> list[StoredMessage]:
+        """Return up to ``limit`` undelivered messages of ``cloud`` with ``after_id < id <= up_to_id``,
+        oldest first."""
         pending = self._acked | self._flushing
         async with self._db.execute(
-            "SELECT id, cloud, topic, qos, payload FROM outbox WHERE cloud = ? AND id > ? ORDER BY id LIMIT ?",
-            (cloud, after_id, limit + len(pending)),
+            "SELECT id, cloud, topic, qos, payload FROM outbox WHERE cloud = ? AND id > ? AND id <= ? "
+            "ORDER BY id LIMIT ?",
+            (cloud, after_id, up_to_id if up_to_id is not None else 2**63 - 1, limit + len(pending)),
         ) as cursor:
             rows = await cursor.fetchall()
         found = [StoredMessage(*row) for row in rows if row[0] not in pending]
         return found[:limit]
+
+    async def last_id(self, cloud: str) -> int:
+        """Return the id of the newest message of ``cloud`` (0 when there is none)."""
+        async with self._db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox WHERE cloud = ?", (cloud,)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     def ack(self, message_id: int) -> None:
         """Mark a message delivered; it is deleted with the next flush."""
