@@ -75,7 +75,8 @@ class Received:
 class Subscriber:
     """A paho client collecting messages of a topic filter into a queue."""
 
-    def __init__(self, port: int, topic: str, client_id: str = "test-subscriber", clean: bool = True) -> None:
+    def __init__(self, port: int, topic: str, client_id: str = "test-subscriber", clean: bool = True,
+                 host: str = "127.0.0.1", tls: tuple[Path, Path, Path] | None = None) -> None:
         self.messages: queue.Queue[Received] = queue.Queue()
         self._subscribed = queue.Queue[bool]()
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean)
@@ -83,7 +84,10 @@ class Subscriber:
         self._client.on_subscribe = lambda *_: self._subscribed.put(True)
         self._client.on_message = lambda _c, _u, m: self.messages.put(Received(m.topic, m.payload))
         self._client.reconnect_delay_set(0.05, 0.2)
-        self._client.connect("127.0.0.1", port, keepalive=10)
+        if tls is not None:
+            ca, cert, key = tls
+            self._client.tls_set(ca_certs=str(ca), certfile=str(cert), keyfile=str(key))
+        self._client.connect(host, port, keepalive=10)
         self._client.loop_start()
         self._subscribed.get(timeout=10)
 

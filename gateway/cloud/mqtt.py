@@ -27,7 +27,7 @@ from gateway.store import Outbox
 from gateway.tasks import stop_if_cancelled
 
 from .pacing import Pacer
-from .tls import client_context, describe_failure
+from .tls import client_context, describe_failure, describe_socket_error
 
 log = logging.getLogger("gateway.cloud")
 
@@ -74,6 +74,7 @@ class MqttConnector:
         self._lost = asyncio.Event()
         self._inflight: dict[int, tuple[int, float]] = {}  # paho mid -> (outbox id, monotonic send time)
         self._window_free = asyncio.Event()  # set while fewer than max_inflight wait for a PUBACK
+        self._socket_error = ""  # paho's last socket error text, to explain a refusal
         self._live_first = cloud_drain == "live-first"
         self._backoff = Backoff(base=1.0, cap=30.0)
         self._last_report = 0.0
@@ -113,6 +114,7 @@ class MqttConnector:
     async def _connect(self) -> None:
         self._connected.clear()
         self._lost.clear()
+        self._socket_error = ""
         self._inflight.clear()
         self._window_free.set()
         client = self._new_client()
@@ -159,6 +161,7 @@ class MqttConnector:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_received
+        client.on_log = self._on_log
         return client
 
     async def _drain(self) -> None:
@@ -252,6 +255,10 @@ class MqttConnector:
     def _on_publish(self, client: paho.Client, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
         self._call(client, self._acknowledged, mid)
 
+    def _on_log(self, client: paho.Client, _userdata: Any, level: int, text: str) -> None:
+        if level == paho.MQTT_LOG_ERR:
+            self._call(client, self._socket_failed, text)
+
     def _on_received(self, client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
         if self._on_message is not None:
             self._call(client, self._on_message, self.cloud.name, message.topic, bytes(message.payload))
@@ -271,7 +278,13 @@ class MqttConnector:
     def _dropped(self, reason: str) -> None:
         if self.state.connected:
             self._set_down(f"connection lost: {reason}")
+        elif not self._lost.is_set():  # closed before CONNACK: TLS 1.3 reports a refused certificate only now
+            self._set_down(describe_socket_error(self._socket_error) if self._socket_error else
+                           "the broker closed the connection before accepting it (certificate or credentials?)")
         self._lost.set()
+
+    def _socket_failed(self, text: str) -> None:
+        self._socket_error = text
 
     def _acknowledged(self, mid: int) -> None:
         sent = self._inflight.pop(mid, None)

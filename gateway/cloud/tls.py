@@ -51,3 +51,16 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
     return str(exc) or type(exc).__name__
+
+
+def describe_socket_error(text: str) -> str:
+    """Say why paho's network thread lost a connection, from the error text it logged."""
+    upper = text.upper()
+    if "CERTIFICATE_EXPIRED" in upper:
+        return "TLS: the broker refused the client certificate as expired"
+    if "UNKNOWN_CA" in upper or "BAD_CERTIFICATE" in upper or "CERTIFICATE_REQUIRED" in upper:
+        return f"TLS: the broker refused the client certificate ({text})"
+    if "EOF OCCURRED IN VIOLATION OF PROTOCOL" in upper:
+        return ("TLS: the broker closed the connection right after the handshake, most likely refusing the "
+                "client certificate (expired, or issued by a CA it does not trust)")
+    return f"connection closed by the broker: {text}"

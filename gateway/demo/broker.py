@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -45,7 +46,9 @@ class MosquittoBroker:
         config = Path(self._dir.name) / "mosquitto.conf"
         persistence = (f"persistence true\npersistence_location {self._dir.name}/\n" if self._persistent
                        else "persistence false\n")
-        config.write_text(f"listener {self.port} {self.host}\n{persistence}{self._extra}")
+        # Started as root, mosquitto would switch to its own user and lose access to our files.
+        user = "user root\n" if os.geteuid() == 0 else ""
+        config.write_text(f"listener {self.port} {self.host}\n{user}{persistence}{self._extra}")
         log_file = open(Path(self._dir.name) / "mosquitto.log", "wb")  # noqa: SIM115 - lives with the process
         self._process = subprocess.Popen([mosquitto_path(), "-c", str(config)], stdout=log_file,
                                          stderr=subprocess.STDOUT)
