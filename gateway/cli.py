@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.set_defaults(handler=_demo)
+    certs = commands.add_parser("import-certs", help="use a thing's certificate and key from a bundle zip")
+    certs.add_argument("bundle", type=Path, help="zip with one folder per thing holding cert.pem and privkey.pem")
+    certs.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    certs.add_argument("--cloud", required=True, help="the cloud in config.yaml that connects as the thing")
+    certs.add_argument("--thing", help="which thing, when the bundle holds several")
+    certs.set_defaults(handler=_import_certs)
     return parser
 
 
@@ -94,6 +100,23 @@ def _demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
 
     return _serve(run_demo(config, args.duration))
+
+
+def _import_certs(args: argparse.Namespace) -> int:
+    from gateway.certificates import import_bundle
+
+    try:
+        message = import_bundle(args.bundle, args.config, args.cloud, args.thing)
+    except ConfigError as exc:
+        print(f"{args.config} was not changed:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    except GatewayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(message)
+    return 0
 
 
 def _load_or_report(path: Path) -> LoadedConfig | None:

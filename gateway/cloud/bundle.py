@@ -1,0 +1,79 @@
+"""Import thing credentials from a certificate bundle zip (Telenor Managed IoT Cloud, AWS IoT).
+
+A bundle holds one folder per thing with ``cert.pem`` and ``privkey.pem``. Nothing in the zip
+becomes a path as it is: the folder name must be a valid thing name, only those two files are
+read, sizes are capped, the PEMs must parse and the key must belong to the certificate. The
+files are written under the gateway's data folder, the key readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gateway.errors import CloudError
+
+THING_NAME = re.compile(r"^[A-Za-z0-9:_-]{1,128}$")  # AWS IoT's thing-name alphabet
+MAX_FILE_BYTES = 64 * 1024
+NEEDED = ("cert.pem", "privkey.pem")
+
+
+@dataclass(frozen=True)
+class ThingCredentials:
+    """A thing's certificate and key as written to disk."""
+
+    thing: str
+    cert: Path
+    key: Path
+
+
+def things_in(bundle: Path) -> dict[str, dict[str, bytes]]:
+    """Return the things of a bundle with their two files; raise CloudError explaining what is wrong."""
+    try:
+        archive = zipfile.ZipFile(bundle)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise CloudError(f"{bundle.name} is not a readable zip file: {exc}") from exc
+    things: dict[str, dict[str, bytes]] = {}
+    with archive:
+        for info in archive.infolist():
+            parts = PurePosixPath(info.filename).parts
+            if info.filename.startswith("/") or ".." in parts:
+                raise CloudError(f"entry '{info.filename}' points outside the bundle; refusing the whole bundle")
+            if info.is_dir() or len(parts) < 2 or parts[-1] not in NEEDED:
+                continue
+            thing = parts[-2]
+            if not THING_NAME.match(thing):
+                raise CloudError(f"folder '{thing}' in the bundle is not a valid thing name")
+            if info.file_size > MAX_FILE_BYTES:
+                raise CloudError(f"{info.filename} is larger than {MAX_FILE_BYTES // 1024} KiB")
+            things.setdefault(thing, {})[parts[-1]] = archive.read(info)
+    complete = {thing: files for thing, files in things.items() if set(files) == set(NEEDED)}
+    if not complete:
+        raise CloudError(f"{bundle.name} has no folder with both cert.pem and privkey.pem")
+    return complete
+
+
+def install(thing: str, files: dict[str, bytes], certs_dir: Path) -> ThingCredentials:
+    """Check a thing's certificate and key, and write them under ``certs_dir/<thing>/``."""
+    try:
+        certificate = x509.load_pem_x509_certificate(files["cert.pem"])
+        key = serialization.load_pem_private_key(files["privkey.pem"], password=None)
+    except (ValueError, TypeError) as exc:
+        raise CloudError(f"{thing}: the certificate or key is not a readable PEM ({exc})") from exc
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if (certificate.public_key().public_bytes(serialization.Encoding.DER, public)
+            != key.public_key().public_bytes(serialization.Encoding.DER, public)):
+        raise CloudError(f"{thing}: privkey.pem does not belong to cert.pem")
+    folder = certs_dir / thing
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "cert.pem", folder / "privkey.pem"
+    cert_path.write_bytes(files["cert.pem"])
+    key_path.touch(mode=0o600, exist_ok=True)
+    key_path.chmod(0o600)
+    key_path.write_bytes(files["privkey.pem"])
+    return ThingCredentials(thing, cert_path, key_path)
