@@ -17,6 +17,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m tests.bench.bench_southbound
+	$(BIN)/python -m tests.bench.bench_outbox
 
 lint: setup
 	$(BIN)/ruff check .

@@ -10,8 +10,10 @@ socket (QoS 0); on a disconnect every unacknowledged row is sent again, in order
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ log = logging.getLogger("gateway.cloud")
 CONNECT_TIMEOUT = 10.0
 ACK_CHECK_INTERVAL = 1.0  # how often a wait looks for overdue PUBACKs
 FILTERS_PER_SUBSCRIBE = 8  # AWS IoT's limit per SUBSCRIBE packet
+FETCH_ROWS = 500  # outbox rows read per database round trip while draining
 
 
 @dataclass
@@ -75,6 +78,9 @@ class MqttConnector:
         self._inflight: dict[int, tuple[int, float]] = {}  # paho mid -> (outbox id, monotonic send time)
         self._window_free = asyncio.Event()  # set while fewer than max_inflight wait for a PUBACK
         self._socket_error = ""  # paho's last socket error text, to explain a refusal
+        self._ack_lock = threading.Lock()  # paho's thread appends PUBACKs, the loop takes them in batches
+        self._acks: list[int] = []
+        self._ack_wakeup_pending = False
         self._live_first = cloud_drain == "live-first"
         self._backoff = Backoff(base=1.0, cap=30.0)
         self._last_report = 0.0
@@ -115,6 +121,8 @@ class MqttConnector:
         self._connected.clear()
         self._lost.clear()
         self._socket_error = ""
+        with self._ack_lock:
+            self._acks.clear()
         self._inflight.clear()
         self._window_free.set()
         client = self._new_client()
@@ -177,11 +185,10 @@ class MqttConnector:
         while not self._lost.is_set():
             stop_if_cancelled()
             arrival.clear()
-            rows = await self._outbox.fetch(self.cloud.name, cursors["live"], self.cloud.max_inflight)
+            rows = await self._outbox.fetch(self.cloud.name, cursors["live"], FETCH_ROWS)
             lane = "live"
             if not rows and boundary is not None:
-                rows = await self._outbox.fetch(self.cloud.name, cursors["backlog"], self.cloud.max_inflight,
-                                                up_to_id=boundary)
+                rows = await self._outbox.fetch(self.cloud.name, cursors["backlog"], FETCH_ROWS, up_to_id=boundary)
                 lane = "backlog"
             if not rows:
                 await self._wait_for(arrival)
@@ -199,18 +206,16 @@ class MqttConnector:
         raise _Disconnected
 
     async def _wait_for(self, event: asyncio.Event) -> None:
-        """Wait for ``event``; give up when the connection is lost or a PUBACK is overdue."""
+        """Wait for ``event``; give up when the connection is lost or a PUBACK is overdue.
+
+        Losing the connection sets the drain's events too, so one plain wait is enough.
+        """
         while not event.is_set():
             if self._lost.is_set():
                 raise _Disconnected
             self._check_acknowledgements()
-            waiter = asyncio.create_task(event.wait())
-            lost = asyncio.create_task(self._lost.wait())
-            try:
-                await asyncio.wait({waiter, lost}, timeout=ACK_CHECK_INTERVAL, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-                lost.cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), ACK_CHECK_INTERVAL)
         if self._lost.is_set():
             raise _Disconnected
 
@@ -253,7 +258,20 @@ class MqttConnector:
         self._call(client, self._dropped, str(reason))
 
     def _on_publish(self, client: paho.Client, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
-        self._call(client, self._acknowledged, mid)
+        """Queue the acknowledgement; one loop wake-up takes all that arrived meanwhile."""
+        with self._ack_lock:
+            self._acks.append(mid)
+            if self._ack_wakeup_pending:
+                return
+            self._ack_wakeup_pending = True
+        self._call(client, self._take_acknowledgements)
+
+    def _take_acknowledgements(self) -> None:
+        with self._ack_lock:
+            mids, self._acks = self._acks, []
+            self._ack_wakeup_pending = False
+        for mid in mids:
+            self._acknowledged(mid)
 
     def _on_log(self, client: paho.Client, _userdata: Any, level: int, text: str) -> None:
         if level == paho.MQTT_LOG_ERR:
@@ -273,7 +291,7 @@ class MqttConnector:
 
     def _refused(self, reason: str) -> None:
         self._set_down(f"broker refused the connection: {reason}")
-        self._lost.set()
+        self._lose()
 
     def _dropped(self, reason: str) -> None:
         if self.state.connected:
@@ -281,7 +299,13 @@ class MqttConnector:
         elif not self._lost.is_set():  # closed before CONNACK: TLS 1.3 reports a refused certificate only now
             self._set_down(describe_socket_error(self._socket_error) if self._socket_error else
                            "the broker closed the connection before accepting it (certificate or credentials?)")
+        self._lose()
+
+    def _lose(self) -> None:
+        """Mark the connection lost and wake everything the drain may be waiting for."""
         self._lost.set()
+        self._window_free.set()
+        self._outbox.arrival(self.cloud.name).set()
 
     def _socket_failed(self, text: str) -> None:
         self._socket_error = text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gateway_plugins.modbus.planning import narrow as modbus_narrow
 from gateway_plugins.s7.planning import narrow as s7_narrow
 from tests.bench.bench_southbound import _bench, _report
@@ -14,3 +16,20 @@ async def test_benchmark_runs_on_small_tag_sets() -> None:
     assert [run.requests for run in modbus] == [5, 300]  # 600 registers in blocks of at most 125
     assert s7[0].requests == 3 and s7[1].requests == 300  # one range per DB at a 480-byte PDU
     assert "planned is" in _report([modbus, s7])
+
+
+async def test_outbox_benchmark_pieces_run(tmp_path: Path) -> None:
+    """Small sizes, no timing: the enqueue and drain measurements still work end to end."""
+    from gateway.demo.broker import MosquittoBroker
+    from tests.bench import bench_outbox
+    from tests.conftest import free_port
+
+    assert await bench_outbox._enqueue_outbox(tmp_path) > 0
+    assert bench_outbox._enqueue_raw(tmp_path / "raw", cycles=2) > 0
+    broker = MosquittoBroker(free_port())
+    broker.start()
+    try:
+        assert bench_outbox._drain_raw_paho(broker.port) > 0
+        assert await bench_outbox._drain_connector(tmp_path, broker.port) > 0
+    finally:
+        broker.close()
