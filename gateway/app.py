@@ -15,15 +15,17 @@ from typing import Any
 
 from gateway.capabilities import inactive_features
 from gateway.cloud import MqttConnector
+from gateway.cloud.mqtt import OnMessage
 from gateway.collect import ControllerPoller, GroupUploader, LatestValues
 from gateway.collect.writes import PlcWriter
-from gateway.config import LoadedConfig
+from gateway.config import Cloud, LoadedConfig
 from gateway.errors import CloudError
 from gateway.identity import serial_number, topic_variables
 from gateway.outcomes import WriteApplier
 from gateway.publisher import RulePublisher
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
+from gateway.shadow import ShadowSync
 from gateway.southbound import SerialLine, driver_for, parse_args
 from gateway.store import Outbox
 from gateway.subscriptions import SubscriptionDispatcher
@@ -110,9 +112,14 @@ class Gateway:
         if model.subscribe:
             components.append(("subscribe", dispatcher.run()))
         for cloud in model.clouds:
+            shadow = self._shadow(cloud, writes, outbox)
+            subscriptions = dispatcher.subscriptions(cloud.name) + (shadow.subscriptions() if shadow else [])
             connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
-                                      dispatcher.subscriptions(cloud.name), dispatcher.receive, model.cache.drain)
+                                      subscriptions, _router(dispatcher, shadow), model.cache.drain,
+                                      shadow.connected if shadow else None)
             self.connectors[cloud.name] = connector
+            if shadow is not None:
+                components.append((f"shadow:{cloud.name}", shadow.run()))
             components.append((f"cloud:{cloud.name}", connector.run()))
         publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)
         for group in model.groups:
@@ -124,6 +131,13 @@ class Gateway:
             uploader = GroupUploader(group, measures, self.latest, publisher.deliver_group)
             components.append((f"upload:{group.name}", uploader.run()))
         return components
+
+    def _shadow(self, cloud: Cloud, writes: WriteApplier, outbox: Outbox) -> ShadowSync | None:
+        if cloud.shadow is None or not cloud.shadow_enabled:
+            return None
+        measures = self.config.model.measures
+        chosen = [m for m in measures if m.group == cloud.shadow.group or m.name in cloud.shadow.measures]
+        return ShadowSync(cloud, chosen, self.latest, writes.writer, outbox)
 
     async def _stop_in_reverse(self) -> None:
         """Cancel components last-started first, all within one shared grace period."""
@@ -148,6 +162,16 @@ class Gateway:
         return {"gateway_sn": serial_number(), "log_level": gateway.log_level,
                 "catch_recording": self.config.model.cache.max_messages, "warning_recording": 2000,
                 **self._variables()}
+
+
+def _router(dispatcher: SubscriptionDispatcher, shadow: ShadowSync | None) -> OnMessage:
+    """Send a cloud's messages to its shadow or to the subscribe rules."""
+    def route(cloud: str, topic: str, payload: bytes) -> None:
+        if shadow is not None and shadow.owns(topic):
+            shadow.receive(topic, payload)
+        else:
+            dispatcher.receive(cloud, topic, payload)
+    return route
 
 
 def _display_host(host: str) -> str:

@@ -15,14 +15,14 @@ class WriteApplier:
     """Carries out ``write_plc_values`` requests of successful calls, in order."""
 
     def __init__(self, runner: ScriptRunner, outbox: Outbox, writer: PlcWriter) -> None:
-        self._runner, self._outbox, self._writer = runner, outbox, writer
+        self._runner, self._outbox, self.writer = runner, outbox, writer
 
     async def apply(self, outcome: CallOutcome, context: CallContext) -> None:
         """Write, then call back; what a callback publishes is committed, what it writes applied."""
         if outcome.error:
             return
         for write in outcome.writes:
-            results = await self._writer.apply(write.values)
+            results = await self.writer.apply(write.values)
             log.info("%s: wrote %s", context.rule, ", ".join(f"{r['var_name']}={r['result']}" for r in results))
             if write.callback_id is not None:
                 callback = await self._runner.call_write_callback(write.callback_id, results, write.tail, context)

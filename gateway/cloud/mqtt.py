@@ -15,7 +15,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,11 +63,12 @@ class MqttConnector:
 
     def __init__(self, cloud: Cloud, outbox: Outbox, resolve: Callable[[str], Path], client_id: str,
                  subscriptions: Sequence[tuple[str, int]] = (), on_message: OnMessage | None = None,
-                 cloud_drain: str = "fifo") -> None:
+                 cloud_drain: str = "fifo", on_connected: Callable[[], Awaitable[None]] | None = None) -> None:
         self.cloud = cloud
         self.state = LinkState()
         self._subscriptions = list(subscriptions)
         self._on_message = on_message
+        self._on_connected = on_connected
         self._outbox = outbox
         self._resolve = resolve
         self._client_id = cloud.client_id or client_id
@@ -148,6 +149,8 @@ class MqttConnector:
             for start in range(0, len(self._subscriptions), FILTERS_PER_SUBSCRIBE):  # AWS IoT: 8 per SUBSCRIBE
                 client.subscribe(self._subscriptions[start : start + FILTERS_PER_SUBSCRIBE])
             log.info("%s: subscribed to %s", self.cloud.name, ", ".join(t for t, _ in self._subscriptions))
+        if self._on_connected is not None:
+            await self._on_connected()
 
     def _new_client(self) -> paho.Client:
         cloud = self.cloud

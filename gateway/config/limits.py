@@ -26,11 +26,16 @@ class PublishLimits:
     reserved_prefixes: tuple[str, ...] = ()  # the "$..." topics that may be published to
 
 
+def shadow_prefix(thing: str) -> str:
+    """Return the topic prefix of ``thing``'s classic shadow."""
+    return f"$aws/things/{thing}/shadow/"
+
+
 def aws_iot_limits(thing: str) -> PublishLimits:
     """Return AWS IoT Core's limits for a connection of ``thing``."""
     return PublishLimits(
         max_payload=AWS_MAX_PAYLOAD, max_topic_bytes=AWS_MAX_TOPIC_BYTES, max_topic_slashes=AWS_MAX_TOPIC_SLASHES,
-        max_qos=1, reserved_prefixes=(f"$aws/things/{thing}/shadow/", f"$aws/things/{thing}/jobs/",
+        max_qos=1, reserved_prefixes=(shadow_prefix(thing), f"$aws/things/{thing}/jobs/",
                                       "$aws/certificates/create", "$aws/provisioning-templates/"),
     )
 

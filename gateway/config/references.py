@@ -114,6 +114,20 @@ def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], pro
         except ValidationError:
             pass  # reported on the controller
     by_name = Counter(m.name for m in config.measures)
+    for index, cloud in enumerate(config.clouds):
+        if cloud.shadow is None:
+            continue
+        path = f"clouds[{index}].shadow"
+        if not cloud.client_id:
+            problems.append(Problem(f"clouds[{index}].client_id", "a shadow needs client_id, the thing name"))
+        if cloud.shadow.group is not None and cloud.shadow.group not in groups:
+            problems.append(Problem(f"{path}.group", f"unknown group '{cloud.shadow.group}'"))
+        for position, name in enumerate(cloud.shadow.measures):
+            if by_name[name] == 0:
+                problems.append(Problem(f"{path}.measures[{position}]", f"unknown measure '{name}'"))
+            elif by_name[name] > 1:
+                problems.append(Problem(f"{path}.measures[{position}]",
+                                        f"'{name}' exists on several controllers; shadow keys must be unique"))
     for index, alarm in enumerate(config.alarms):
         candidates = [m for m in config.measures if m.name == alarm.measure
                       and alarm.controller in (None, m.controller)]

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from gateway.southbound import ByteOrder, DataType
 
-from .limits import PublishLimits, aws_iot_limits
+from .limits import PublishLimits, aws_iot_limits, shadow_prefix
 
 AWS_CLIENT_ID_BYTES = 128
 AWS_KEEPALIVE = (30, 1200)
@@ -206,6 +206,26 @@ class Will(_Model):
     retain: bool = False
 
 
+class Shadow(_Model):
+    """Keep a device shadow: measures reported on change, ``desired`` changes written to the PLC.
+
+    The thing is the cloud's ``client_id``. ``timestamp: true`` adds a top-level timestamp in epoch
+    milliseconds to each update (the Telenor Managed IoT Cloud convention).
+    """
+
+    enabled: bool = True
+    measures: list[Name] = []
+    group: Name | None = None
+    timestamp: bool = False
+    interval: Positive = 1.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Shadow:
+        if bool(self.measures) == bool(self.group):
+            raise ValueError("name the shadow's measures, or a group, not both")
+        return self
+
+
 class Cloud(_Model):
     """A northbound MQTT connection."""
 
@@ -228,6 +248,7 @@ class Cloud(_Model):
     publish_bytes_rate: Annotated[float, Field(gt=0)] | None = None
     puback_timeout: Annotated[float, Field(gt=0)] = 30.0
     mqtt_version: Literal["3.1.1", "5"] = "3.1.1"
+    shadow: Shadow | None = None
 
     @model_validator(mode="after")
     def _aws_iot_rules(self) -> Cloud:
@@ -270,7 +291,16 @@ class Cloud(_Model):
     @property
     def publish_limits(self) -> PublishLimits:
         """Return what one publish to this cloud may be."""
-        return aws_iot_limits(self.client_id or "") if self.type == "aws-iot" else PublishLimits()
+        if self.type == "aws-iot":
+            return aws_iot_limits(self.client_id or "")
+        if self.shadow_enabled:  # a broker standing in for AWS IoT's shadow service
+            return PublishLimits(reserved_prefixes=(shadow_prefix(self.client_id or ""),))
+        return PublishLimits()
+
+    @property
+    def shadow_enabled(self) -> bool:
+        """Return True when this cloud keeps a device shadow."""
+        return self.shadow is not None and self.shadow.enabled
 
     @property
     def effective_rate(self) -> float:
