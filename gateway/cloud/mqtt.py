@@ -44,7 +44,7 @@ class LinkState:
     """What the UI and the log say about a cloud connection."""
 
     connected: bool = False
-    last_error: str = ""
+    last_error: str = ""  # the reason of the last failure, kept after a reconnect
     since: float = 0.0
     delivered: int = 0
 
@@ -143,7 +143,8 @@ class MqttConnector:
             if not done:
                 self._set_down(f"no CONNACK from {host}:{port} within {CONNECT_TIMEOUT:.0f} s")
             raise _Disconnected
-        self.state = LinkState(connected=True, since=time.time(), delivered=self.state.delivered)
+        self.state = LinkState(connected=True, last_error=self.state.last_error, since=time.time(),
+                               delivered=self.state.delivered)
         log.info("%s: connected to %s:%d as %s", self.cloud.name, host, port, self._client_id)
         if self._subscriptions:
             for start in range(0, len(self._subscriptions), FILTERS_PER_SUBSCRIBE):  # AWS IoT: 8 per SUBSCRIBE
@@ -197,6 +198,8 @@ class MqttConnector:
                 await self._wait_for(arrival)
                 continue
             for row in rows:
+                if lane == "backlog" and arrival.is_set():
+                    break  # live messages arrived: they go first
                 await self._wait_for(self._window_free)
                 await pacer.wait(len(row.payload))
                 info = self._client.publish(row.topic, row.payload, row.qos) if self._client else None
