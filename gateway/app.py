@@ -20,7 +20,7 @@ from gateway.collect import ControllerPoller, GroupUploader, LatestValues
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, LoadedConfig
 from gateway.errors import CloudError
-from gateway.identity import serial_number, topic_variables
+from gateway.identity import render_topic, serial_number, topic_variables
 from gateway.outcomes import WriteApplier
 from gateway.publisher import RulePublisher
 from gateway.scripting import ScriptRunner
@@ -114,9 +114,11 @@ class Gateway:
         for cloud in model.clouds:
             shadow = self._shadow(cloud, writes, outbox)
             subscriptions = dispatcher.subscriptions(cloud.name) + (shadow.subscriptions() if shadow else [])
+            parameters = {k: render_topic(v, variables) for k, v in
+                          (cloud.provisioning.parameters if cloud.provisioning else {}).items()}
             connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
                                       subscriptions, _router(dispatcher, shadow), model.cache.drain,
-                                      shadow.connected if shadow else None)
+                                      shadow.connected if shadow else None, self.data_dir, parameters)
             self.connectors[cloud.name] = connector
             if shadow is not None:
                 components.append((f"shadow:{cloud.name}", shadow.run()))

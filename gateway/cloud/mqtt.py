@@ -15,7 +15,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,12 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from gateway.collect.backoff import Backoff
 from gateway.config import Cloud
+from gateway.errors import CloudError
 from gateway.store import Outbox
 from gateway.tasks import stop_if_cancelled
 
 from .pacing import Pacer
+from .provisioning import load_provisioned, provision
 from .tls import client_context, describe_failure, describe_socket_error
 
 log = logging.getLogger("gateway.cloud")
@@ -63,12 +65,16 @@ class MqttConnector:
 
     def __init__(self, cloud: Cloud, outbox: Outbox, resolve: Callable[[str], Path], client_id: str,
                  subscriptions: Sequence[tuple[str, int]] = (), on_message: OnMessage | None = None,
-                 cloud_drain: str = "fifo", on_connected: Callable[[], Awaitable[None]] | None = None) -> None:
+                 cloud_drain: str = "fifo", on_connected: Callable[[], Awaitable[None]] | None = None,
+                 state_dir: Path | None = None, provisioning_parameters: Mapping[str, str] | None = None) -> None:
         self.cloud = cloud
         self.state = LinkState()
         self._subscriptions = list(subscriptions)
         self._on_message = on_message
         self._on_connected = on_connected
+        self._state_dir = state_dir or Path(".")
+        self._provisioning_parameters = dict(provisioning_parameters or {})
+        self._identity_ready = cloud.provisioning is None
         self._outbox = outbox
         self._resolve = resolve
         self._client_id = cloud.client_id or client_id
@@ -94,6 +100,8 @@ class MqttConnector:
             while True:
                 stop_if_cancelled()
                 try:
+                    if not self._identity_ready:
+                        await self._take_identity()
                     await self._connect()
                     self._backoff.reset()
                     await self._drain()
@@ -101,6 +109,8 @@ class MqttConnector:
                     pass
                 except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
                     self._set_down(describe_failure(exc))
+                except CloudError as exc:
+                    self._set_down(str(exc))
                 except Exception as exc:  # a paho or connector bug must not stop the gateway
                     log.exception("%s: unexpected connector error", self.cloud.name)
                     self._set_down(f"internal error: {exc!r}")
@@ -110,6 +120,22 @@ class MqttConnector:
                 await asyncio.sleep(delay)
         finally:
             await self._teardown(graceful=True)
+
+    async def _take_identity(self) -> None:
+        """Connect as the provisioned thing; provision with the claim certificate the first time."""
+        identity = load_provisioned(self._state_dir, self.cloud.name)
+        if identity is None:
+            assert self.cloud.provisioning is not None
+            log.info("%s: provisioning with the claim certificate (template %s)", self.cloud.name,
+                     self.cloud.provisioning.template)
+            identity = await asyncio.to_thread(provision, self.cloud, self._resolve, self._state_dir,
+                                               self._provisioning_parameters)
+            log.info("%s: provisioned as thing %s; its certificate and key are in %s", self.cloud.name,
+                     identity.thing, identity.cert.parent)
+        self.cloud = self.cloud.model_copy(update={"client_id": identity.thing, "cert": str(identity.cert),
+                                                   "key": str(identity.key)})
+        self._client_id = identity.thing
+        self._identity_ready = True
 
     def send_now(self, cloud: str, topic: str, payload: bytes, qos: int) -> bool:
         """Publish without caching (``mqtt_publish``); thread-safe. Return whether it went out."""

@@ -226,6 +226,22 @@ class Shadow(_Model):
         return self
 
 
+class Provisioning(_Model):
+    """AWS IoT fleet provisioning by claim: get the thing's own certificate on first connection.
+
+    ``method: csr`` (the default) makes the key on the gateway and sends only a signing request;
+    ``create`` lets AWS IoT make the key. ``parameters`` go to the template; ``${SN}``, ``${MAC}``
+    and labels are substituted.
+    """
+
+    template: Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9A-Za-z_-]+$")]
+    claim_cert: str
+    claim_key: str
+    method: Literal["csr", "create"] = "csr"
+    parameters: dict[str, str] = {}
+    timeout: Positive = 30.0
+
+
 class Cloud(_Model):
     """A northbound MQTT connection."""
 
@@ -249,6 +265,7 @@ class Cloud(_Model):
     puback_timeout: Annotated[float, Field(gt=0)] = 30.0
     mqtt_version: Literal["3.1.1", "5"] = "3.1.1"
     shadow: Shadow | None = None
+    provisioning: Provisioning | None = None
 
     @model_validator(mode="after")
     def _aws_iot_rules(self) -> Cloud:
@@ -256,11 +273,13 @@ class Cloud(_Model):
         if self.type != "aws-iot":
             return self
         problems = []
-        if not (self.cert and self.key and self.root_ca):
-            problems.append("aws-iot needs cert, key and root_ca (mutual TLS with the thing certificate)")
-        if not self.client_id:
+        if not self.root_ca:
+            problems.append("aws-iot needs root_ca, to verify the server")
+        if self.provisioning is None and not (self.cert and self.key):
+            problems.append("aws-iot needs cert and key (mutual TLS with the thing certificate), or provisioning")
+        if self.provisioning is None and not self.client_id:
             problems.append("aws-iot needs client_id, the thing name")
-        elif len(self.client_id.encode()) > AWS_CLIENT_ID_BYTES:
+        elif self.client_id and len(self.client_id.encode()) > AWS_CLIENT_ID_BYTES:
             problems.append(f"client_id is longer than AWS IoT's {AWS_CLIENT_ID_BYTES} bytes")
         if self.port not in (None, 8883, 443):
             problems.append("aws-iot listens on port 8883, or 443 with ALPN")
@@ -291,7 +310,7 @@ class Cloud(_Model):
     @property
     def publish_limits(self) -> PublishLimits:
         """Return what one publish to this cloud may be."""
-        if self.type == "aws-iot":
+        if self.type == "aws-iot" or self.provisioning is not None:
             return aws_iot_limits(self.client_id or "")
         if self.shadow_enabled:  # a broker standing in for AWS IoT's shadow service
             return PublishLimits(reserved_prefixes=(shadow_prefix(self.client_id or ""),))

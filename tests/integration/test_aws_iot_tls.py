@@ -8,45 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from gateway.demo.broker import MosquittoBroker
 from tests.conftest import Subscriber
+from tests.integration.aws_broker import THING, AwsLikeBroker, aws_like_broker
 from tests.integration.gateway_harness import running_gateway, write_config
 from tests.tls_certs import Issued, issue, make_ca
 
-THING = "thing-7"
-
-
-@dataclass
-class AwsLikeBroker:
-    broker: MosquittoBroker
-    host: str
-    ca: Issued
-    certs: Path
-
-
-@pytest.fixture
-def aws_like_broker(tmp_path: Path) -> Iterator[AwsLikeBroker]:
-    host = f"127.0.0.{random.randint(2, 250)}"  # 8883 is fixed by the aws-iot rules; a loopback address of its own
-    certs = tmp_path / "pki"
-    ca = make_ca(certs, "test-root-ca")
-    server = issue(ca, certs, "broker", server_ip=host)
-    acl = certs / "acl"
-    acl.write_text(f"user {THING}\ntopic readwrite things/{THING}/#\ntopic readwrite $aws/things/{THING}/#\n"
-                   "user observer\ntopic read #\n")
-    config = (f"cafile {ca.cert_path}\ncertfile {server.cert_path}\nkeyfile {server.key_path}\n"
-              f"require_certificate true\nuse_identity_as_username true\ntls_version tlsv1.2\nacl_file {acl}\n")
-    broker = MosquittoBroker(8883, host=host, extra_config=config)
-    broker.start()
-    yield AwsLikeBroker(broker, host, ca, certs)
-    broker.close()
+__all__ = ["aws_like_broker"]  # the fixture
 
 
 def _config(tmp_path: Path, aws: AwsLikeBroker, cert: Issued, key_path: Path, root_ca: Path) -> Path:
