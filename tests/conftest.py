@@ -76,7 +76,8 @@ class Subscriber:
     """A paho client collecting messages of a topic filter into a queue."""
 
     def __init__(self, port: int, topic: str, client_id: str = "test-subscriber", clean: bool = True,
-                 host: str = "127.0.0.1", tls: tuple[Path, Path, Path] | None = None) -> None:
+                 host: str = "127.0.0.1", tls: tuple[Path, Path, Path] | None = None,
+                 username: tuple[str, str] | None = None) -> None:
         self.messages: queue.Queue[Received] = queue.Queue()
         self._subscribed = queue.Queue[bool]()
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean)
@@ -84,6 +85,8 @@ class Subscriber:
         self._client.on_subscribe = lambda *_: self._subscribed.put(True)
         self._client.on_message = lambda _c, _u, m: self.messages.put(Received(m.topic, m.payload))
         self._client.reconnect_delay_set(0.05, 0.2)
+        if username is not None:
+            self._client.username_pw_set(*username)
         if tls is not None:
             ca, cert, key = tls
             self._client.tls_set(ca_certs=str(ca), certfile=str(cert), keyfile=str(key))

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from gateway.errors import AddressError, Problem
 from gateway.southbound import ByteOrder, DataType, Driver, Point, available_protocols, driver_for
 
-from .limits import message_problem
+from .limits import AWS_MAX_SUBSCRIPTIONS, message_problem
 from .schema import Controller, GatewayConfig, Measure
 from .validation_text import pydantic_problems
 
@@ -144,6 +144,13 @@ def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem],
                  known_invalid: Mapping[str, set[str]]) -> None:
     clouds = {c.name for c in config.clouds} | known_invalid.get("clouds", set())
     by_name = {c.name: c for c in config.clouds}
+    for index, aws in enumerate(config.clouds):
+        if aws.type != "aws-iot":
+            continue
+        count = sum(1 for rule in config.subscribe if rule.cloud == aws.name) + (5 if aws.shadow_enabled else 0)
+        if count > AWS_MAX_SUBSCRIPTIONS:
+            problems.append(Problem(f"clouds[{index}]", f"{count} subscriptions (subscribe rules, and 5 for the "
+                                    f"shadow); AWS IoT allows {AWS_MAX_SUBSCRIPTIONS} per connection"))
     groups = {g.name for g in config.groups} | known_invalid.get("groups", set())
     variables = {"SN", "MAC", "name", *config.gateway.labels}
     for section in ("publish", "subscribe"):

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import socket
+import ssl
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +88,34 @@ async def test_the_key_of_another_certificate_is_named(tmp_path: Path, aws_like_
     stranger = issue(aws.ca, aws.certs, "stranger")
     reason = await _last_error(_config(tmp_path, aws, thing, stranger.key_path, aws.ca.cert_path))
     assert reason == "TLS: the private key does not belong to the certificate"
+
+
+async def test_port_443_offers_alpn_x_amzn_mqtt_ca(tmp_path: Path) -> None:
+    """AWS IoT serves MQTT on 443 only to clients that ask for ALPN x-amzn-mqtt-ca."""
+    host = f"127.0.0.{random.randint(2, 250)}"
+    ca = make_ca(tmp_path / "pki", "ca")
+    server_cert = issue(ca, tmp_path / "pki", "server", server_ip=host)
+    thing = issue(ca, tmp_path / "pki", THING)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(server_cert.cert_path, server_cert.key_path)
+    context.set_alpn_protocols(["x-amzn-mqtt-ca"])
+    negotiated: list[str | None] = []
+    listener = socket.create_server((host, 443))
+
+    def serve_one() -> None:
+        connection, _ = listener.accept()
+        with context.wrap_socket(connection, server_side=True) as tls:
+            negotiated.append(tls.selected_alpn_protocol())
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    config = _config(tmp_path, AwsLikeBroker(None, host, ca, tmp_path), thing, thing.key_path,  # type: ignore[arg-type]
+                     ca.cert_path)
+    text = config.read_text().replace("port: 8883", "port: 443")
+    config.write_text(text)
+    try:
+        async with running_gateway(config):
+            await asyncio.to_thread(thread.join, 10)
+    finally:
+        listener.close()
+    assert negotiated == ["x-amzn-mqtt-ca"]

@@ -1,0 +1,94 @@
+"""Generic MQTT: username and password (never logged), a wrong password explained, the last will."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.demo.broker import MosquittoBroker
+from tests.conftest import Subscriber, free_port
+from tests.integration.gateway_harness import running_gateway, write_config
+
+SECRET = "s3cret-Pa55"
+
+
+@pytest.fixture
+def password_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    passwords = tmp_path / "passwords"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), "gateway", SECRET], check=True,
+                   capture_output=True)
+    subprocess.run(["mosquitto_passwd", "-b", str(passwords), "watcher", "watch"], check=True, capture_output=True)
+    broker = MosquittoBroker(free_port(), extra_config=f"allow_anonymous false\npassword_file {passwords}\n")
+    broker.start()
+    yield broker
+    broker.close()
+
+
+def _config(tmp_path: Path, port: int, password: str, **cloud: Any) -> Path:
+    config: dict[str, Any] = {
+        "gateway": {"name": "auth", "data_dir": "state", "web": {"host": "127.0.0.1", "port": free_port()}},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "Level", "controller": "Sim", "group": "g", "address": "ramp/10", "type": "FLOAT"}],
+        "groups": [{"name": "g", "upload_interval": 0.2}],
+        "clouds": [{"name": "default", "type": "mqtt", "host": "127.0.0.1", "port": port, "client_id": "gw-auth",
+                    "username": "gateway", "password": password, **cloud}],
+        "publish": [{"name": "up", "cloud": "default", "topic": "auth/data", "qos": 1, "groups": ["g"]}],
+    }
+    return write_config(tmp_path, config)
+
+
+class _Watcher(Subscriber):
+    def __init__(self, port: int, topic: str) -> None:
+        super().__init__(port, topic, client_id="watcher", username=("watcher", "watch"))
+
+
+async def test_credentials_deliver_and_are_never_logged(tmp_path: Path, password_broker: MosquittoBroker,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    watcher = _Watcher(password_broker.port, "auth/#")
+    try:
+        async with running_gateway(_config(tmp_path, password_broker.port, SECRET)):
+            message = await asyncio.to_thread(watcher.get, 10)
+    finally:
+        watcher.close()
+    assert message.topic == "auth/data"
+    assert SECRET not in caplog.text
+
+
+async def test_a_wrong_password_is_explained(tmp_path: Path, password_broker: MosquittoBroker) -> None:
+    async with running_gateway(_config(tmp_path, password_broker.port, "wrong")) as gateway:
+        state = gateway.connectors["default"].state
+        for _ in range(100):
+            if state.last_error:
+                break
+            await asyncio.sleep(0.05)
+    assert state.last_error.startswith("broker refused the connection: Not authorized"), state.last_error
+
+
+def test_the_last_will_announces_a_dead_gateway(tmp_path: Path, password_broker: MosquittoBroker) -> None:
+    will = {"topic": "status/gw-auth", "payload": "offline", "qos": 1, "retain": False}
+    path = _config(tmp_path, password_broker.port, SECRET, will=will)
+    watcher = _Watcher(password_broker.port, "#")
+    gateway = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(path)], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        first = watcher.get(15)  # connected and publishing
+        assert first.topic == "auth/data"
+        os.kill(gateway.pid, signal.SIGKILL)
+        gateway.wait()
+        while (message := watcher.get(10)).topic != "status/gw-auth":
+            pass
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+        watcher.close()
+    assert message.payload == b"offline"

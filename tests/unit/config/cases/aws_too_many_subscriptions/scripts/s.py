@@ -1,0 +1,2 @@
+def main(topic, payload):
+    return None
