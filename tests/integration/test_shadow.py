@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.demo.broker import MosquittoBroker
+from gateway.shadow import THROTTLE_PAUSE
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port
@@ -47,6 +48,7 @@ async def test_shadow_reports_and_applies_desired_changes(tmp_path: Path, broker
                     "shadow": {"group": "g", "timestamp": True, "interval": 0.2}}],
     }
     path = write_config(tmp_path, config)
+    loop = asyncio.get_running_loop()
     try:
         async with running_gateway(path):
             # on connect: get, apply the waiting desired Setpoint (Temp is read-only: not written), report
@@ -68,6 +70,12 @@ async def test_shadow_reports_and_applies_desired_changes(tmp_path: Path, broker
             service.reject_next_update = 409
             plc.set_value("Temp", 22.0)
             await _until(lambda: service.reported(THING).get("Temp") == 22.0, "re-report after 409")
+            # throttled (429): the gateway pauses, then reports again
+            service.reject_next_update = 429
+            plc.set_value("Temp", 23.0)
+            throttled_at = loop.time()
+            await _until(lambda: service.reported(THING).get("Temp") == 23.0, "report after 429", timeout=15)
+            assert loop.time() - throttled_at >= THROTTLE_PAUSE - 0.5
     finally:
         service.close()
         await plc.stop()
