@@ -83,6 +83,7 @@ class Gateway:
                 finally:
                     await self._stop_in_reverse()
         finally:
+            await self.runner.close()
             if web_runner is not None:
                 await web_runner.cleanup()
             await self.outbox.close()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
-import threading
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -139,13 +137,6 @@ def _serve(main_coroutine: Coroutine[Any, Any, None]) -> int:
     except GatewayError as exc:
         log.error("%s", exc)
         status = 1
-    hung = [t.name for t in threading.enumerate() if t.name.startswith("script")]
-    if hung:
-        # Everything is stopped and stored; only a user script still runs, in a thread Python
-        # would wait for forever. Leave without waiting for it.
-        log.warning("a script is still running (%d thread(s)); exiting without waiting for it", len(hung))
-        logging.shutdown()
-        os._exit(status)
     return status
 
 

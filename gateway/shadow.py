@@ -25,7 +25,7 @@ from typing import Any
 from gateway.collect import LatestValues
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, Measure
-from gateway.config.limits import shadow_prefix
+from gateway.publish_limits import shadow_prefix
 from gateway.scripting import OutgoingMessage
 from gateway.store import Outbox
 from gateway.tasks import stop_if_cancelled

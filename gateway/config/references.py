@@ -13,9 +13,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gateway.errors import AddressError, Problem
+from gateway.publish_limits import AWS_MAX_SUBSCRIPTIONS, message_problem
 from gateway.southbound import ByteOrder, DataType, Driver, Point, available_protocols, driver_for
 
-from .limits import AWS_MAX_SUBSCRIPTIONS, message_problem
 from .schema import Controller, GatewayConfig, Measure
 from .validation_text import pydantic_problems
 

@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from gateway.publish_limits import PublishLimits, aws_iot_limits, shadow_prefix
 from gateway.southbound import ByteOrder, DataType
-
-from .limits import PublishLimits, aws_iot_limits, shadow_prefix
 
 AWS_CLIENT_ID_BYTES = 128
 AWS_KEEPALIVE = (30, 1200)

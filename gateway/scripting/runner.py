@@ -1,32 +1,27 @@
-"""Run user scripts: the one call boundary between the gateway and user code.
+"""Run user scripts in the worker process: the one call boundary between the gateway and user code.
 
-Callers hand over plain data and get plain data back (:class:`CallOutcome`); a
-``write_plc_values`` callback stays inside the runner and is referred to by id. So moving the
-execution into a worker process (the sandbox issue) changes no caller. Today scripts run in
-threads of the main process, with a wall-clock timeout after which the call counts as failed.
-The threads are the runner's own, so a script that hangs can never take the threads the drivers
-and connectors use.
+Callers hand over plain data and get plain data back (:class:`CallOutcome`). Scripts are compiled
+here first (so a refused script is reported with its lines before anything runs) and then loaded
+into one worker process (``python -I``, capped memory, a CPU budget per call). A call that overruns
+its wall-clock timeout, or a worker that dies, costs that call only: the worker is killed,
+restarted with every script on the next call, and collection never waits for it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import functools
-import itertools
+import base64
+import contextlib
 import logging
-import time
-import traceback
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.errors import ScriptError, ScriptRuntimeError
+from .compiler import compile_script, require_function
+from .protocol import MAX_LINE_BYTES, context_to_json, dump, load, messages_from_json, writes_from_json
+from .wizard_api import CallContext, OutgoingMessage, SendNow, WriteRequest
 
-from .compiler import CompiledScript, compile_script, require_function
-from .sandbox import script_globals
-from .wizard_api import CallContext, OutgoingMessage, SendNow, WizardApi, WriteRequest
+log = logging.getLogger("gateway.scripts")
 
 
 @dataclass
@@ -36,102 +31,122 @@ class CallOutcome:
     messages: list[OutgoingMessage] = field(default_factory=list)
     writes: list[WriteRequest] = field(default_factory=list)
     error: str | None = None
-    seconds: float = 0.0
 
 
-@dataclass
-class _LoadedScript:
-    name: str
-    compiled: CompiledScript
+@dataclass(frozen=True)
+class _Spec:
+    source: str
+    filename: str
     function: str
-    namespace: dict[str, Any]
-    logger: logging.Logger
 
 
 class ScriptRunner:
-    """Holds the compiled scripts of the configuration and runs their functions."""
+    """Holds the configuration's scripts and runs their functions in the worker."""
 
-    def __init__(self, send_now: SendNow, timeout: float = 10.0, threads: int = 4) -> None:
+    def __init__(self, send_now: SendNow, timeout: float = 10.0, memory_mb: int = 256,
+                 cpu_seconds: float | None = None) -> None:
         self._send_now = send_now
         self._timeout = timeout
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="script")
-        self._scripts: dict[str, _LoadedScript] = {}
-        self._callbacks: dict[int, tuple[str, Callable[..., Any]]] = {}
-        self._callback_ids = itertools.count(1)
+        self._memory_mb = memory_mb
+        self._cpu_seconds = cpu_seconds if cpu_seconds is not None else timeout
+        self._specs: dict[str, _Spec] = {}
+        self._load_errors: dict[str, str] = {}
+        self._worker: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
 
     def load(self, name: str, source: str, filename: str, function: str) -> None:
-        """Compile a script for rule ``name`` and define its functions; raise ScriptError."""
-        compiled = compile_script(source, filename)
-        require_function(compiled, function)
-        logger = logging.getLogger(f"gateway.script.{name}")
-        namespace = script_globals(logger)
-        try:
-            exec(compiled.code, namespace)  # restricted code object, sandbox globals
-        except Exception as exc:
-            raise ScriptRuntimeError(f"running the script's top level failed: {_user_error(exc, filename)}") from exc
-        self._scripts[name] = _LoadedScript(name, compiled, function, namespace, logger)
+        """Compile a script for rule ``name`` under the sandbox policy; raise ScriptCompileError.
+
+        The worker defines it when it (re)starts.
+        """
+        require_function(compile_script(source, filename), function)
+        self._specs[name] = _Spec(source, filename, function)
 
     async def call_publish(self, name: str, data_collect: dict[str, Any], context: CallContext) -> CallOutcome:
         """Call rule ``name``'s function with ``data_collect``; its return value is published too."""
-        script = self._scripts[name]
-        argument = copy.deepcopy(data_collect)  # a script must not change what other scripts see
-        return await self._call(script, script.namespace[script.function], context,
-                                lambda api: (argument, api), publish_return=True)
+        return await self._call("publish", name, [data_collect], context)
 
     async def call_subscribe(self, name: str, topic: str, payload: str, context: CallContext) -> CallOutcome:
         """Call a subscribe rule's ``main(topic, payload, wizard_api)`` (or ``main(topic, payload)``)."""
-        script = self._scripts[name]
-        function = script.namespace[script.function]
-        takes_api = _positional_count(function) >= 3
-        return await self._call(script, function, context,
-                                lambda api: (topic, payload, api) if takes_api else (topic, payload))
+        return await self._call("subscribe", name, [topic, payload], context)
 
     async def call_write_callback(self, callback_id: int, result: list[dict[str, Any]], tail: Any,
                                   context: CallContext) -> CallOutcome:
         """Run the callback a script gave to ``write_plc_values`` with the write results."""
-        name, callback = self._callbacks.pop(callback_id)
-        return await self._call(self._scripts[name], callback, context,
-                                lambda api: (copy.deepcopy(result), tail, api))
+        return await self._call("callback", "", [callback_id, result, tail], context)
 
-    async def _call(self, script: _LoadedScript, function: Callable[..., Any], context: CallContext,
-                    arguments: Callable[[WizardApi], tuple[Any, ...]], publish_return: bool = False) -> CallOutcome:
-        api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb))
-        started = time.perf_counter()
-        outcome = CallOutcome()
-        try:
-            call = functools.partial(function, *arguments(api))
-            running = asyncio.get_running_loop().run_in_executor(self._executor, call)
-            returned = await asyncio.wait_for(running, self._timeout)
-            if publish_return and returned is not None:
-                api.awsiot_publish(context.topic, returned, context.qos)
-            outcome.messages, outcome.writes = api.outgoing, api.writes
-        except TimeoutError:
-            outcome.error = f"timed out after {self._timeout} s"
-        except ScriptError as exc:
-            outcome.error = str(exc)
-        except Exception as exc:  # the user's code may raise anything
-            outcome.error = _user_error(exc, script.compiled.filename)
-        outcome.seconds = time.perf_counter() - started
-        if outcome.error:
-            for write in api.writes:  # nothing of a failed call is applied, so no callback will run
-                if write.callback_id is not None:
-                    self._callbacks.pop(write.callback_id, None)
-            script.logger.error("%s() failed: %s", getattr(function, "__name__", "callback"), outcome.error)
-        return outcome
+    async def close(self) -> None:
+        """Stop the worker."""
+        async with self._lock:
+            await self._kill()
 
-    def _keep(self, script: str, callback: Callable[..., Any]) -> int:
-        callback_id = next(self._callback_ids)
-        self._callbacks[callback_id] = (script, callback)
-        return callback_id
+    async def _call(self, kind: str, name: str, arguments: list[Any], context: CallContext) -> CallOutcome:
+        async with self._lock:
+            try:
+                await self._ensure_worker()
+            except OSError as exc:
+                return CallOutcome(error=f"the script worker cannot start: {exc}")
+            if name in self._load_errors:
+                return CallOutcome(error=f"the script could not be loaded: {self._load_errors[name]}")
+            request = {"op": "call", "kind": kind, "name": name, "arguments": arguments,
+                       "context": context_to_json(context)}
+            try:
+                answer = await asyncio.wait_for(self._exchange(request), self._timeout)
+            except TimeoutError:
+                await self._kill()
+                return self._failed(name, f"timed out after {self._timeout:g} s")
+            except (ConnectionError, ValueError) as exc:
+                await self._kill()
+                return self._failed(name, f"the script worker stopped ({exc}); it is restarted for the next call")
+        if answer.get("error"):
+            return CallOutcome(error=str(answer["error"]))
+        return CallOutcome(messages_from_json(answer.get("messages", [])), writes_from_json(answer.get("writes", [])))
 
+    def _failed(self, name: str, error: str) -> CallOutcome:
+        logging.getLogger(f"gateway.script.{name or 'callback'}").error("call failed: %s", error)
+        return CallOutcome(error=error)
 
-def _positional_count(function: Callable[..., Any]) -> int:
-    code = getattr(function, "__code__", None)
-    return int(code.co_argcount) if code is not None else 0
+    async def _ensure_worker(self) -> None:
+        if self._worker is not None and self._worker.returncode is None:
+            return
+        self._worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-m", "gateway.scripting.worker", "--memory-mb", str(self._memory_mb),
+            "--cpu-seconds", str(self._cpu_seconds),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE_BYTES,
+        )
+        self._load_errors.clear()
+        for name, spec in self._specs.items():
+            answer = await asyncio.wait_for(self._exchange(
+                {"op": "load", "name": name, "source": spec.source, "filename": spec.filename,
+                 "function": spec.function}), self._timeout)
+            if answer.get("error"):
+                self._load_errors[name] = str(answer["error"])
+                log.error("script %s could not be loaded: %s", name, answer["error"])
 
+    async def _exchange(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send a request and serve the worker's log and send_now lines until its answer comes."""
+        worker = self._worker
+        assert worker is not None and worker.stdin is not None and worker.stdout is not None
+        worker.stdin.write(dump(request))
+        await worker.stdin.drain()
+        while True:
+            line = await worker.stdout.readline()
+            if not line:
+                raise ConnectionError(f"exit code {await worker.wait()}")
+            message = load(line)
+            if message.get("op") == "log":
+                logging.getLogger(str(message["logger"])).log(int(message["level"]), "%s", message["text"])
+            elif message.get("op") == "send_now":
+                sent = self._send_now(str(message["cloud"]), str(message["topic"]),
+                                      base64.b64decode(message["payload"]), int(message["qos"]))
+                worker.stdin.write(dump({"sent": sent}))
+                await worker.stdin.drain()
+            else:
+                return message
 
-def _user_error(exc: BaseException, filename: str) -> str:
-    """Describe an exception by the user's own lines, not the gateway's."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-    where = f"line {frames[-1].lineno}: " if frames else ""
-    return f"{where}{type(exc).__name__}: {exc}"
+    async def _kill(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None and worker.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                worker.kill()
+            await worker.wait()

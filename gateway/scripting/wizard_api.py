@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.config.limits import PublishLimits, message_problem
 from gateway.errors import ScriptRuntimeError
+from gateway.publish_limits import PublishLimits, message_problem
 
 SendNow = Callable[[str, str, bytes, int], bool]
 

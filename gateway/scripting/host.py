@@ -1,0 +1,135 @@
+"""Runs user scripts inside the worker process: loads them, calls them, keeps their callbacks.
+
+Everything here runs in the worker, never in the gateway's main process. Each call gets a CPU
+budget (a virtual-time timer raises inside the script), so a runaway computation ends the call
+without killing the worker; the main process's wall-clock watchdog covers what a timer cannot
+interrupt.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import signal
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from gateway.errors import ScriptError, ScriptRuntimeError
+
+from .compiler import CompiledScript, compile_script, require_function
+from .sandbox import script_globals
+from .wizard_api import CallContext, SendNow, WizardApi
+
+CallResult = dict[str, Any]
+
+
+class CpuBudgetExceeded(Exception):
+    """Raised inside a script that used up its CPU time for one call."""
+
+
+@dataclass
+class _Loaded:
+    name: str
+    compiled: CompiledScript
+    function: str
+    namespace: dict[str, Any]
+    logger: logging.Logger
+
+
+class ScriptHost:
+    """The scripts of one gateway, their functions and the callbacks they handed over."""
+
+    def __init__(self, send_now: SendNow, cpu_seconds: float) -> None:
+        self._send_now = send_now
+        self._cpu_seconds = cpu_seconds
+        self._scripts: dict[str, _Loaded] = {}
+        self._callbacks: dict[int, tuple[str, Callable[..., Any]]] = {}
+        self._ids = itertools.count(1)
+
+    def load(self, name: str, source: str, filename: str, function: str) -> None:
+        """Compile and define a script; raise ScriptError saying why it cannot run."""
+        compiled = compile_script(source, filename)
+        require_function(compiled, function)
+        logger = logging.getLogger(f"gateway.script.{name}")
+        namespace = script_globals(logger)
+        try:
+            with self._budget():
+                exec(compiled.code, namespace)  # restricted code object, sandbox globals
+        except Exception as exc:
+            raise ScriptRuntimeError(f"running the script's top level failed: {user_error(exc, filename)}") from exc
+        self._scripts[name] = _Loaded(name, compiled, function, namespace, logger)
+
+    def call(self, kind: str, name: str, arguments: list[Any], context: CallContext) -> CallResult:
+        """Run one call: ``publish`` (data_collect), ``subscribe`` (topic, payload) or ``callback``."""
+        if kind == "callback":
+            callback_id = int(arguments[0])
+            name, function = self._callbacks.pop(callback_id)
+            script = self._scripts[name]
+            args: tuple[Any, ...] = (arguments[1], arguments[2])
+        else:
+            script = self._scripts[name]
+            function = script.namespace[script.function]
+            args = tuple(arguments)
+        api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb))
+        takes_api = not (kind == "subscribe" and _positional_count(function) < 3)  # main(topic, payload)
+        try:
+            with self._budget():
+                # the arguments were just decoded from JSON: no other script can see them
+                returned = function(*args, api) if takes_api else function(*args)
+            if kind == "publish" and returned is not None:
+                api.awsiot_publish(context.topic, returned, context.qos)
+        except CpuBudgetExceeded:
+            return self._failed(script, api, f"used more than {self._cpu_seconds:g} s of CPU")
+        except ScriptError as exc:
+            return self._failed(script, api, str(exc))
+        except Exception as exc:  # the user's code may raise anything
+            return self._failed(script, api, user_error(exc, script.compiled.filename))
+        return {"messages": api.outgoing, "writes": api.writes, "error": None}
+
+    def _failed(self, script: _Loaded, api: WizardApi, error: str) -> CallResult:
+        for write in api.writes:  # nothing of a failed call is applied, so no callback will run
+            if write.callback_id is not None:
+                self._callbacks.pop(write.callback_id, None)
+        script.logger.error("%s() failed: %s", script.function, error)
+        return {"messages": [], "writes": [], "error": error}
+
+    def _keep(self, script: str, callback: Callable[..., Any]) -> int:
+        callback_id = next(self._ids)
+        self._callbacks[callback_id] = (script, callback)
+        return callback_id
+
+    def _budget(self) -> _CpuBudget:
+        return _CpuBudget(self._cpu_seconds)
+
+
+class _CpuBudget:
+    """Raise CpuBudgetExceeded in the running code after ``seconds`` of CPU time."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def __enter__(self) -> None:
+        signal.signal(signal.SIGVTALRM, _over_budget)
+        signal.setitimer(signal.ITIMER_VIRTUAL, self._seconds)
+
+    def __exit__(self, *_exc: object) -> None:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+
+
+def _over_budget(_signum: int, _frame: FrameType | None) -> None:
+    raise CpuBudgetExceeded
+
+
+def _positional_count(function: Callable[..., Any]) -> int:
+    code = getattr(function, "__code__", None)
+    return int(code.co_argcount) if code is not None else 0
+
+
+def user_error(exc: BaseException, filename: str) -> str:
+    """Describe an exception by the user's own lines, not the gateway's."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    where = f"line {frames[-1].lineno}: " if frames else ""
+    return f"{where}{type(exc).__name__}: {exc}"

@@ -1,0 +1,63 @@
+"""What crosses the pipe between the gateway and its script worker: JSON lines, never pickle.
+
+Every line is one JSON object with an ``op``. Payload bytes travel base64-encoded. Both sides cap
+the size of a line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict
+from typing import Any
+
+from gateway.publish_limits import PublishLimits
+
+from .wizard_api import CallContext, OutgoingMessage, WriteRequest
+
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def dump(message: dict[str, Any]) -> bytes:
+    """Encode one message as a line."""
+    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+
+def load(line: bytes) -> dict[str, Any]:
+    """Decode one line; raise ValueError for anything but a JSON object within the size cap."""
+    if len(line) > MAX_LINE_BYTES:
+        raise ValueError(f"a line of {len(line)} bytes is over the {MAX_LINE_BYTES} byte cap")
+    message = json.loads(line)
+    if not isinstance(message, dict):
+        raise ValueError("a line must hold a JSON object")
+    return message
+
+
+def context_to_json(context: CallContext) -> dict[str, Any]:
+    return {"rule": context.rule, "cloud": context.cloud, "topic": context.topic, "qos": context.qos,
+            "global_parameters": dict(context.global_parameters), "limits": asdict(context.limits)}
+
+
+def context_from_json(data: dict[str, Any]) -> CallContext:
+    limits = dict(data["limits"])
+    limits["reserved_prefixes"] = tuple(limits["reserved_prefixes"])
+    return CallContext(data["rule"], data["cloud"], data["topic"], int(data["qos"]), data["global_parameters"],
+                       PublishLimits(**limits))
+
+
+def messages_to_json(messages: list[OutgoingMessage]) -> list[dict[str, Any]]:
+    return [{"cloud": m.cloud, "topic": m.topic, "qos": m.qos, "payload": base64.b64encode(m.payload).decode()}
+            for m in messages]
+
+
+def messages_from_json(data: list[dict[str, Any]]) -> list[OutgoingMessage]:
+    return [OutgoingMessage(str(m["cloud"]), str(m["topic"]), base64.b64decode(m["payload"]), int(m["qos"]))
+            for m in data]
+
+
+def writes_to_json(writes: list[WriteRequest]) -> list[dict[str, Any]]:
+    return [{"values": w.values, "callback_id": w.callback_id, "tail": w.tail} for w in writes]
+
+
+def writes_from_json(data: list[dict[str, Any]]) -> list[WriteRequest]:
+    return [WriteRequest(dict(w["values"]), w["callback_id"], w["tail"]) for w in data]
