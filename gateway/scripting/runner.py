@@ -17,11 +17,16 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.publish_limits import message_problem
+
 from .compiler import compile_script, require_function
 from .protocol import MAX_LINE_BYTES, context_to_json, dump, load, messages_from_json, writes_from_json
 from .wizard_api import CallContext, OutgoingMessage, SendNow, WriteRequest
 
 log = logging.getLogger("gateway.scripts")
+
+MAX_MESSAGES_PER_CALL = 10_000
+MAX_WRITES_PER_CALL = 1_000
 
 
 @dataclass
@@ -100,7 +105,11 @@ class ScriptRunner:
                 return self._failed(name, f"the script worker stopped ({exc}); it is restarted for the next call")
         if answer.get("error"):
             return CallOutcome(error=str(answer["error"]))
-        return CallOutcome(messages_from_json(answer.get("messages", [])), writes_from_json(answer.get("writes", [])))
+        try:
+            return _checked(name, context, messages_from_json(answer.get("messages", [])),
+                            writes_from_json(answer.get("writes", [])))
+        except (KeyError, TypeError, ValueError) as exc:  # a worker answering nonsense is not trusted
+            return self._failed(name, f"the script worker's answer was refused: {exc}")
 
     def _failed(self, name: str, error: str) -> CallOutcome:
         logging.getLogger(f"gateway.script.{name or 'callback'}").error("call failed: %s", error)
@@ -150,3 +159,17 @@ class ScriptRunner:
             with contextlib.suppress(ProcessLookupError):
                 worker.kill()
             await worker.wait()
+
+
+def _checked(name: str, context: CallContext, messages: list[OutgoingMessage],
+             writes: list[WriteRequest]) -> CallOutcome:
+    """Check again what the worker says a script produced: the worker runs user code, so its
+    answers are not trusted further than the rules a script itself must meet."""
+    if len(messages) > MAX_MESSAGES_PER_CALL or len(writes) > MAX_WRITES_PER_CALL:
+        raise ValueError(f"more than {MAX_MESSAGES_PER_CALL} messages or {MAX_WRITES_PER_CALL} writes in one call")
+    for message in messages:
+        if message.cloud != context.cloud:
+            raise ValueError(f"a message for cloud '{message.cloud}' from a rule of cloud '{context.cloud}'")
+        if problem := message_problem(context.limits, message.topic, len(message.payload), message.qos):
+            raise ValueError(problem)
+    return CallOutcome(messages, writes)

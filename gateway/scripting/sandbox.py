@@ -30,8 +30,10 @@ _REMOVED_BUILTINS = ("setattr", "delattr", "id", "BaseException", "SystemExit", 
                      "GeneratorExit", "__build_class__")
 _EXTRA_BUILTINS: dict[str, Any] = {
     name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+    # range: Python 3's is lazy; RestrictedPython's limited one refuses more than 1000 elements,
+    # which real Device Supervisor scripts exceed (the CPU budget bounds loops instead)
     for name in ("dict", "enumerate", "sorted", "min", "max", "sum", "any", "all", "zip", "map",
-                 "filter", "reversed", "next", "iter", "format", "bytes", "bytearray")
+                 "filter", "reversed", "next", "iter", "format", "bytes", "bytearray", "range")
 }
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,

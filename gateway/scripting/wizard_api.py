@@ -19,6 +19,7 @@ from gateway.errors import ScriptRuntimeError
 from gateway.publish_limits import PublishLimits, message_problem
 
 SendNow = Callable[[str, str, bytes, int], bool]
+MESSAGES_PER_CALL = 10_000  # a flood of publishes in one call stops here (the gateway checks it again)
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,12 @@ class WizardApi:
 
     def awsiot_publish(self, topic: str, payload: Any, qos: int = 1) -> bool:
         """Queue a message durably for the rule's cloud; True once accepted, False (and a log
-        line saying why) when the cloud would refuse it."""
+        line saying why) when the cloud would refuse it or the call published too much already."""
         message = self._message(topic, payload, qos)
         if message is None:
+            return False
+        if len(self.outgoing) >= MESSAGES_PER_CALL:
+            self._logger.warning("not published: more than %d messages in one call", MESSAGES_PER_CALL)
             return False
         self.outgoing.append(message)
         return True

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from gateway.errors import ScriptCompileError, ScriptRuntimeError
-from gateway.scripting import CallContext, ScriptRunner
+from gateway.scripting import CallContext, OutgoingMessage, ScriptRunner
 
 REPO = Path(__file__).resolve().parents[3]
 CONTEXT = CallContext("upload", "default", "rule/topic", 1, {"gateway_sn": "SN1"})
@@ -209,3 +210,30 @@ async def test_messages_the_cloud_would_refuse_return_false_and_are_not_stored()
     assert outcome.error is None
     assert [m.topic for m in outcome.messages] == ["$aws/things/pump-7/shadow/update", "plant/result"]
     assert json.loads(outcome.messages[-1].payload) == [False, False, False, True]
+
+
+async def test_a_flood_of_publishes_stops_at_the_cap() -> None:
+    from gateway.scripting.wizard_api import MESSAGES_PER_CALL
+
+    source = ("def main(data, api):\n    sent = 0\n    for i in range(20000):\n"
+              "        if api.awsiot_publish('flood/x', 'm', 0):\n            sent = sent + 1\n"
+              "    print('sent', sent)\n")
+    runner = _runner(source)
+    try:
+        outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    finally:
+        await runner.close()
+    assert outcome.error is None and len(outcome.messages) == MESSAGES_PER_CALL
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    (OutgoingMessage("other-cloud", "t", b"x", 1), "cloud 'other-cloud'"),
+    (OutgoingMessage("default", "$SYS/broker", b"x", 1), "reserved"),
+    (OutgoingMessage("default", "a/#", b"x", 1), "wildcards"),
+])
+def test_the_gateway_rechecks_what_the_worker_answers(message: OutgoingMessage, reason: str) -> None:
+    """The worker runs user code: a forged answer is refused, not stored."""
+    from gateway.scripting.runner import _checked
+
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        _checked("upload", CONTEXT, [message], [])
