@@ -18,6 +18,7 @@ test: setup
 bench: setup
 	$(BIN)/python -m tests.bench.bench_southbound
 	$(BIN)/python -m tests.bench.bench_outbox
+	$(BIN)/python -m tests.bench.bench_scripts
 
 lint: setup
 	$(BIN)/ruff check .

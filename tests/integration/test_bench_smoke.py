@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gateway_plugins.modbus.planning import narrow as modbus_narrow
 from gateway_plugins.s7.planning import narrow as s7_narrow
 from tests.bench.bench_southbound import _bench, _report
@@ -33,3 +35,10 @@ async def test_outbox_benchmark_pieces_run(tmp_path: Path) -> None:
         assert await bench_outbox._drain_connector(tmp_path, broker.port) > 0
     finally:
         broker.close()
+
+
+async def test_script_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.bench import bench_scripts
+
+    await bench_scripts.main(calls=20)
+    assert "round trip through the worker" in capsys.readouterr().out
