@@ -25,6 +25,7 @@ from .wizard_api import CallContext, OutgoingMessage, SendNow, WriteRequest
 
 log = logging.getLogger("gateway.scripts")
 
+FAULT_AFTER = 5  # failed calls in a row before a script is paused
 MAX_MESSAGES_PER_CALL = 10_000
 MAX_WRITES_PER_CALL = 1_000
 
@@ -56,7 +57,10 @@ class ScriptRunner:
         self._cpu_seconds = cpu_seconds if cpu_seconds is not None else timeout
         self._specs: dict[str, _Spec] = {}
         self._load_errors: dict[str, str] = {}
+        self._failures: dict[str, int] = {}
+        self.faulted: dict[str, str] = {}  # script -> why it is paused (shown in status and log)
         self._worker: asyncio.subprocess.Process | None = None
+        self._stale = False
         self._lock = asyncio.Lock()
 
     def load(self, name: str, source: str, filename: str, function: str) -> None:
@@ -66,6 +70,9 @@ class ScriptRunner:
         """
         require_function(compile_script(source, filename), function)
         self._specs[name] = _Spec(source, filename, function)
+        self._failures.pop(name, None)
+        self.faulted.pop(name, None)  # a new version gets a new chance
+        self._stale = True  # the running worker has the old version: restart it before the next call
 
     async def call_publish(self, name: str, data_collect: dict[str, Any], context: CallContext) -> CallOutcome:
         """Call rule ``name``'s function with ``data_collect``; its return value is published too."""
@@ -86,6 +93,21 @@ class ScriptRunner:
             await self._kill()
 
     async def _call(self, kind: str, name: str, arguments: list[Any], context: CallContext) -> CallOutcome:
+        if name in self.faulted:
+            return CallOutcome(error=f"paused: {self.faulted[name]}")
+        outcome = await self._run(kind, name, arguments, context)
+        if kind == "callback":
+            return outcome
+        if outcome.error is None:
+            self._failures.pop(name, None)
+        else:
+            self._failures[name] = self._failures.get(name, 0) + 1
+            if self._failures[name] >= FAULT_AFTER:
+                self.faulted[name] = f"failed {FAULT_AFTER} times in a row; last: {outcome.error}"
+                log.error("script %s is paused (faulted): %s", name, self.faulted[name])
+        return outcome
+
+    async def _run(self, kind: str, name: str, arguments: list[Any], context: CallContext) -> CallOutcome:
         async with self._lock:
             try:
                 await self._ensure_worker()
@@ -116,6 +138,9 @@ class ScriptRunner:
         return CallOutcome(error=error)
 
     async def _ensure_worker(self) -> None:
+        if self._stale:
+            await self._kill()
+            self._stale = False
         if self._worker is not None and self._worker.returncode is None:
             return
         self._worker = await asyncio.create_subprocess_exec(

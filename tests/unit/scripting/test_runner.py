@@ -237,3 +237,20 @@ def test_the_gateway_rechecks_what_the_worker_answers(message: OutgoingMessage, 
 
     with pytest.raises(ValueError, match=re.escape(reason)):
         _checked("upload", CONTEXT, [message], [])
+
+
+async def test_a_script_failing_again_and_again_is_paused_and_reloading_resumes_it() -> None:
+    from gateway.scripting.runner import FAULT_AFTER
+
+    runner = _runner("def main(data, api):\n    return 1 / 0\n")
+    try:
+        outcomes = [await runner.call_publish("upload", DATA, CONTEXT) for _ in range(FAULT_AFTER + 2)]
+        assert all(o.error == "line 2: ZeroDivisionError: division by zero" for o in outcomes[:FAULT_AFTER])
+        assert outcomes[-1].error is not None and outcomes[-1].error.startswith(f"paused: failed {FAULT_AFTER} times")
+        assert "upload" in runner.faulted
+        runner.load("upload", "def main(data, api):\n    return 2\n", "user.py", "main")
+        assert "upload" not in runner.faulted
+        resumed = await runner.call_publish("upload", DATA, CONTEXT)
+        assert resumed.error is None and [m.payload for m in resumed.messages] == [b"2"]
+    finally:
+        await runner.close()
