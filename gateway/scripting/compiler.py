@@ -13,11 +13,14 @@ from RestrictedPython.compile import compile_restricted_exec
 
 from gateway.errors import ScriptCompileError
 
+from .policy import GatewayPolicy
+
 ALLOWED_MODULES = (
     "logging", "json", "time", "datetime", "math", "re", "random", "struct", "base64",
     "hashlib", "collections",
 )
 MAX_SOURCE_BYTES = 256 * 1024
+MAX_AST_NODES = 50_000
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,9 @@ def compile_script(source: str, filename: str) -> CompiledScript:
     except SyntaxError as exc:
         raise ScriptCompileError([f"line {exc.lineno}: syntax error: {exc.msg}"]) from exc
     problems = _import_problems(tree)
-    result = compile_restricted_exec(source, filename)
+    if sum(1 for _ in ast.walk(tree)) > MAX_AST_NODES:
+        raise ScriptCompileError([f"the script is too large to check (more than {MAX_AST_NODES} syntax nodes)"])
+    result = compile_restricted_exec(source, filename, policy=GatewayPolicy)
     problems += [_reword(e) for e in result.errors]
     if problems or result.code is None:
         raise ScriptCompileError(problems or ["the script could not be compiled"])

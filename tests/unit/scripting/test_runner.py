@@ -254,3 +254,23 @@ async def test_a_script_failing_again_and_again_is_paused_and_reloading_resumes_
         assert resumed.error is None and [m.payload for m in resumed.messages] == [b"2"]
     finally:
         await runner.close()
+
+
+async def test_augmented_item_assignment_as_device_supervisor_scripts_use_it() -> None:
+    source = ("def main(data, api):\n"
+              "    counts = {'a': 1}\n"
+              "    counts['a'] += 2\n"
+              "    nested = {'x': {'y': 1}}\n"
+              "    nested['x']['y'] *= 7\n"
+              "    calls = []\n"
+              "    def key():\n"
+              "        calls.append(1)\n"
+              "        return 'a'\n"
+              "    counts[key()] -= 1\n"
+              "    return [counts['a'], nested['x']['y'], len(calls)]\n")
+    runner = _runner(source)
+    try:
+        outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    finally:
+        await runner.close()
+    assert outcome.error is None and json.loads(outcome.messages[0].payload) == [2, 7, 1]  # key() ran once

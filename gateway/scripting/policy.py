@@ -1,0 +1,68 @@
+"""The gateway's sandbox policy: RestrictedPython's rules, tightened where escapes came from,
+and loosened where Device Supervisor scripts need it and it can be done safely.
+
+Refused (with the line): class definitions, generators (``yield``; their frames are a classic way
+out), bare ``except:`` (it would swallow the CPU budget). Allowed: augmented assignment to an
+item, ``d['k'] += 1``, rewritten so the container and key are evaluated once and go through the
+same read and write guards as ``d['k'] = d['k'] + 1``.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer, copy_locations
+
+
+class GatewayPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's transformer with the gateway's changes."""
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> Any:
+        self.error(node, "class definitions are not allowed in scripts")
+        return node
+
+    def visit_Yield(self, node: ast.Yield) -> Any:
+        self.error(node, "generators (yield) are not allowed in scripts")
+        return node
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> Any:
+        self.error(node, "generators (yield from) are not allowed in scripts")
+        return node
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
+        if node.type is None:
+            self.error(node, "a bare 'except:' is not allowed; name the exception, e.g. 'except Exception:'")
+            return node
+        return super().visit_ExceptHandler(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        if not isinstance(node.target, ast.Subscript):
+            return super().visit_AugAssign(node)
+        target = node.target
+        container = self.visit(target.value)
+        key = self.visit(target.slice)
+        value = self.visit(node.value)
+        container_name, key_name = self.gen_tmp_name(), self.gen_tmp_name()
+
+        def load(name: str) -> ast.Name:
+            return ast.Name(name, ast.Load())
+
+        statements: list[ast.stmt] = [
+            ast.Assign(targets=[ast.Name(container_name, ast.Store())], value=container),
+            ast.Assign(targets=[ast.Name(key_name, ast.Store())], value=key),
+            ast.Assign(
+                targets=[ast.Subscript(
+                    value=ast.Call(func=load("_write_"), args=[load(container_name)], keywords=[]),
+                    slice=load(key_name), ctx=ast.Store())],
+                value=ast.Call(func=load("_inplacevar_"), keywords=[], args=[
+                    ast.Constant(IOPERATOR_TO_STR[type(node.op)]),
+                    ast.Call(func=load("_getitem_"), args=[load(container_name), load(key_name)], keywords=[]),
+                    value,
+                ]),
+            ),
+        ]
+        for statement in statements:
+            copy_locations(statement, node)
+            ast.fix_missing_locations(statement)
+        return statements
