@@ -53,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     certs.add_argument("--cloud", required=True, help="the cloud in config.yaml that connects as the thing")
     certs.add_argument("--thing", help="which thing, when the bundle holds several")
     certs.set_defaults(handler=_import_certs)
+    script = commands.add_parser("script", help="check or try out a user script").add_subparsers(
+        required=True, metavar="ACTION")
+    script_check = script.add_parser("check", help="compile under the sandbox policy; list problems with lines")
+    script_check.add_argument("file", type=Path)
+    script_check.add_argument("--function", help="also require this function")
+    script_check.set_defaults(handler=_script_check)
+    script_test = script.add_parser("test", help="run a publish function on sample data; show what it would do")
+    script_test.add_argument("file", type=Path)
+    script_test.add_argument("--function", required=True)
+    script_test.add_argument("--data", type=Path, required=True, help="a JSON file holding data_collect")
+    script_test.set_defaults(handler=_script_test)
     return parser
 
 
@@ -114,6 +125,37 @@ def _import_certs(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     print(message)
+    return 0
+
+
+def _script_check(args: argparse.Namespace) -> int:
+    from gateway.scripting.tryout import check_script
+
+    problems = check_script(args.file, args.function)
+    for problem in problems:
+        print(f"{args.file}: {problem}")
+    if not problems:
+        print(f"{args.file}: OK")
+    return EXIT_INVALID if problems else 0
+
+
+def _script_test(args: argparse.Namespace) -> int:
+    import json
+
+    from gateway.scripting.tryout import test_script
+
+    setup_logging("info")
+    try:
+        data = json.loads(args.data.read_text(encoding="utf-8"))
+        lines = asyncio.run(test_script(args.file, args.function, data))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except GatewayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
     return 0
 
 

@@ -1,0 +1,59 @@
+"""``gateway script check`` and ``gateway script test``: try a script the way the gateway runs it.
+
+``check`` compiles under the sandbox policy and lists every problem with its line. ``test`` runs
+the function in the worker on sample data and shows what it would publish and write; nothing is
+sent and no PLC is written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import GatewayError, ScriptCompileError
+
+from .compiler import compile_script, require_function
+from .runner import ScriptRunner
+from .wizard_api import CallContext
+
+
+def check_script(path: Path, function: str | None) -> list[str]:
+    """Return the problems of the script at ``path`` (empty when it can run)."""
+    try:
+        compiled = compile_script(path.read_text(encoding="utf-8"), str(path))
+        if function:
+            require_function(compiled, function)
+    except ScriptCompileError as exc:
+        return exc.problems
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"cannot read: {exc}"]
+    return []
+
+
+async def test_script(path: Path, function: str, data: dict[str, Any], topic: str = "test/topic") -> list[str]:
+    """Run ``function`` on ``data`` in the sandbox; return what it would do, one line each."""
+    report: list[str] = []
+
+    def would_send_now(_cloud: str, send_topic: str, payload: bytes, qos: int) -> bool:
+        report.append(f"mqtt_publish (sent at once, not stored) -> {send_topic} qos {qos}: {_show(payload)}")
+        return True
+
+    runner = ScriptRunner(would_send_now)
+    try:
+        runner.load("test", path.read_text(encoding="utf-8"), str(path), function)
+        outcome = await runner.call_publish("test", data, CallContext("test", "cloud", topic, 1))
+    finally:
+        await runner.close()
+    if outcome.error:
+        raise GatewayError(f"{function}() failed: {outcome.error}")
+    report += [f"publish (stored, then sent) -> {m.topic} qos {m.qos}: {_show(m.payload)}" for m in outcome.messages]
+    report += [f"write_plc_values: {json.dumps(w.values)}" for w in outcome.writes]
+    return report or ["nothing published or written"]
+
+
+def _show(payload: bytes) -> str:
+    try:
+        return json.dumps(json.loads(payload), ensure_ascii=False)
+    except ValueError:
+        return payload.decode("utf-8", errors="replace")

@@ -1,0 +1,50 @@
+"""gateway script check / gateway script test: try a script the way the gateway runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from tests.conftest import REPO
+
+SAMPLE = {"timestamp": 1589538347.56, "group_name": "default",
+          "values": {"PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1589538347, "status": 1}}}}
+
+
+def test_check_lists_every_problem_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "bad.py"
+    script.write_text("import socket\n\ndef main(data, api):\n    try:\n        pass\n    except:\n        pass\n")
+    assert main(["script", "check", str(script), "--function", "main"]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{script}: line 1: import of 'socket' is not allowed (allowed: logging, json, time, datetime, "
+                   "math, re, random, struct, base64, hashlib, collections)",
+                   f"{script}: line 6: a bare 'except:' is not allowed; name the exception, e.g. 'except Exception:'"]
+
+
+def test_test_shows_what_would_be_published_and_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "sample.json"
+    data.write_text(json.dumps(SAMPLE))
+    script = tmp_path / "both.py"
+    script.write_text("def main(data, api):\n    api.mqtt_publish('live/x', 'now', 0)\n"
+                      "    api.write_plc_values({'SP1': 1.5})\n    return {'n': len(data['values'])}\n")
+    assert main(["script", "test", str(script), "--function", "main", "--data", str(data)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "mqtt_publish (sent at once, not stored) -> live/x qos 0: now",
+        'publish (stored, then sent) -> test/topic qos 1: {"n": 1}',
+        'write_plc_values: {"SP1": 1.5}',
+    ]
+    assert main(["script", "test", str(REPO / "scripts/vars_upload_test.py"), "--function", "vars_upload_test",
+                 "--data", str(data)]) == 0
+    assert '"Data": {"Temp": 21.5}' in capsys.readouterr().out
+
+
+def test_a_failing_test_run_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "sample.json"
+    data.write_text(json.dumps(SAMPLE))
+    script = tmp_path / "broken.py"
+    script.write_text("def main(data, api):\n    return data['nope']\n")
+    assert main(["script", "test", str(script), "--function", "main", "--data", str(data)]) == 1
+    assert "main() failed: line 2: KeyError: 'nope'" in capsys.readouterr().err
