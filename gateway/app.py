@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from collections.abc import Coroutine
 from typing import Any
@@ -48,7 +49,7 @@ class Gateway:
         self._web = web
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.runner = ScriptRunner(send_now=self._send_now)
+        self.runner = ScriptRunner(send_now=self._send_now, recall=self._recall)
         load_rule_scripts(config, self.runner)
 
     @property
@@ -150,6 +151,15 @@ class Gateway:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining > 0:
                 await asyncio.wait({task}, timeout=remaining)
+
+    def _recall(self) -> dict[str, Any]:
+        """Return the latest value of every measure, shaped like data_collect (for recall_data)."""
+        values: dict[str, dict[str, Any]] = {}
+        for measure in self.config.model.measures:
+            reading = self.latest.get(measure.controller, measure.name)
+            values.setdefault(measure.controller, {})[measure.name] = {
+                "raw_data": reading.value, "timestamp": int(reading.timestamp), "status": reading.status}
+        return {"timestamp": time.time(), "values": values}
 
     def _send_now(self, cloud: str, topic: str, payload: bytes, qos: int) -> bool:
         connector = self.connectors.get(cloud)

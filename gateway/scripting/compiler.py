@@ -19,6 +19,13 @@ ALLOWED_MODULES = (
     "logging", "json", "time", "datetime", "math", "re", "random", "struct", "base64",
     "hashlib", "collections",
 )
+SHIM_MODULES = ("quickfaas", "quickfaas.remotebus", "quickfaas.measure", "quickfaas.global_dict",
+                "common", "common.Logger")  # Device Supervisor 2.x, acting through wizard_api
+_HINTS = {
+    "requests": "scripts cannot make HTTP requests; the gateway's own settings are not theirs to change",
+    "urllib": "scripts cannot make network requests",
+    "socket": "scripts cannot open connections; publish through wizard_api",
+}
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_AST_NODES = 50_000
 
@@ -69,8 +76,11 @@ def _import_problems(tree: ast.Module) -> list[str]:
         else:
             continue
         for name in names:
-            if name.split(".", 1)[0] not in ALLOWED_MODULES or "." in name:
-                problems.append(f"line {node.lineno}: import of '{name}' is not allowed (allowed: {allowed})")
+            if name in SHIM_MODULES or (name in ALLOWED_MODULES and "." not in name):
+                continue
+            hint = _HINTS.get(name.split(".", 1)[0])
+            problems.append(f"line {node.lineno}: import of '{name}' is not allowed ("
+                            + (hint if hint else f"allowed: {allowed}") + ")")
     return problems
 
 

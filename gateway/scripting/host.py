@@ -21,7 +21,7 @@ from gateway.errors import ScriptError, ScriptRuntimeError
 
 from .compiler import CompiledScript, compile_script, require_function
 from .sandbox import script_globals
-from .wizard_api import CallContext, SendNow, WizardApi
+from .wizard_api import CallContext, Recall, SendNow, WizardApi
 
 CallResult = dict[str, Any]
 
@@ -42,8 +42,10 @@ class _Loaded:
 class ScriptHost:
     """The scripts of one gateway, their functions and the callbacks they handed over."""
 
-    def __init__(self, send_now: SendNow, cpu_seconds: float) -> None:
+    def __init__(self, send_now: SendNow, cpu_seconds: float, recall: Recall | None = None) -> None:
         self._send_now = send_now
+        self._recall = recall
+        self._active: WizardApi | None = None  # the wizard_api of the call running now
         self._cpu_seconds = cpu_seconds
         self._scripts: dict[str, _Loaded] = {}
         self._callbacks: dict[int, tuple[str, Callable[..., Any]]] = {}
@@ -54,7 +56,7 @@ class ScriptHost:
         compiled = compile_script(source, filename)
         require_function(compiled, function)
         logger = logging.getLogger(f"gateway.script.{name}")
-        namespace = script_globals(logger)
+        namespace = script_globals(logger, lambda: self._active)
         try:
             with self._budget():
                 exec(compiled.code, namespace)  # restricted code object, sandbox globals
@@ -73,8 +75,10 @@ class ScriptHost:
             script = self._scripts[name]
             function = script.namespace[script.function]
             args = tuple(arguments)
-        api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb))
-        takes_api = not (kind == "subscribe" and _positional_count(function) < 3)  # main(topic, payload)
+        api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb), self._recall)
+        # main(topic, payload) without wizard_api; Device Supervisor 2.x callbacks take (result, userdata)
+        takes_api = kind == "publish" or _positional_count(function) >= 3
+        self._active = api
         try:
             with self._budget():
                 # the arguments were just decoded from JSON: no other script can see them
@@ -87,6 +91,8 @@ class ScriptHost:
             return self._failed(script, api, str(exc))
         except Exception as exc:  # the user's code may raise anything
             return self._failed(script, api, user_error(exc, script.compiled.filename))
+        finally:
+            self._active = None
         return {"messages": api.outgoing, "writes": api.writes, "error": None}
 
     def _failed(self, script: _Loaded, api: WizardApi, error: str) -> CallResult:

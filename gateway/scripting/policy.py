@@ -18,6 +18,12 @@ from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransf
 class GatewayPolicy(RestrictingNodeTransformer):
     """RestrictedPython's transformer with the gateway's changes."""
 
+    def visit_Call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Name) and node.func.id == "eval":
+            node.func = ast.Name("literal_eval", ast.Load())  # scripts' eval takes literals only
+            copy_locations(node.func, node)
+        return super().visit_Call(node)
+
     def visit_ClassDef(self, node: ast.ClassDef) -> Any:
         self.error(node, "class definitions are not allowed in scripts")
         return node

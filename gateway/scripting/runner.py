@@ -21,7 +21,7 @@ from gateway.publish_limits import message_problem
 
 from .compiler import compile_script, require_function
 from .protocol import MAX_LINE_BYTES, context_to_json, dump, load, messages_from_json, writes_from_json
-from .wizard_api import CallContext, OutgoingMessage, SendNow, WriteRequest
+from .wizard_api import CallContext, OutgoingMessage, Recall, SendNow, WriteRequest
 
 log = logging.getLogger("gateway.scripts")
 
@@ -50,8 +50,9 @@ class ScriptRunner:
     """Holds the configuration's scripts and runs their functions in the worker."""
 
     def __init__(self, send_now: SendNow, timeout: float = 10.0, memory_mb: int = 256,
-                 cpu_seconds: float | None = None) -> None:
+                 cpu_seconds: float | None = None, recall: Recall | None = None) -> None:
         self._send_now = send_now
+        self._recall = recall or (lambda: {"timestamp": 0.0, "values": {}})
         self._timeout = timeout
         self._memory_mb = memory_mb
         self._cpu_seconds = cpu_seconds if cpu_seconds is not None else timeout
@@ -170,6 +171,9 @@ class ScriptRunner:
             message = load(line)
             if message.get("op") == "log":
                 logging.getLogger(str(message["logger"])).log(int(message["level"]), "%s", message["text"])
+            elif message.get("op") == "recall":
+                worker.stdin.write(dump({"data": self._recall()}))
+                await worker.stdin.drain()
             elif message.get("op") == "send_now":
                 sent = self._send_now(str(message["cloud"]), str(message["topic"]),
                                       base64.b64decode(message["payload"]), int(message["qos"]))

@@ -6,6 +6,8 @@ classes and constants, never its submodules (``json.codecs.open`` would read fil
 
 from __future__ import annotations
 
+import ast
+import collections
 import logging
 import operator
 import types
@@ -42,21 +44,27 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def script_globals(logger: logging.Logger) -> dict[str, Any]:
-    """Return fresh globals for one script: nothing is shared between scripts."""
+def script_globals(logger: logging.Logger, current_api: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Return fresh globals for one script: nothing is shared between scripts.
+
+    ``current_api`` returns the wizard_api of the call running now; the Device Supervisor 2.x
+    module shims (``quickfaas.*``, ``common.Logger``) act through it.
+    """
     builtins = {**safe_builtins, **limited_builtins, **_EXTRA_BUILTINS,
                 "set": utility_builtins["set"], "frozenset": utility_builtins["frozenset"]}
     for name in _REMOVED_BUILTINS:
         builtins.pop(name, None)
     modules = {name: _module_proxy(name, logger) for name in ALLOWED_MODULES}
+    modules.update(_device_supervisor_shims(logger, current_api or (lambda: None)))
 
     def guarded_import(name: str, globals_: Any = None, locals_: Any = None,
                        fromlist: Any = (), level: int = 0) -> Any:
         if level != 0 or name not in modules:
             raise ImportError(f"import of '{name}' is not allowed")
-        return modules[name]
+        return modules[name] if fromlist else modules[name.split(".")[0]]  # 'import a.b' binds a
 
     builtins["__import__"] = guarded_import
+    builtins["literal_eval"] = _literal_eval
     return {
         "__builtins__": builtins,
         "__name__": "user_script",
@@ -65,7 +73,7 @@ def script_globals(logger: logging.Logger) -> dict[str, Any]:
         "_getiter_": default_guarded_getiter,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
-        "_write_": full_write_guard,
+        "_write_": _write_guard,
         "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
         "_print_": lambda _getattr=None: _LogPrinter(logger),
     }
@@ -105,3 +113,43 @@ def _logging_proxy(logger: logging.Logger) -> types.SimpleNamespace:
     script_logger = types.SimpleNamespace(**calls)
     levels = {n: getattr(logging, n) for n in ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL")}
     return types.SimpleNamespace(**calls, **levels, getLogger=lambda *_args: script_logger)
+
+
+def _literal_eval(text: Any) -> Any:
+    """``eval`` for scripts: literals only (numbers, strings, lists, dicts...), never code."""
+    if not isinstance(text, str) or len(text) > 100_000:
+        raise ValueError("eval() in scripts takes a literal of at most 100,000 characters")
+    return ast.literal_eval(text)
+
+
+def _device_supervisor_shims(logger: logging.Logger, api: Callable[[], Any]) -> dict[str, types.SimpleNamespace]:
+    """The Device Supervisor 2.x modules scripts import, each acting on the running call's wizard_api."""
+    def publish(topic: str, payload: Any, qos: int = 1, cloud_name: str | None = None) -> bool:
+        return bool(api().awsiot_publish(topic, payload, qos))
+
+    def write_plc_values(message: Any, callback: Any = None, userdata: Any = None, timeout: float = 60) -> None:
+        api().write_plc_values(message, callback, userdata, timeout)
+
+    def recall2(callback: Any = None, userdata: Any = None, timeout: float = 60) -> None:
+        api().recall_data(callback, userdata, timeout)
+
+    remotebus = types.SimpleNamespace(publish=publish)
+    measure = types.SimpleNamespace(write_plc_values=write_plc_values, recall=recall2, recall2=recall2)
+    global_dict = types.SimpleNamespace(get_global_parameter=lambda: api().get_global_parameter())
+    common_logger = types.SimpleNamespace(logger=_logging_proxy(logger).getLogger())
+    return {
+        "quickfaas": types.SimpleNamespace(remotebus=remotebus, measure=measure, global_dict=global_dict),
+        "quickfaas.remotebus": remotebus, "quickfaas.measure": measure, "quickfaas.global_dict": global_dict,
+        "common": types.SimpleNamespace(Logger=common_logger), "common.Logger": common_logger,
+    }
+
+
+_CONTAINERS = (collections.OrderedDict, collections.defaultdict, collections.Counter, collections.deque)
+
+
+def _write_guard(target: Any) -> Any:
+    """Let scripts write into their own containers, ``collections``' ones included (Device Supervisor
+    scripts build OrderedDicts); everything else goes through RestrictedPython's full write guard."""
+    if type(target) in _CONTAINERS:
+        return target
+    return full_write_guard(target)

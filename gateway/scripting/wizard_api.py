@@ -19,6 +19,7 @@ from gateway.errors import ScriptRuntimeError
 from gateway.publish_limits import PublishLimits, message_problem
 
 SendNow = Callable[[str, str, bytes, int], bool]
+Recall = Callable[[], dict[str, Any]]
 MESSAGES_PER_CALL = 10_000  # a flood of publishes in one call stops here (the gateway checks it again)
 
 
@@ -69,9 +70,10 @@ class WizardApi:
     """The DS1 API surface a publish script receives."""
 
     def __init__(self, context: CallContext, send_now: SendNow, logger: logging.Logger,
-                 keep_callback: Callable[[Callable[..., Any]], int]) -> None:
+                 keep_callback: Callable[[Callable[..., Any]], int], recall: Recall | None = None) -> None:
         self._context = context
         self._send_now = send_now
+        self._recall = recall or (lambda: {"timestamp": 0.0, "values": {}})
         self._logger = logger
         self._keep_callback = keep_callback
         self.outgoing: list[OutgoingMessage] = []
@@ -117,6 +119,16 @@ class WizardApi:
         callback_id = self._keep_callback(callback) if callback is not None else None
         self.writes.append(WriteRequest(copy.deepcopy(dict(message)), callback_id, copy.deepcopy(tail)))
 
+    def recall_data(self, callback: Any, tail: Any = None, timeout: float = 60) -> None:
+        """Call ``callback(data, tail[, wizard_api])`` with the latest values of every measure."""
+        if not callable(callback):
+            raise ScriptRuntimeError("recall_data needs a callback function")
+        data = self._recall()
+        if _positional_count(callback) >= 3:
+            callback(data, tail, self)
+        else:
+            callback(data, tail)
+
     def get_global_parameter(self) -> dict[str, Any]:
         """Return the gateway's parameters and labels."""
         return dict(self._context.global_parameters)
@@ -132,3 +144,8 @@ class WizardApi:
             self._logger.warning("not published to cloud '%s': %s", self._context.cloud, problem)
             return None
         return OutgoingMessage(self._context.cloud, topic, data, int(qos))
+
+
+def _positional_count(function: Callable[..., Any]) -> int:
+    code = getattr(function, "__code__", None)
+    return int(code.co_argcount) if code is not None else 0

@@ -75,7 +75,12 @@ def main() -> None:
         answer = pipe.receive()
         return bool(answer and answer.get("sent"))
 
-    host = ScriptHost(send_now, options.cpu_seconds)
+    def recall() -> dict[str, Any]:
+        pipe.send({"op": "recall"})
+        answer = pipe.receive()
+        return dict(answer.get("data", {})) if answer else {"timestamp": 0.0, "values": {}}
+
+    host = ScriptHost(send_now, options.cpu_seconds, recall)
     while (request := pipe.receive()) is not None:
         pipe.send(_answer(host, request))
 
