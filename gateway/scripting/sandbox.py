@@ -9,7 +9,9 @@ from __future__ import annotations
 import ast
 import collections
 import logging
+import math
 import operator
+import random
 import types
 from collections.abc import Callable
 from importlib import import_module
@@ -92,16 +94,36 @@ class _LogPrinter:
         return ""
 
 
+# What each allowed module offers scripts, name by name. Never a whole module: through plain
+# attributes json.codecs.open reads files and logging.os, re.enum.sys are reachable.
+_EXPOSED = {
+    "json": ("dumps", "loads", "JSONDecodeError"),
+    "time": ("time", "time_ns", "monotonic", "perf_counter", "sleep", "strftime", "strptime", "localtime",
+             "gmtime", "mktime", "ctime", "asctime", "timezone", "altzone", "daylight", "tzname", "struct_time"),
+    "datetime": ("datetime", "date", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"),
+    "math": tuple(name for name in dir(math) if not name.startswith("_")),  # functions and constants only
+    "re": ("compile", "match", "search", "fullmatch", "findall", "finditer", "split", "sub", "subn", "escape",
+           "error", "IGNORECASE", "I", "MULTILINE", "M", "DOTALL", "S", "ASCII", "A", "VERBOSE", "X"),
+    "struct": ("pack", "unpack", "pack_into", "unpack_from", "iter_unpack", "calcsize", "error", "Struct"),
+    "base64": ("b64encode", "b64decode", "urlsafe_b64encode", "urlsafe_b64decode", "standard_b64encode",
+               "standard_b64decode", "b32encode", "b32decode", "b16encode", "b16decode", "encodebytes",
+               "decodebytes"),
+    "hashlib": ("md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_256", "sha3_512", "blake2b",
+                "blake2s", "new"),
+    "collections": ("OrderedDict", "defaultdict", "Counter", "deque", "ChainMap", "namedtuple"),
+}
+_RANDOM_METHODS = ("random", "uniform", "randint", "randrange", "choice", "choices", "shuffle", "sample",
+                   "gauss", "normalvariate", "triangular", "getrandbits", "seed")
+
+
 def _module_proxy(name: str, logger: logging.Logger) -> types.SimpleNamespace:
     if name == "logging":
         return _logging_proxy(logger)
+    if name == "random":  # one generator per script: seeding it affects no other script
+        generator = random.Random()
+        return types.SimpleNamespace(**{method: getattr(generator, method) for method in _RANDOM_METHODS})
     module = import_module(name)
-    public = {
-        attr: getattr(module, attr)
-        for attr in dir(module)
-        if not attr.startswith("_") and not isinstance(getattr(module, attr), types.ModuleType)
-    }
-    return types.SimpleNamespace(**public)
+    return types.SimpleNamespace(**{attribute: getattr(module, attribute) for attribute in _EXPOSED[name]})
 
 
 def _logging_proxy(logger: logging.Logger) -> types.SimpleNamespace:

@@ -274,3 +274,40 @@ async def test_augmented_item_assignment_as_device_supervisor_scripts_use_it() -
     finally:
         await runner.close()
     assert outcome.error is None and json.loads(outcome.messages[0].payload) == [2, 7, 1]  # key() ran once
+
+
+def test_module_proxies_offer_only_their_listed_names() -> None:
+    import logging
+    import types
+
+    from gateway.scripting.compiler import ALLOWED_MODULES
+    from gateway.scripting.sandbox import script_globals
+
+    imported = script_globals(logging.getLogger("t"))["__builtins__"]["__import__"]
+    for name in ALLOWED_MODULES:
+        proxy = imported(name, fromlist=("x",))
+        assert isinstance(proxy, types.SimpleNamespace)
+        for attribute, value in vars(proxy).items():
+            assert not attribute.startswith("_"), (name, attribute)
+            assert not isinstance(value, types.ModuleType), (name, attribute)
+    json_proxy = imported("json", fromlist=("x",))
+    assert set(vars(json_proxy)) == {"dumps", "loads", "JSONDecodeError"}
+
+
+async def test_each_script_has_its_own_random() -> None:
+    """Two identical scripts seeded once at load draw the same sequence though a third draws between."""
+    seeded = "import random\nrandom.seed(7)\ndef main(data, api):\n    return random.random()\n"
+    runner = ScriptRunner(send_now=lambda *_: False)
+    runner.load("a", seeded, "a.py", "main")
+    runner.load("c", seeded, "c.py", "main")
+    runner.load("b", "import random\ndef main(data, api):\n    return random.random()\n", "b.py", "main")
+
+    async def draw(name: str) -> float:
+        return float(json.loads((await runner.call_publish(name, DATA, CONTEXT)).messages[0].payload))
+
+    try:
+        a_values = [await draw("a"), await draw("b"), await draw("b"), await draw("a")]
+        c_values = [await draw("c"), await draw("c")]
+    finally:
+        await runner.close()
+    assert [a_values[0], a_values[3]] == c_values
