@@ -76,8 +76,13 @@ class ScriptHost:
             function = script.namespace[script.function]
             args = tuple(arguments)
         api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb), self._recall)
-        # main(topic, payload) without wizard_api; Device Supervisor 2.x callbacks take (result, userdata)
+        # main(topic, payload) without wizard_api; Device Supervisor 2.x callbacks take (result, userdata);
+        # a 2.x publish entry is main(message, wizard_api, cloudName)
         takes_api = kind == "publish" or _positional_count(function) >= 3
+        if kind == "publish" and _positional_count(function) >= 3:
+            args = (*args, api, context.cloud)
+            takes_api = False
+        script.namespace["__topic__"], script.namespace["__qos__"] = context.topic, context.qos
         self._active = api
         try:
             with self._budget():

@@ -14,9 +14,16 @@ from typing import Any
 
 from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer, copy_locations
 
+INJECTED_NAMES = ("__topic__", "__qos__")  # Device Supervisor 2.x gives publish functions their rule's
+
 
 class GatewayPolicy(RestrictingNodeTransformer):
     """RestrictedPython's transformer with the gateway's changes."""
+
+    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
+        if name in INJECTED_NAMES:
+            return
+        super().check_name(node, name, allow_magic_methods)
 
     def visit_Call(self, node: ast.Call) -> Any:
         if isinstance(node.func, ast.Name) and node.func.id == "eval":

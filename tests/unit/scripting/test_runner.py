@@ -311,3 +311,17 @@ async def test_each_script_has_its_own_random() -> None:
     finally:
         await runner.close()
     assert [a_values[0], a_values[3]] == c_values
+
+
+async def test_device_supervisor_2_publish_entry_with_topic_and_qos() -> None:
+    source = ("from quickfaas.remotebus import publish\n"
+              "def main(message, wizard_api, cloudName):\n"
+              "    publish(__topic__, {'cloud': cloudName, 'groups': message['group_name']}, __qos__)\n")
+    runner = _runner(source)
+    try:
+        outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    finally:
+        await runner.close()
+    assert outcome.error is None
+    assert [(m.topic, m.qos, json.loads(m.payload)) for m in outcome.messages] == [
+        ("rule/topic", 1, {"cloud": "default", "groups": "default"})]
