@@ -21,6 +21,7 @@ from gateway.collect import ControllerPoller, GroupUploader, LatestValues
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, LoadedConfig
 from gateway.errors import CloudError
+from gateway.functions import FunctionScheduler
 from gateway.identity import render_topic, serial_number, topic_variables
 from gateway.outcomes import WriteApplier
 from gateway.publisher import RulePublisher
@@ -125,6 +126,9 @@ class Gateway:
             if shadow is not None:
                 components.append((f"shadow:{cloud.name}", shadow.run()))
             components.append((f"cloud:{cloud.name}", connector.run()))
+        for function in model.functions:
+            scheduler = FunctionScheduler(function, self.config, self.runner, outbox, writes, parameters)
+            components.append((f"function:{function.name}", scheduler.run()))
         publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)
         for group in model.groups:
             measures = [m for m in model.measures if m.group == group.name]

@@ -32,12 +32,13 @@ def check_references(
     """
     known_invalid = invalid_names or {}
     problems: list[Problem] = []
-    for section in ("serial_ports", "controllers", "groups", "alarms", "clouds", "publish", "subscribe"):
+    for section in ("serial_ports", "controllers", "groups", "alarms", "clouds", "publish", "subscribe", "functions"):
         problems += _duplicates(section, [item.name for item in getattr(config, section)])
     problems += _duplicates("measures", [f"{m.controller}/{m.name}" for m in config.measures])
     drivers = _check_controllers(config, problems)
     _check_measures(config, drivers, problems, known_invalid)
     _check_rules(config, base_dir, problems, known_invalid)
+    _check_functions(config, base_dir, problems, known_invalid)
     return problems
 
 
@@ -173,6 +174,16 @@ def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem],
                 for position, group in enumerate(rule.groups):
                     if group not in groups:
                         problems.append(Problem(f"{path}.groups[{position}]", f"unknown group '{group}'"))
+
+
+def _check_functions(config: GatewayConfig, base_dir: Path, problems: list[Problem],
+                     known_invalid: Mapping[str, set[str]]) -> None:
+    clouds = {c.name for c in config.clouds} | known_invalid.get("clouds", set())
+    for index, function in enumerate(config.functions):
+        if function.cloud is not None and function.cloud not in clouds:
+            problems.append(Problem(f"functions[{index}].cloud", f"unknown cloud '{function.cloud}'"))
+        if error := script_path_error(function.script, base_dir):
+            problems.append(Problem(f"functions[{index}].script", error))
 
 
 def _topic_problems(path: str, topic: str, variables: set[str], publishing: bool) -> list[Problem]:

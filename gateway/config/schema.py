@@ -377,6 +377,27 @@ class SubscribeRule(_Model):
     script: str
 
 
+class CustomFunction(_Model):
+    """A script function run at start (``startup``) or every ``period`` seconds (``periodic``).
+
+    It is called as ``main(wizard_api)`` (or ``main()``); what it publishes goes to ``cloud``.
+    """
+
+    name: Name
+    mode: Literal["periodic", "startup"] = "periodic"
+    period: Positive | None = None
+    function: str = "main"
+    script: str
+    cloud: Name | None = None
+    topic: str = ""
+
+    @model_validator(mode="after")
+    def _period_when_periodic(self) -> CustomFunction:
+        if self.mode == "periodic" and self.period is None:
+            raise ValueError("a periodic function needs period (seconds)")
+        return self
+
+
 class GatewayConfig(_Model):
     """The whole of config.yaml."""
 
@@ -390,3 +411,4 @@ class GatewayConfig(_Model):
     cache: Cache = Cache()
     publish: list[PublishRule] = []
     subscribe: list[SubscribeRule] = []
+    functions: list[CustomFunction] = []

@@ -78,7 +78,7 @@ class ScriptHost:
         api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb), self._recall)
         # main(topic, payload) without wizard_api; Device Supervisor 2.x callbacks take (result, userdata);
         # a 2.x publish entry is main(message, wizard_api, cloudName)
-        takes_api = kind == "publish" or _positional_count(function) >= 3
+        takes_api = kind == "publish" or _positional_count(function) >= (1 if kind == "function" else 3)
         if kind == "publish" and _positional_count(function) >= 3:
             args = (*args, api, context.cloud)
             takes_api = False

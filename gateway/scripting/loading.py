@@ -18,12 +18,19 @@ def subscribe_key(rule: str) -> str:
     return f"subscribe:{rule}"
 
 
+def function_key(name: str) -> str:
+    """Return the runner's name for a custom function's script."""
+    return f"function:{name}"
+
+
 def load_rule_scripts(config: LoadedConfig, runner: ScriptRunner) -> None:
-    """Compile every rule's script; raise ConfigError naming each failing rule."""
+    """Compile every rule's and custom function's script; raise ConfigError naming each failing one."""
     wanted = [(f"publish[{i}].script", publish_key(r.name), r.script, r.function)
               for i, r in enumerate(config.model.publish)]
     wanted += [(f"subscribe[{i}].script", subscribe_key(r.name), r.script, r.function)
                for i, r in enumerate(config.model.subscribe)]
+    wanted += [(f"functions[{i}].script", function_key(f.name), f.script, f.function)
+               for i, f in enumerate(config.model.functions)]
     problems = []
     for path, key, script, function in wanted:
         if not script or not function:

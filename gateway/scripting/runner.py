@@ -83,6 +83,10 @@ class ScriptRunner:
         """Call a subscribe rule's ``main(topic, payload, wizard_api)`` (or ``main(topic, payload)``)."""
         return await self._call("subscribe", name, [topic, payload], context)
 
+    async def call_function(self, name: str, context: CallContext) -> CallOutcome:
+        """Call a custom function: ``main(wizard_api)`` or ``main()``."""
+        return await self._call("function", name, [], context)
+
     async def call_write_callback(self, callback_id: int, result: list[dict[str, Any]], tail: Any,
                                   context: CallContext) -> CallOutcome:
         """Run the callback a script gave to ``write_plc_values`` with the write results."""

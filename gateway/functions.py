@@ -1,0 +1,52 @@
+"""Custom functions (``functions:`` in config.yaml): run at start, or every ``period`` seconds.
+
+What a function publishes is committed to the outbox for its cloud; what it writes goes through
+the write checks; a failing call is logged and the schedule goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.config import LoadedConfig
+from gateway.config.schema import CustomFunction
+from gateway.outcomes import WriteApplier
+from gateway.publish_limits import PublishLimits
+from gateway.scripting import CallContext, ScriptRunner
+from gateway.scripting.loading import function_key
+from gateway.store import Outbox
+from gateway.tasks import stop_if_cancelled
+
+log = logging.getLogger("gateway.functions")
+
+
+class FunctionScheduler:
+    """Runs one custom function on its schedule."""
+
+    def __init__(self, function: CustomFunction, config: LoadedConfig, runner: ScriptRunner, outbox: Outbox,
+                 writes: WriteApplier, global_parameters: Mapping[str, Any]) -> None:
+        self._function, self._runner, self._outbox, self._writes = function, runner, outbox, writes
+        clouds = {cloud.name: cloud for cloud in config.model.clouds}
+        cloud = clouds.get(function.cloud or "")
+        self._context = CallContext(function.name, function.cloud or "", function.topic, 1, dict(global_parameters),
+                                    cloud.publish_limits if cloud else PublishLimits(max_payload=0))
+
+    async def run(self) -> None:
+        """Call the function now, then every period for a periodic one, until cancelled."""
+        while True:
+            stop_if_cancelled()
+            await self._call_once()
+            if self._function.mode == "startup" or self._function.period is None:
+                return
+            await asyncio.sleep(self._function.period)
+
+    async def _call_once(self) -> None:
+        outcome = await self._runner.call_function(function_key(self._function.name), self._context)
+        if outcome.error:
+            log.error("function %s failed: %s", self._function.name, outcome.error)
+            return
+        await self._outbox.enqueue(outcome.messages)
+        await self._writes.apply(outcome, self._context)

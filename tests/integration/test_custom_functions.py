@@ -1,0 +1,56 @@
+"""Custom functions: a startup function runs once, a periodic one on its period; both publish and write."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from gateway.demo.broker import MosquittoBroker
+from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
+
+STARTUP = """
+def main(wizard_api):
+    wizard_api.write_plc_values({"SP": 5})
+    wizard_api.awsiot_publish("fn/started", {"hello": True}, 1)
+"""
+PERIODIC = """
+state = {"n": 0}
+
+
+def main(wizard_api):
+    state["n"] += 1
+    wizard_api.awsiot_publish("fn/tick", {"n": state["n"]}, 1)
+"""
+
+
+async def test_startup_and_periodic_functions(tmp_path: Path, broker: MosquittoBroker, subscribe: Any) -> None:
+    config = {
+        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state")},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "SP", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT",
+                      "access": "rw"}],
+        "groups": [{"name": "g", "upload_interval": 60}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "functions": [
+            {"name": "hello", "mode": "startup", "script": "scripts/startup.py", "cloud": "default"},
+            {"name": "tick", "mode": "periodic", "period": 0.2, "script": "scripts/tick.py", "cloud": "default"},
+        ],
+    }
+    path = write_config(tmp_path, config, {"startup.py": STARTUP, "tick.py": PERIODIC})
+    subscriber = subscribe("fn/#")
+    received: list[tuple[str, Any]] = []
+    async with running_gateway(path) as gateway:
+        while sum(1 for topic, _ in received if topic == "fn/tick") < 4:
+            message = await asyncio.to_thread(subscriber.get, 10)
+            received.append((message.topic, json.loads(message.payload)))
+        for _ in range(40):
+            if gateway.latest.get("Sim", "SP").value == 5:
+                break
+            await asyncio.sleep(0.05)
+        setpoint = gateway.latest.get("Sim", "SP").value
+    assert [payload for topic, payload in received if topic == "fn/started"] == [{"hello": True}]
+    ticks = [payload["n"] for topic, payload in received if topic == "fn/tick"]
+    assert ticks == list(range(1, len(ticks) + 1))
+    assert setpoint == 5
