@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ScriptCompileError, ScriptRuntimeError
-from gateway.scripting import CallContext, OutgoingMessage, ScriptRunner
+from gateway.scripting import CallContext, CallOutcome, OutgoingMessage, ScriptRunner
 
 REPO = Path(__file__).resolve().parents[3]
 CONTEXT = CallContext("upload", "default", "rule/topic", 1, {"gateway_sn": "SN1"})
@@ -36,9 +36,18 @@ def _runner(source: str, function: str = "main", sent: list[tuple[str, str, byte
     return runner
 
 
+async def _publish_once(source: str, context: CallContext = CONTEXT, function: str = "main",
+                        sent: list[tuple[str, str, bytes, int]] | None = None) -> CallOutcome:
+    """Load ``source``, call its publish function once on DATA, and stop the worker."""
+    runner = _runner(source, function, sent)
+    try:
+        return await runner.call_publish("upload", DATA, context)
+    finally:
+        await runner.close()
+
+
 async def test_example_script_publishes_one_record_per_controller() -> None:
-    runner = _runner((REPO / "scripts/vars_upload_test.py").read_text(), "vars_upload_test")
-    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    outcome = await _publish_once((REPO / "scripts/vars_upload_test.py").read_text(), function="vars_upload_test")
     assert outcome.error is None
     [message] = outcome.messages
     assert (message.cloud, message.topic, message.qos) == ("default", "awsiot/test", 1)
@@ -49,47 +58,46 @@ async def test_example_script_publishes_one_record_per_controller() -> None:
 
 
 async def test_return_value_goes_to_the_rule_topic() -> None:
-    runner = _runner("def main(data, api):\n    return {'n': len(data['values'])}\n")
-    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    outcome = await _publish_once("def main(data, api):\n    return {'n': len(data['values'])}\n")
     assert [(m.topic, json.loads(m.payload), m.qos) for m in outcome.messages] == [("rule/topic", {"n": 2}, 1)]
 
 
 async def test_mqtt_publish_is_sent_now_and_not_queued() -> None:
     sent: list[tuple[str, str, bytes, int]] = []
-    runner = _runner("def main(data, api):\n    ok = api.mqtt_publish('live/x', 'hello', 0)\n    "
-                     "api.awsiot_publish('q/x', {'sent': ok}, 1)\n", sent=sent)
-    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    outcome = await _publish_once("def main(data, api):\n    ok = api.mqtt_publish('live/x', 'hello', 0)\n    "
+                                  "api.awsiot_publish('q/x', {'sent': ok}, 1)\n", sent=sent)
     assert sent == [("default", "live/x", b"hello", 0)]
     assert [json.loads(m.payload) for m in outcome.messages] == [{"sent": True}]
 
 
 async def test_global_parameters_and_save_data() -> None:
-    runner = _runner("def main(data, api):\n    p = api.get_global_parameter()\n"
-                     "    api.save_data({'sn': p['gateway_sn']})\n"
-                     "    api.save_data({'topic': 'other', 'qos': 0, 'payload': 'x'})\n")
-    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    outcome = await _publish_once("def main(data, api):\n    p = api.get_global_parameter()\n"
+                                  "    api.save_data({'sn': p['gateway_sn']})\n"
+                                  "    api.save_data({'topic': 'other', 'qos': 0, 'payload': 'x'})\n")
     assert [(m.topic, m.payload, m.qos) for m in outcome.messages] == [
         ("rule/topic", b'{"sn": "SN1"}', 1), ("other", b"x", 0)]
 
 
 async def test_a_failing_script_reports_its_own_line_and_publishes_nothing() -> None:
     source = "def main(data, api):\n    api.awsiot_publish('t', 'partial', 1)\n    return data['missing']\n"
-    outcome = await _runner(source).call_publish("upload", DATA, CONTEXT)
+    outcome = await _publish_once(source)
     assert outcome.messages == []
     assert outcome.error == "line 3: KeyError: 'missing'"
 
 
 async def test_a_script_cannot_change_what_the_next_script_sees() -> None:
-    runner = _runner("def main(data, api):\n    data['values'].clear()\n    return None\n")
     original = json.dumps(DATA)
-    await runner.call_publish("upload", DATA, CONTEXT)
+    await _publish_once("def main(data, api):\n    data['values'].clear()\n    return None\n")
     assert json.dumps(DATA) == original
 
 
 async def test_a_runaway_script_times_out_and_is_reported() -> None:
     runner = ScriptRunner(send_now=lambda *_: False, timeout=0.2)
     runner.load("slow", "import time\ndef main(data, api):\n    time.sleep(1)\n", "slow.py", "main")
-    outcome = await runner.call_publish("slow", DATA, CONTEXT)
+    try:
+        outcome = await runner.call_publish("slow", DATA, CONTEXT)
+    finally:
+        await runner.close()
     assert outcome.error == "timed out after 0.2 s"
     assert outcome.messages == []
 
@@ -107,14 +115,12 @@ def test_refused_at_load_with_the_line(source: str, reason: str) -> None:
 
 
 async def test_modules_are_proxies_without_submodules() -> None:
-    runner = _runner("import json\ndef main(d, a):\n    return json.codecs\n")
-    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    outcome = await _publish_once("import json\ndef main(d, a):\n    return json.codecs\n")
     assert outcome.error is not None and "codecs" in outcome.error
 
 
 async def test_invalid_publish_arguments_are_refused() -> None:
-    runner = _runner("def main(d, a):\n    a.awsiot_publish('a/#', 'x', 1)\n")
-    outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    outcome = await _publish_once("def main(d, a):\n    a.awsiot_publish('a/#', 'x', 1)\n")
     assert outcome.error is not None and "wildcards" in outcome.error
     with pytest.raises(ScriptRuntimeError, match="JSON"):
         from gateway.scripting import encode_payload
@@ -126,9 +132,12 @@ async def test_subscribe_scripts_with_and_without_wizard_api() -> None:
     runner.load("three", "def main(topic, payload, api):\n    api.awsiot_publish('echo', payload, 0)\n",
                 "three.py", "main")
     runner.load("two", "def main(topic, payload):\n    print(topic, payload)\n", "two.py", "main")
-    echoed = await runner.call_subscribe("three", "cmd/x", '{"a": 1}', CONTEXT)
+    try:
+        echoed = await runner.call_subscribe("three", "cmd/x", '{"a": 1}', CONTEXT)
+        quiet = await runner.call_subscribe("two", "cmd/x", "hi", CONTEXT)
+    finally:
+        await runner.close()
     assert [(m.topic, m.payload) for m in echoed.messages] == [("echo", b'{"a": 1}')]
-    quiet = await runner.call_subscribe("two", "cmd/x", "hi", CONTEXT)
     assert quiet.error is None and quiet.messages == []
 
 
@@ -137,11 +146,14 @@ async def test_write_requests_are_plain_data_and_the_callback_sees_the_results()
               "def done(result, tail, api):\n    api.awsiot_publish('ack', {'tail': tail, 'result': result}, 1)\n")
     runner = ScriptRunner(send_now=lambda *_: False)
     runner.load("sub", source, "sub.py", "main")
-    outcome = await runner.call_subscribe("sub", "cmd", "{}", CONTEXT)
-    [write] = outcome.writes
-    assert write.values == {"SP1": 1.5} and write.tail == "my-tail" and write.callback_id is not None
     result = [{"value": 1.5, "device": "PLC1", "var_name": "SP1", "result": "OK", "error": ""}]
-    callback = await runner.call_write_callback(write.callback_id, result, write.tail, CONTEXT)
+    try:
+        outcome = await runner.call_subscribe("sub", "cmd", "{}", CONTEXT)
+        [write] = outcome.writes
+        assert write.values == {"SP1": 1.5} and write.tail == "my-tail" and write.callback_id is not None
+        callback = await runner.call_write_callback(write.callback_id, result, write.tail, CONTEXT)
+    finally:
+        await runner.close()
     assert [json.loads(m.payload) for m in callback.messages] == [{"tail": "my-tail", "result": result}]
 
 
@@ -149,7 +161,10 @@ async def test_a_failing_call_leaves_no_writes() -> None:
     source = "def main(topic, payload, api):\n    api.write_plc_values({'SP1': 1})\n    raise ValueError('no')\n"
     runner = ScriptRunner(send_now=lambda *_: False)
     runner.load("sub", source, "sub.py", "main")
-    outcome = await runner.call_subscribe("sub", "cmd", "{}", CONTEXT)
+    try:
+        outcome = await runner.call_subscribe("sub", "cmd", "{}", CONTEXT)
+    finally:
+        await runner.close()
     assert outcome.writes == [] and outcome.error == "line 3: ValueError: no"
 
 
@@ -206,7 +221,7 @@ async def test_messages_the_cloud_would_refuse_return_false_and_are_not_stored()
               "    shadow = api.awsiot_publish('$aws/things/pump-7/shadow/update', '{}', 1)\n"
               "    api.awsiot_publish('plant/result', [big, deep, qos2, shadow], 1)\n")
     context = CallContext("upload", "aws", "rule/topic", 1, {}, aws_iot_limits("pump-7"))
-    outcome = await _runner(source).call_publish("upload", DATA, context)
+    outcome = await _publish_once(source, context)
     assert outcome.error is None
     assert [m.topic for m in outcome.messages] == ["$aws/things/pump-7/shadow/update", "plant/result"]
     assert json.loads(outcome.messages[-1].payload) == [False, False, False, True]
@@ -218,11 +233,7 @@ async def test_a_flood_of_publishes_stops_at_the_cap() -> None:
     source = ("def main(data, api):\n    sent = 0\n    for i in range(20000):\n"
               "        if api.awsiot_publish('flood/x', 'm', 0):\n            sent = sent + 1\n"
               "    print('sent', sent)\n")
-    runner = _runner(source)
-    try:
-        outcome = await runner.call_publish("upload", DATA, CONTEXT)
-    finally:
-        await runner.close()
+    outcome = await _publish_once(source)
     assert outcome.error is None and len(outcome.messages) == MESSAGES_PER_CALL
 
 
@@ -268,11 +279,7 @@ async def test_augmented_item_assignment_as_device_supervisor_scripts_use_it() -
               "        return 'a'\n"
               "    counts[key()] -= 1\n"
               "    return [counts['a'], nested['x']['y'], len(calls)]\n")
-    runner = _runner(source)
-    try:
-        outcome = await runner.call_publish("upload", DATA, CONTEXT)
-    finally:
-        await runner.close()
+    outcome = await _publish_once(source)
     assert outcome.error is None and json.loads(outcome.messages[0].payload) == [2, 7, 1]  # key() ran once
 
 
@@ -317,11 +324,7 @@ async def test_device_supervisor_2_publish_entry_with_topic_and_qos() -> None:
     source = ("from quickfaas.remotebus import publish\n"
               "def main(message, wizard_api, cloudName):\n"
               "    publish(__topic__, {'cloud': cloudName, 'groups': message['group_name']}, __qos__)\n")
-    runner = _runner(source)
-    try:
-        outcome = await runner.call_publish("upload", DATA, CONTEXT)
-    finally:
-        await runner.close()
+    outcome = await _publish_once(source)
     assert outcome.error is None
     assert [(m.topic, m.qos, json.loads(m.payload)) for m in outcome.messages] == [
         ("rule/topic", 1, {"cloud": "default", "groups": "default"})]
