@@ -117,11 +117,11 @@ class Gateway:
         for cloud in model.clouds:
             shadow = self._shadow(cloud, writes, outbox)
             subscriptions = dispatcher.subscriptions(cloud.name) + (shadow.subscriptions() if shadow else [])
-            parameters = {k: render_topic(v, variables) for k, v in
-                          (cloud.provisioning.parameters if cloud.provisioning else {}).items()}
+            template_parameters = {k: render_topic(v, variables) for k, v in
+                                   (cloud.provisioning.parameters if cloud.provisioning else {}).items()}
             connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
                                       subscriptions, _router(dispatcher, shadow), model.cache.drain,
-                                      shadow.connected if shadow else None, self.data_dir, parameters)
+                                      shadow.connected if shadow else None, self.data_dir, template_parameters)
             self.connectors[cloud.name] = connector
             if shadow is not None:
                 components.append((f"shadow:{cloud.name}", shadow.run()))

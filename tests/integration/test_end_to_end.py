@@ -50,9 +50,9 @@ def _config(modbus_port: int, s7_port: int, broker_port: int, web_port: int, dat
     }
 
 
-async def _next_payload(subscriber: Subscriber, timeout: float = 10.0) -> Any:
+async def _next_payload(subscriber: Subscriber, timeout: float = 10.0, topic: str = "awsiot/test") -> Any:
     message = await asyncio.to_thread(subscriber.get, timeout)
-    assert message.topic == "awsiot/test"
+    assert message.topic == topic
     return json.loads(message.payload)
 
 
@@ -128,3 +128,24 @@ async def test_a_dead_plc_does_not_stop_the_others(tmp_path: Path, broker: Mosqu
     for payload in seen:
         assert payload["PLC1/Temp"] == [21.5, 1]
         assert payload["S7-1200/Speed"] == [None, 0]
+
+
+async def test_scripts_in_the_running_gateway_see_its_global_parameters(
+    tmp_path: Path, broker: MosquittoBroker, subscribe: Any
+) -> None:
+    config = {
+        "gateway": {"name": "params", "data_dir": str(tmp_path / "state"), "labels": {"site": "plant-3"}},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "L", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
+        "groups": [{"name": "g", "upload_interval": 0.2}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "publish": [{"name": "p", "cloud": "default", "topic": "params/out", "qos": 1, "groups": ["g"],
+                     "function": "main", "script": "scripts/params.py"}],
+    }
+    script = ("def main(data, api):\n    p = api.get_global_parameter()\n"
+              "    return [p.get('site'), bool(p.get('gateway_sn'))]\n")
+    path = write_config(tmp_path, config, {"params.py": script})
+    subscriber = subscribe("params/#")
+    async with running_gateway(path):
+        payload = await _next_payload(subscriber, topic="params/out")
+    assert payload == ["plant-3", True]
