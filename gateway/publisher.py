@@ -27,14 +27,17 @@ class RulePublisher:
         self._runner = runner
         self._writes = writes
         self._outbox = outbox
-        self._variables = variables
-        self._global_parameters = dict(global_parameters)
-        self._limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
-        self._rules_by_group: dict[str, list[PublishRule]] = defaultdict(list)
+        limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
+        parameters = dict(global_parameters)
+        # A rule's topic, limits and parameters come from the configuration: built once, not per cycle.
+        self._rules_by_group: dict[str, list[tuple[PublishRule, CallContext]]] = defaultdict(list)
         for rule in config.model.publish:
-            if rule.source == "group":
-                for group in rule.groups:
-                    self._rules_by_group[group].append(rule)
+            if rule.source != "group":
+                continue
+            context = CallContext(rule.name, rule.cloud, render_topic(rule.topic, variables), rule.qos,
+                                  parameters, limits[rule.cloud])
+            for group in rule.groups:
+                self._rules_by_group[group].append((rule, context))
 
     def has_rules(self, group: str) -> bool:
         """Return True when some rule uploads ``group``."""
@@ -45,13 +48,15 @@ class RulePublisher:
         then apply what they asked to write."""
         messages: list[OutgoingMessage] = []
         done: list[tuple[CallOutcome, CallContext]] = []
-        for rule in self._rules_by_group.get(snapshot["group_name"], []):
-            outcome, context = await self._run_rule(rule, snapshot)
+        for rule, context in self._rules_by_group.get(snapshot["group_name"], []):
+            outcome = await self._run_rule(rule, context, snapshot)
             if outcome.error:
                 continue
-            for message in outcome.messages:
-                log.info("%s: %s %d bytes qos %d -> %s", rule.name, snapshot["group_name"],
-                         len(message.payload), message.qos, message.topic)
+            if outcome.messages:
+                topics = sorted({m.topic for m in outcome.messages})
+                log.info("%s: %s: %d message(s), %d bytes -> %s", rule.name, snapshot["group_name"],
+                         len(outcome.messages), sum(len(m.payload) for m in outcome.messages),
+                         ", ".join(topics[:3]) + (f" and {len(topics) - 3} more" if len(topics) > 3 else ""))
             messages += outcome.messages
             done.append((outcome, context))
         try:
@@ -61,11 +66,8 @@ class RulePublisher:
         for outcome, context in done:
             await self._writes.apply(outcome, context)
 
-    async def _run_rule(self, rule: PublishRule, snapshot: dict[str, Any]) -> tuple[CallOutcome, CallContext]:
-        topic = render_topic(rule.topic, self._variables)
-        context = CallContext(rule.name, rule.cloud, topic, rule.qos, self._global_parameters,
-                              self._limits[rule.cloud])
+    async def _run_rule(self, rule: PublishRule, context: CallContext, snapshot: dict[str, Any]) -> CallOutcome:
         if not rule.script:
-            message = OutgoingMessage(rule.cloud, topic, json.dumps(snapshot).encode(), rule.qos)
-            return CallOutcome(messages=[message]), context
-        return await self._runner.call_publish(publish_key(rule.name), snapshot, context), context
+            return CallOutcome(messages=[OutgoingMessage(rule.cloud, context.topic, json.dumps(snapshot).encode(),
+                                                         rule.qos)])
+        return await self._runner.call_publish(publish_key(rule.name), snapshot, context)
