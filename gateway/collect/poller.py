@@ -106,7 +106,8 @@ class ControllerPoller:
             result = await self.driver.read(self.plan)
         except DriverError as exc:
             self._record_failure(str(exc), now)
-            await self.driver.close()
+            if exc.retryable:  # the link failed; a device that answered with a refusal keeps its connection
+                await self.driver.close()
             return False
         except Exception as exc:  # a driver bug: report it like a failed read, with the traceback
             log.exception("%s: unexpected error while reading", self.name)

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.collect import ControllerPoller, LatestValues
 from gateway.config.schema import Controller, Measure
+from gateway.errors import DeviceRejected
 from gateway.southbound import DataType, Point, ReadResult
 from gateway_plugins.modbus.driver import ModbusTcpArgs, ModbusTcpDriver
 from gateway_plugins.modbus.simserver import ModbusSimServer
@@ -135,3 +136,25 @@ async def test_writes_never_interleave_with_a_read_cycle() -> None:
             continue
         assert codes[position : position + 3] in ([1, 4, 3], [1, 4], [1]), codes[position : position + 4]
         position += 3
+
+
+class _RefusingDriver(SimulatorDriver):
+    """The simulator answering every read with a device refusal (the link itself is fine)."""
+
+    closes = 0
+
+    async def read(self, plan: Any) -> ReadResult:
+        raise DeviceRejected("device answered exception 6 (device busy)")
+
+    async def close(self) -> None:
+        type(self).closes += 1
+        await super().close()
+
+
+async def test_a_refusal_keeps_the_connection_a_lost_link_does_not() -> None:
+    controller = Controller(name="Sim", protocol="simulator", endpoint="local")
+    measures = [Measure(name="L", controller="Sim", group="g", address="sine", type="FLOAT")]
+    poller = ControllerPoller(controller, measures, _RefusingDriver("local", 1.0, SimulatorArgs()), LatestValues())
+    assert not await poller.poll_once()
+    assert _RefusingDriver.closes == 0 and poller.driver.connected
+    assert poller.latest.get("Sim", "L").error == "device answered exception 6 (device busy)"
