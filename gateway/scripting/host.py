@@ -21,7 +21,7 @@ from gateway.errors import ScriptError, ScriptRuntimeError
 
 from .compiler import CompiledScript, compile_script, require_function
 from .sandbox import script_globals
-from .wizard_api import CallContext, Recall, SendNow, WizardApi
+from .wizard_api import CallContext, Recall, SendNow, WizardApi, positional_count
 
 CallResult = dict[str, Any]
 
@@ -78,8 +78,8 @@ class ScriptHost:
         api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb), self._recall)
         # main(topic, payload) without wizard_api; Device Supervisor 2.x callbacks take (result, userdata);
         # a 2.x publish entry is main(message, wizard_api, cloudName)
-        takes_api = kind == "publish" or _positional_count(function) >= (1 if kind == "function" else 3)
-        if kind == "publish" and _positional_count(function) >= 3:
+        takes_api = kind == "publish" or positional_count(function) >= (1 if kind == "function" else 3)
+        if kind == "publish" and positional_count(function) >= 3:
             args = (*args, api, context.cloud)
             takes_api = False
         script.namespace["__topic__"], script.namespace["__qos__"] = context.topic, context.qos
@@ -132,11 +132,6 @@ class _CpuBudget:
 
 def _over_budget(_signum: int, _frame: FrameType | None) -> None:
     raise CpuBudgetExceeded
-
-
-def _positional_count(function: Callable[..., Any]) -> int:
-    code = getattr(function, "__code__", None)
-    return int(code.co_argcount) if code is not None else 0
 
 
 def user_error(exc: BaseException, filename: str) -> str:

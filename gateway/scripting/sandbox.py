@@ -147,7 +147,7 @@ def _literal_eval(text: Any) -> Any:
 def _device_supervisor_shims(logger: logging.Logger, api: Callable[[], Any]) -> dict[str, types.SimpleNamespace]:
     """The Device Supervisor 2.x modules scripts import, each acting on the running call's wizard_api."""
     def publish(topic: str, payload: Any, qos: int = 1, cloud_name: str | None = None) -> bool:
-        return bool(api().awsiot_publish(topic, payload, qos))
+        return bool(api().publish_to_cloud(cloud_name, topic, payload, qos))
 
     def write_plc_values(message: Any, callback: Any = None, userdata: Any = None, timeout: float = 60) -> None:
         api().write_plc_values(message, callback, userdata, timeout)

@@ -124,7 +124,7 @@ class WizardApi:
         if not callable(callback):
             raise ScriptRuntimeError("recall_data needs a callback function")
         data = self._recall()
-        if _positional_count(callback) >= 3:
+        if positional_count(callback) >= 3:
             callback(data, tail, self)
         else:
             callback(data, tail)
@@ -132,6 +132,14 @@ class WizardApi:
     def get_global_parameter(self) -> dict[str, Any]:
         """Return the gateway's parameters and labels."""
         return dict(self._context.global_parameters)
+
+    def publish_to_cloud(self, cloud: str | None, topic: str, payload: Any, qos: int = 1) -> bool:
+        """Device Supervisor 2.x ``publish(..., cloud_name)``: only the rule's own cloud is reachable."""
+        if cloud and cloud != self._context.cloud:
+            self._logger.warning("not published: rule '%s' publishes to cloud '%s', not '%s'",
+                                 self._context.rule, self._context.cloud, cloud)
+            return False
+        return self.awsiot_publish(topic, payload, qos)
 
     def _message(self, topic: Any, payload: Any, qos: Any) -> OutgoingMessage | None:
         if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic:
@@ -146,6 +154,7 @@ class WizardApi:
         return OutgoingMessage(self._context.cloud, topic, data, int(qos))
 
 
-def _positional_count(function: Callable[..., Any]) -> int:
+def positional_count(function: Callable[..., Any]) -> int:
+    """Return how many positional parameters a script function takes (its calling convention)."""
     code = getattr(function, "__code__", None)
     return int(code.co_argcount) if code is not None else 0

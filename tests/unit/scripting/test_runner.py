@@ -328,3 +328,12 @@ async def test_device_supervisor_2_publish_entry_with_topic_and_qos() -> None:
     assert outcome.error is None
     assert [(m.topic, m.qos, json.loads(m.payload)) for m in outcome.messages] == [
         ("rule/topic", 1, {"cloud": "default", "groups": "default"})]
+
+
+async def test_quickfaas_publish_cannot_reach_another_cloud() -> None:
+    source = ("from quickfaas.remotebus import publish\n"
+              "def main(message, wizard_api, cloudName):\n"
+              "    return [publish('a/b', 'x', 1, 'elsewhere'), publish('a/b', 'y', 1, cloudName)]\n")
+    outcome = await _publish_once(source)
+    assert outcome.error is None
+    assert [(m.cloud, m.payload) for m in outcome.messages] == [("default", b"y"), ("default", b"[false, true]")]
