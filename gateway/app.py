@@ -119,9 +119,11 @@ class Gateway:
             subscriptions = dispatcher.subscriptions(cloud.name) + (shadow.subscriptions() if shadow else [])
             template_parameters = {k: render_topic(v, variables) for k, v in
                                    (cloud.provisioning.parameters if cloud.provisioning else {}).items()}
-            connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
-                                      subscriptions, _router(dispatcher, shadow), model.cache.drain,
-                                      shadow.connected if shadow else None, self.data_dir, template_parameters)
+            connector = MqttConnector(
+                cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
+                subscriptions=subscriptions, on_message=_router(dispatcher, shadow), cloud_drain=model.cache.drain,
+                on_connected=shadow.connected if shadow else None, state_dir=self.data_dir,
+                provisioning_parameters=template_parameters)
             self.connectors[cloud.name] = connector
             if shadow is not None:
                 components.append((f"shadow:{cloud.name}", shadow.run()))
@@ -169,7 +171,7 @@ class Gateway:
         connector = self.connectors.get(cloud)
         if connector is None:
             raise CloudError(f"unknown cloud '{cloud}'")
-        return connector.send_now(cloud, topic, payload, qos)
+        return connector.send_now(topic, payload, qos)
 
     def _variables(self) -> dict[str, str]:
         return topic_variables(self.config.model.gateway.name, self.config.model.gateway.labels)

@@ -63,7 +63,7 @@ class MqttConnector:
     messages on ``subscriptions`` (topic filter, qos), handed to ``on_message(cloud, topic, payload)``
     on the event loop."""
 
-    def __init__(self, cloud: Cloud, outbox: Outbox, resolve: Callable[[str], Path], client_id: str,
+    def __init__(self, cloud: Cloud, outbox: Outbox, resolve: Callable[[str], Path], client_id: str, *,
                  subscriptions: Sequence[tuple[str, int]] = (), on_message: OnMessage | None = None,
                  cloud_drain: str = "fifo", on_connected: Callable[[], Awaitable[None]] | None = None,
                  state_dir: Path | None = None, provisioning_parameters: Mapping[str, str] | None = None) -> None:
@@ -137,7 +137,7 @@ class MqttConnector:
         self._client_id = identity.thing
         self._identity_ready = True
 
-    def send_now(self, cloud: str, topic: str, payload: bytes, qos: int) -> bool:
+    def send_now(self, topic: str, payload: bytes, qos: int) -> bool:
         """Publish without caching (``mqtt_publish``); thread-safe. Return whether it went out."""
         client = self._client
         if client is None or not self.state.connected:
