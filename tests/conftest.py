@@ -98,6 +98,15 @@ class Subscriber:
         """Return the next message or raise queue.Empty."""
         return self.messages.get(timeout=timeout)
 
+    def drain(self) -> list[Received]:
+        """Return every message received so far and not yet taken, without waiting."""
+        taken = []
+        while True:
+            try:
+                taken.append(self.messages.get_nowait())
+            except queue.Empty:
+                return taken
+
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()

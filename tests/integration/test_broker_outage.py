@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import queue
 import time
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,7 @@ def persistent_broker() -> Any:
 
 
 def _drain(subscriber: Subscriber, into: list[int]) -> None:
-    while True:
-        try:
-            into.append(json.loads(subscriber.get(0).payload)["n"])
-        except queue.Empty:
-            return
+    into += [json.loads(message.payload)["n"] for message in subscriber.drain()]
 
 
 async def _wait_until(condition: Any, timeout: float, what: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import random
 import signal
 import sqlite3
@@ -47,12 +46,7 @@ def _committed(db: Path) -> set[tuple[float, int]]:
 
 
 def _drain(subscriber: Subscriber, into: list[tuple[float, int]]) -> None:
-    while True:
-        try:
-            message = json.loads(subscriber.get(0).payload)
-        except queue.Empty:
-            return
-        into.append((message["ts"], message["i"]))
+    into += [(m["ts"], m["i"]) for m in (json.loads(message.payload) for message in subscriber.drain())]
 
 
 def _start(config: Path) -> subprocess.Popen[bytes]:

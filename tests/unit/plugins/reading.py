@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from gateway.southbound import Driver, ReadPlan, ReadResult
 
@@ -11,7 +11,7 @@ class Stoppable(Protocol):
     async def stop(self) -> None: ...
 
 
-async def read_once(driver: Driver, plan: ReadPlan, server: Stoppable | Any) -> ReadResult:
+async def read_once(driver: Driver, plan: ReadPlan, server: Stoppable) -> ReadResult:
     """Connect, read ``plan`` once, and always clean up."""
     try:
         await driver.connect()
