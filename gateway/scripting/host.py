@@ -19,15 +19,13 @@ from typing import Any
 
 from gateway.errors import ScriptError, ScriptRuntimeError
 
+from .budget import DEFAULT_STEPS, CpuBudgetExceeded, StepBudget, StepBudgetExceeded
 from .compiler import CompiledScript, compile_script, require_function
+from .conventions import entry_arguments
 from .sandbox import script_globals
-from .wizard_api import CallContext, Recall, SendNow, WizardApi, positional_count
+from .wizard_api import CallContext, Query, SendNow, WizardApi
 
 CallResult = dict[str, Any]
-
-
-class CpuBudgetExceeded(Exception):
-    """Raised inside a script that used up its CPU time for one call."""
 
 
 @dataclass
@@ -42,11 +40,13 @@ class _Loaded:
 class ScriptHost:
     """The scripts of one gateway, their functions and the callbacks they handed over."""
 
-    def __init__(self, send_now: SendNow, cpu_seconds: float, recall: Recall | None = None) -> None:
+    def __init__(self, send_now: SendNow, cpu_seconds: float, query: Query | None = None,
+                 steps: int = DEFAULT_STEPS) -> None:
         self._send_now = send_now
-        self._recall = recall
+        self._query = query
         self._active: WizardApi | None = None  # the wizard_api of the call running now
         self._cpu_seconds = cpu_seconds
+        self._steps = StepBudget(steps)  # one call runs at a time, so the scripts share one budget
         self._scripts: dict[str, _Loaded] = {}
         self._callbacks: dict[int, tuple[str, Callable[..., Any]]] = {}
         self._ids = itertools.count(1)
@@ -55,13 +55,13 @@ class ScriptHost:
         """Compile and define a script; raise ScriptError saying why it cannot run."""
         compiled = compile_script(source, filename)
         require_function(compiled, function)
-        logger = logging.getLogger(f"gateway.script.{name}")
-        namespace = script_globals(logger, lambda: self._active)
+        logger = logging.getLogger(f"gateway.script.{name}")  # the runner's SCRIPT_LOGGER
+        namespace = script_globals(logger, lambda: self._active, self._steps)
         try:
             with self._budget():
                 exec(compiled.code, namespace)  # restricted code object, sandbox globals
-        except Exception as exc:
-            raise ScriptRuntimeError(f"running the script's top level failed: {user_error(exc, filename)}") from exc
+        except (Exception, StepBudgetExceeded, CpuBudgetExceeded) as exc:
+            raise ScriptRuntimeError(f"running the script's top level failed: {self._describe(exc, filename)}") from exc
         self._scripts[name] = _Loaded(name, compiled, function, namespace, logger)
 
     def call(self, kind: str, name: str, arguments: list[Any], context: CallContext) -> CallResult:
@@ -70,32 +70,24 @@ class ScriptHost:
             callback_id = int(arguments[0])
             name, function = self._callbacks.pop(callback_id)
             script = self._scripts[name]
-            args: tuple[Any, ...] = (arguments[1], arguments[2])
+            arguments = arguments[1:3]
         else:
             script = self._scripts[name]
             function = script.namespace[script.function]
-            args = tuple(arguments)
-        api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb), self._recall)
-        # main(topic, payload) without wizard_api; Device Supervisor 2.x callbacks take (result, userdata);
-        # a 2.x publish entry is main(message, wizard_api, cloudName)
-        takes_api = kind == "publish" or positional_count(function) >= (1 if kind == "function" else 3)
-        if kind == "publish" and positional_count(function) >= 3:
-            args = (*args, api, context.cloud)
-            takes_api = False
+        api = WizardApi(context, self._send_now, script.logger, lambda cb: self._keep(script.name, cb), self._query)
+        args = entry_arguments(kind, function, arguments, api, context.cloud)
         script.namespace["__topic__"], script.namespace["__qos__"] = context.topic, context.qos
         self._active = api
         try:
             with self._budget():
                 # the arguments were just decoded from JSON: no other script can see them
-                returned = function(*args, api) if takes_api else function(*args)
+                returned = function(*args)
             if kind == "publish" and returned is not None:
                 api.awsiot_publish(context.topic, returned, context.qos)
-        except CpuBudgetExceeded:
-            return self._failed(script, api, f"used more than {self._cpu_seconds:g} s of CPU")
         except ScriptError as exc:
             return self._failed(script, api, str(exc))
-        except Exception as exc:  # the user's code may raise anything
-            return self._failed(script, api, user_error(exc, script.compiled.filename))
+        except (Exception, StepBudgetExceeded, CpuBudgetExceeded) as exc:  # the user's code may raise anything
+            return self._failed(script, api, self._describe(exc, script.compiled.filename))
         finally:
             self._active = None
         return {"messages": api.outgoing, "writes": api.writes, "error": None}
@@ -113,18 +105,32 @@ class ScriptHost:
         return callback_id
 
     def _budget(self) -> _CpuBudget:
+        self._steps.renew()
         return _CpuBudget(self._cpu_seconds)
+
+    def _describe(self, exc: BaseException, filename: str) -> str:
+        if isinstance(exc, StepBudgetExceeded):
+            return user_error(exc, filename, f"ran more than {self._steps.steps:,} loop and function steps "
+                                             "in one call (a runaway loop?)")
+        if isinstance(exc, CpuBudgetExceeded):
+            return user_error(exc, filename, f"used more than {self._cpu_seconds:g} s of CPU in one call")
+        return user_error(exc, filename)
+
+
+_REPEAT = 0.05
 
 
 class _CpuBudget:
-    """Raise CpuBudgetExceeded in the running code after ``seconds`` of CPU time."""
+    """Raise CpuBudgetExceeded in the running code after ``seconds`` of CPU time, and again every
+    ``_REPEAT`` seconds after: at the recursion limit the handler's own frame fails with a
+    RecursionError, which the script may catch, so one signal alone could be lost."""
 
     def __init__(self, seconds: float) -> None:
         self._seconds = seconds
 
     def __enter__(self) -> None:
         signal.signal(signal.SIGVTALRM, _over_budget)
-        signal.setitimer(signal.ITIMER_VIRTUAL, self._seconds)
+        signal.setitimer(signal.ITIMER_VIRTUAL, self._seconds, _REPEAT)
 
     def __exit__(self, *_exc: object) -> None:
         signal.setitimer(signal.ITIMER_VIRTUAL, 0)
@@ -134,8 +140,8 @@ def _over_budget(_signum: int, _frame: FrameType | None) -> None:
     raise CpuBudgetExceeded
 
 
-def user_error(exc: BaseException, filename: str) -> str:
-    """Describe an exception by the user's own lines, not the gateway's."""
+def user_error(exc: BaseException, filename: str, what: str | None = None) -> str:
+    """Describe an exception (or ``what`` happened) by the user's own lines, not the gateway's."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
     where = f"line {frames[-1].lineno}: " if frames else ""
-    return f"{where}{type(exc).__name__}: {exc}"
+    return f"{where}{what or f'{type(exc).__name__}: {exc}'}"

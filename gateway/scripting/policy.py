@@ -5,6 +5,10 @@ Refused (with the line): class definitions, generators (``yield``; their frames 
 out), bare ``except:`` (it would swallow the CPU budget). Allowed: augmented assignment to an
 item, ``d['k'] += 1``, rewritten so the container and key are evaluated once and go through the
 same read and write guards as ``d['k'] = d['k'] + 1``.
+
+Every loop body, function body, lambda and comprehension starts with a call of ``_tick_()``, the
+step budget (:class:`gateway.scripting.budget.StepBudget`): a pure-Python runaway loop ends inside
+the worker after a fixed number of steps, without signals and whatever the script catches.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer, copy_locations
 
 INJECTED_NAMES = ("__topic__", "__qos__")  # Device Supervisor 2.x gives publish functions their rule's
+TICK = "_tick_"  # a guard name: check_name refuses '_' names in scripts, so they cannot rebind it
 
 
 class GatewayPolicy(RestrictingNodeTransformer):
@@ -30,6 +35,29 @@ class GatewayPolicy(RestrictingNodeTransformer):
             node.func = ast.Name("literal_eval", ast.Load())  # scripts' eval takes literals only
             copy_locations(node.func, node)
         return super().visit_Call(node)
+
+    def visit_For(self, node: ast.For) -> Any:
+        return _tick_first(super().visit_For(node))
+
+    def visit_While(self, node: ast.While) -> Any:
+        return _tick_first(super().visit_While(node))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
+        return _tick_first(super().visit_FunctionDef(node))
+
+    def visit_Lambda(self, node: ast.Lambda) -> Any:
+        result = super().visit_Lambda(node)
+        if isinstance(result, ast.Lambda):  # lambda x: body  ->  lambda x: _tick_() and body
+            guarded = ast.BoolOp(ast.And(), [_tick_call(result.body), result.body])
+            copy_locations(guarded, result.body)
+            result.body = guarded
+        return result
+
+    def visit_comprehension(self, node: ast.comprehension) -> Any:
+        result = super().visit_comprehension(node)
+        if isinstance(result, ast.comprehension):  # [x for x in it if _tick_() ...]
+            result.ifs = [_tick_call(result.target), *result.ifs]
+        return result
 
     def visit_ClassDef(self, node: ast.ClassDef) -> Any:
         self.error(node, "class definitions are not allowed in scripts")
@@ -79,3 +107,19 @@ class GatewayPolicy(RestrictingNodeTransformer):
             copy_locations(statement, node)
             ast.fix_missing_locations(statement)
         return statements
+
+
+def _tick_call(where: ast.expr | ast.stmt) -> ast.Call:
+    call = ast.Call(func=ast.Name(TICK, ast.Load()), args=[], keywords=[])
+    copy_locations(call, where)
+    ast.fix_missing_locations(call)
+    return call
+
+
+def _tick_first(node: Any) -> Any:
+    """Put ``_tick_()`` first in a loop's or function's body (a refused node comes back unchanged)."""
+    if isinstance(node, ast.For | ast.While | ast.FunctionDef) and node.body:
+        statement = ast.Expr(_tick_call(node.body[0]))
+        copy_locations(statement, node.body[0])
+        node.body.insert(0, statement)
+    return node

@@ -14,20 +14,23 @@ import base64
 import contextlib
 import logging
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.publish_limits import message_problem
 
+from .budget import DEFAULT_STEPS
 from .compiler import compile_script, require_function
 from .protocol import MAX_LINE_BYTES, context_to_json, dump, load, messages_from_json, writes_from_json
-from .wizard_api import CallContext, OutgoingMessage, Recall, SendNow, WriteRequest
+from .wizard_api import QUERIES, CallContext, OutgoingMessage, SendNow, WriteRequest
 
 log = logging.getLogger("gateway.scripts")
 
 FAULT_AFTER = 5  # failed calls in a row before a script is paused
 MAX_MESSAGES_PER_CALL = 10_000
 MAX_WRITES_PER_CALL = 1_000
+SCRIPT_LOGGER = "gateway.script"  # each script logs to gateway.script.<its name>
 
 
 @dataclass
@@ -49,10 +52,14 @@ class _Spec:
 class ScriptRunner:
     """Holds the configuration's scripts and runs their functions in the worker."""
 
-    def __init__(self, send_now: SendNow, timeout: float = 10.0, memory_mb: int = 256,
-                 cpu_seconds: float | None = None, recall: Recall | None = None) -> None:
+    def __init__(self, send_now: SendNow, *, timeout: float = 10.0, memory_mb: int = 256,
+                 cpu_seconds: float | None = None, steps: int = DEFAULT_STEPS,
+                 queries: Mapping[str, Callable[[], dict[str, Any]]] | None = None) -> None:
+        """``queries`` answer the scripts' ``recall_data`` ("values") and ``get_tag_config``
+        ("tag_config"); ``steps`` is the step budget of one call (see :mod:`.budget`)."""
         self._send_now = send_now
-        self._recall = recall or (lambda: {"timestamp": 0.0, "values": {}})
+        self._queries = dict(queries or {})
+        self._steps = steps
         self._timeout = timeout
         self._memory_mb = memory_mb
         self._cpu_seconds = cpu_seconds if cpu_seconds is not None else timeout
@@ -139,7 +146,7 @@ class ScriptRunner:
             return self._failed(name, f"the script worker's answer was refused: {exc}")
 
     def _failed(self, name: str, error: str) -> CallOutcome:
-        logging.getLogger(f"gateway.script.{name or 'callback'}").error("call failed: %s", error)
+        logging.getLogger(f"{SCRIPT_LOGGER}.{name or 'callback'}").error("call failed: %s", error)
         return CallOutcome(error=error)
 
     async def _ensure_worker(self) -> None:
@@ -150,7 +157,7 @@ class ScriptRunner:
             return
         self._worker = await asyncio.create_subprocess_exec(
             sys.executable, "-I", "-m", "gateway.scripting.worker", "--memory-mb", str(self._memory_mb),
-            "--cpu-seconds", str(self._cpu_seconds),
+            "--cpu-seconds", str(self._cpu_seconds), "--steps", str(self._steps),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE_BYTES,
         )
         self._load_errors.clear()
@@ -174,9 +181,9 @@ class ScriptRunner:
                 raise ConnectionError(f"exit code {await worker.wait()}")
             message = load(line)
             if message.get("op") == "log":
-                logging.getLogger(str(message["logger"])).log(int(message["level"]), "%s", message["text"])
-            elif message.get("op") == "recall":
-                worker.stdin.write(dump({"data": self._recall()}))
+                _script_logger(message.get("logger")).log(int(message["level"]), "%s", message["text"])
+            elif message.get("op") == "query":
+                worker.stdin.write(dump({"data": self._answer_query(message.get("what"))}))
                 await worker.stdin.drain()
             elif message.get("op") == "send_now":
                 sent = self._send_now(str(message["cloud"]), str(message["topic"]),
@@ -186,12 +193,22 @@ class ScriptRunner:
             else:
                 return message
 
+    def _answer_query(self, what: Any) -> dict[str, Any]:
+        answer = self._queries.get(what) if what in QUERIES else None
+        return answer() if answer is not None else {}
+
     async def _kill(self) -> None:
         worker, self._worker = self._worker, None
         if worker is not None and worker.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 worker.kill()
             await worker.wait()
+
+
+def _script_logger(name: Any) -> logging.Logger:
+    """The logger a worker's log line goes to: always a script's, whatever name the worker claims."""
+    name = str(name)
+    return logging.getLogger(name if name.startswith(SCRIPT_LOGGER + ".") else f"{SCRIPT_LOGGER}.{name}")
 
 
 def _checked(name: str, context: CallContext, messages: list[OutgoingMessage],

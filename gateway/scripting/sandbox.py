@@ -28,7 +28,9 @@ from RestrictedPython.Guards import (
 from RestrictedPython.Limits import limited_builtins
 from RestrictedPython.Utilities import utility_builtins
 
+from .budget import StepBudget
 from .compiler import ALLOWED_MODULES
+from .policy import TICK
 
 _REMOVED_BUILTINS = ("setattr", "delattr", "id", "BaseException", "SystemExit", "KeyboardInterrupt",
                      "GeneratorExit", "__build_class__")
@@ -46,11 +48,13 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def script_globals(logger: logging.Logger, current_api: Callable[[], Any] | None = None) -> dict[str, Any]:
+def script_globals(logger: logging.Logger, current_api: Callable[[], Any] | None = None,
+                   budget: StepBudget | None = None) -> dict[str, Any]:
     """Return fresh globals for one script: nothing is shared between scripts.
 
     ``current_api`` returns the wizard_api of the call running now; the Device Supervisor 2.x
-    module shims (``quickfaas.*``, ``common.Logger``) act through it.
+    module shims (``quickfaas.*``, ``common.Logger``) act through it. ``budget`` is the step budget
+    the compiled script's ``_tick_()`` calls spend.
     """
     builtins = {**safe_builtins, **limited_builtins, **_EXTRA_BUILTINS,
                 "set": utility_builtins["set"], "frozenset": utility_builtins["frozenset"]}
@@ -78,6 +82,7 @@ def script_globals(logger: logging.Logger, current_api: Callable[[], Any] | None
         "_write_": _write_guard,
         "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
         "_print_": lambda _getattr=None: _LogPrinter(logger),
+        TICK: (budget or StepBudget()).tick,
     }
 
 

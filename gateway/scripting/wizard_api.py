@@ -18,8 +18,11 @@ from typing import Any
 from gateway.errors import ScriptRuntimeError
 from gateway.publish_limits import PublishLimits, message_problem
 
+from .conventions import positional_count
+
 SendNow = Callable[[str, str, bytes, int], bool]
-Recall = Callable[[], dict[str, Any]]
+Query = Callable[[str], dict[str, Any]]  # asks the gateway for 'values' (recall_data) or 'tag_config'
+QUERIES = ("values", "tag_config")
 MESSAGES_PER_CALL = 10_000  # a flood of publishes in one call stops here (the gateway checks it again)
 
 
@@ -70,10 +73,10 @@ class WizardApi:
     """The DS1 API surface a publish script receives."""
 
     def __init__(self, context: CallContext, send_now: SendNow, logger: logging.Logger,
-                 keep_callback: Callable[[Callable[..., Any]], int], recall: Recall | None = None) -> None:
+                 keep_callback: Callable[[Callable[..., Any]], int], query: Query | None = None) -> None:
         self._context = context
         self._send_now = send_now
-        self._recall = recall or (lambda: {"timestamp": 0.0, "values": {}})
+        self._query = query or (lambda _what: {})
         self._logger = logger
         self._keep_callback = keep_callback
         self.outgoing: list[OutgoingMessage] = []
@@ -121,9 +124,16 @@ class WizardApi:
 
     def recall_data(self, callback: Any, tail: Any = None, timeout: float = 60) -> None:
         """Call ``callback(data, tail[, wizard_api])`` with the latest values of every measure."""
+        self._answer("recall_data", "values", callback, tail)
+
+    def get_tag_config(self, callback: Any, tail: Any = None, timeout: float = 60) -> None:
+        """Call ``callback(config, tail[, wizard_api])`` with ``{devices, groups, warning, vars}``."""
+        self._answer("get_tag_config", "tag_config", callback, tail)
+
+    def _answer(self, call: str, what: str, callback: Any, tail: Any) -> None:
         if not callable(callback):
-            raise ScriptRuntimeError("recall_data needs a callback function")
-        data = self._recall()
+            raise ScriptRuntimeError(f"{call} needs a callback function")
+        data = self._query(what)
         if positional_count(callback) >= 3:
             callback(data, tail, self)
         else:
@@ -152,9 +162,3 @@ class WizardApi:
             self._logger.warning("not published to cloud '%s': %s", self._context.cloud, problem)
             return None
         return OutgoingMessage(self._context.cloud, topic, data, int(qos))
-
-
-def positional_count(function: Callable[..., Any]) -> int:
-    """Return how many positional parameters a script function takes (its calling convention)."""
-    code = getattr(function, "__code__", None)
-    return int(code.co_argcount) if code is not None else 0

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from gateway.errors import ScriptCompileError, ScriptError
 
+from .budget import DEFAULT_STEPS
 from .host import ScriptHost
 from .protocol import MAX_LINE_BYTES, context_from_json, dump, load, messages_to_json, writes_to_json
 
@@ -61,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-mb", type=int, default=256)
     parser.add_argument("--cpu-seconds", type=float, default=5.0)
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     options = parser.parse_args()
     _limit_resources(options.memory_mb)
     pipe = _Pipe(sys.stdin.buffer, sys.stdout.buffer)
@@ -75,12 +77,12 @@ def main() -> None:
         answer = pipe.receive()
         return bool(answer and answer.get("sent"))
 
-    def recall() -> dict[str, Any]:
-        pipe.send({"op": "recall"})
+    def query(what: str) -> dict[str, Any]:
+        pipe.send({"op": "query", "what": what})
         answer = pipe.receive()
-        return dict(answer.get("data", {})) if answer else {"timestamp": 0.0, "values": {}}
+        return dict(answer.get("data", {})) if answer else {}
 
-    host = ScriptHost(send_now, options.cpu_seconds, recall)
+    host = ScriptHost(send_now, options.cpu_seconds, query, options.steps)
     while (request := pipe.receive()) is not None:
         pipe.send(_answer(host, request))
 

@@ -50,6 +50,8 @@ COMPILE_REFUSED = [
     ("private attribute", body("return api._send_now"), "line 2:"),
     ("f-string walk", body("return f'{api.__class__.__init__.__globals__}'"), "line 2:"),
     ("positional-only guard shadowing", "def main(data, api, _write_=None, /):\n    pass\n", "line 1:"),
+    ("step budget shadowing", "def main(data, api, _tick_=None, /):\n    pass\n", "line 1:"),
+    ("step budget rebinding", body("_tick_ = lambda: True\nwhile True:\n    pass"), "line 2: \"_tick_\" is an invalid"),
     ("except*", body("try:\n    pass\nexcept* ValueError:\n    pass"), "line 2: TryStar"),
     ("class look-alike string", "class F(str):\n    pass\n" + body("return F('x')"),
      "line 1: class definitions are not allowed"),
@@ -87,9 +89,15 @@ CALL_FAILS = [
     ("deep recursion", body("def f(n):\n    return f(n + 1)\nreturn f(0)"), "RecursionError"),
     ("huge string", body("return len('x' * (10 ** 10))"), "MemoryError"),
     ("huge list", body("return len([0] * (10 ** 9))"), "MemoryError"),
-    ("endless loop", body("while True:\n    pass"), "used more than 0.5 s of CPU"),
+    ("endless loop", body("while True:\n    pass"), "line 3: ran more than 1,000,000 loop and function steps"),
     ("endless loop swallowing the budget", body("while True:\n    try:\n        while True:\n            pass\n"
-                                                "    except Exception:\n        pass"), "timed out after 2 s"),
+                                                "    except Exception:\n        pass"), "loop and function steps"),
+    ("endless comprehension", body("return [x for x in range(10 ** 12)]"), "line 2: ran more than 1,000,000"),
+    ("recursive lambda bomb", body("f = lambda n: f(n - 1) + f(n - 1) if n else 1\nreturn f(60)"),
+     "line 2: ran more than 1,000,000"),
+    ("recursion caught and retried", body("def f():\n    try:\n        f()\n    except Exception:\n        f()\n"
+                                          "return f()"), "used more than 0.5 s of CPU"),
+    ("loop inside C code (no ticks, no signal checks)", body("return sum(range(10 ** 13))"), "timed out after 2 s"),
     ("sleep for days", "import time\n" + body("time.sleep(10 ** 6)"), "timed out after 2 s"),
     ("big number", body("return 10 ** 10 ** 8"), "used more than 0.5 s of CPU"),
     ("publish to a wildcard", body("api.awsiot_publish('a/#', 'x', 1)"), "wildcards"),
@@ -99,7 +107,7 @@ CALL_FAILS = [
 @pytest.mark.parametrize(("source", "reason"), [(s, r) for _, s, r in CALL_FAILS],
                          ids=[name for name, _, _ in CALL_FAILS])
 async def test_fails_alone_and_the_next_script_works(source: str, reason: str) -> None:
-    runner = ScriptRunner(send_now=lambda *_: False, timeout=2.0, cpu_seconds=0.5)
+    runner = ScriptRunner(send_now=lambda *_: False, timeout=2.0, cpu_seconds=0.5, steps=1_000_000)
     runner.load("hostile", source, "hostile.py", "main")
     runner.load("good", GOOD, "good.py", "main")
     try:
