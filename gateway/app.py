@@ -18,19 +18,20 @@ from gateway.capabilities import inactive_features
 from gateway.cloud import MqttConnector
 from gateway.cloud.mqtt import OnMessage
 from gateway.collect import ControllerPoller, GroupUploader, LatestValues
+from gateway.collect.assembly import build_pollers
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, LoadedConfig
 from gateway.errors import CloudError
 from gateway.functions import FunctionScheduler
-from gateway.identity import render_topic, serial_number, topic_variables
+from gateway.identity import gateway_variables, global_parameters, render_topic, serial_number
 from gateway.outcomes import WriteApplier
 from gateway.publisher import RulePublisher
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
 from gateway.shadow import ShadowSync
-from gateway.southbound import SerialLine, driver_for, parse_args
 from gateway.store import Outbox
 from gateway.subscriptions import SubscriptionDispatcher
+from gateway.tag_config import tag_config
 from gateway.web import start_web
 
 log = logging.getLogger("gateway")
@@ -50,7 +51,8 @@ class Gateway:
         self._web = web
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.runner = ScriptRunner(send_now=self._send_now, recall=self._recall)
+        self.runner = ScriptRunner(send_now=self._send_now,
+                                   queries={"values": self._recall, "tag_config": self._tag_config})
         load_rule_scripts(config, self.runner)
 
     @property
@@ -95,22 +97,13 @@ class Gateway:
         """Build every component, in start order: stores, pollers, clouds, uploaders."""
         model = self.config.model
         components: list[tuple[str, Coroutine[Any, Any, None]]] = [("outbox-acks", outbox.run_ack_flusher())]
-        serial_lines = {p.name: SerialLine(p.device, p.baud, p.bits, p.parity, p.stopbits) for p in model.serial_ports}
-        for controller in model.controllers:
-            measures = [m for m in model.measures if m.controller == controller.name]
-            if not measures:
-                log.info("%s: no measures, not polled", controller.name)
-                continue
-            driver_class = driver_for(controller.protocol)
-            serial = serial_lines.get(controller.endpoint) if driver_class.uses_serial_port else None
-            args = parse_args(driver_class, controller.args)
-            driver = driver_class(controller.endpoint, controller.timeout, args, serial)
-            poller = ControllerPoller(controller, measures, driver, self.latest)
-            self.pollers.append(poller)
+        self.pollers = build_pollers(model, self.latest)
+        for poller in self.pollers:
+            controller = poller.controller
             stagger = (zlib.crc32(controller.name.encode()) % 1000) / 1000 * min(controller.sample_period, 1.0)
             components.append((f"poll:{controller.name}", poller.run(start_delay=stagger)))
         writes = WriteApplier(self.runner, outbox, PlcWriter(self.pollers, model.measures))
-        variables, parameters = self._variables(), self._global_parameters()
+        variables, parameters = gateway_variables(model), global_parameters(model)
         dispatcher = SubscriptionDispatcher(self.config, self.runner, outbox, writes, variables, parameters)
         if model.subscribe:
             components.append(("subscribe", dispatcher.run()))
@@ -167,20 +160,16 @@ class Gateway:
                 "raw_data": reading.value, "timestamp": int(reading.timestamp), "status": reading.status}
         return {"timestamp": time.time(), "values": values}
 
+    def _tag_config(self) -> dict[str, Any]:
+        """Return the configuration for get_tag_config."""
+        return tag_config(self.config.model)
+
     def _send_now(self, cloud: str, topic: str, payload: bytes, qos: int) -> bool:
         connector = self.connectors.get(cloud)
         if connector is None:
             raise CloudError(f"unknown cloud '{cloud}'")
         return connector.send_now(topic, payload, qos)
 
-    def _variables(self) -> dict[str, str]:
-        return topic_variables(self.config.model.gateway.name, self.config.model.gateway.labels)
-
-    def _global_parameters(self) -> dict[str, Any]:
-        gateway = self.config.model.gateway
-        return {"gateway_sn": serial_number(), "log_level": gateway.log_level,
-                "catch_recording": self.config.model.cache.max_messages, "warning_recording": 2000,
-                **self._variables()}
 
 
 def _router(dispatcher: SubscriptionDispatcher, shadow: ShadowSync | None) -> OnMessage:

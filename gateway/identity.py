@@ -6,6 +6,9 @@ import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from gateway.config import GatewayConfig
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -39,3 +42,14 @@ def topic_variables(name: str, labels: Mapping[str, str]) -> dict[str, str]:
 def render_topic(topic: str, variables: Mapping[str, str]) -> str:
     """Substitute ``${VAR}`` in ``topic`` (variables were checked when the config loaded)."""
     return _VARIABLE.sub(lambda m: variables.get(m.group(1), m.group(0)), topic)
+
+
+def gateway_variables(model: GatewayConfig) -> dict[str, str]:
+    """Return the topic variables of the configured gateway."""
+    return topic_variables(model.gateway.name, model.gateway.labels)
+
+
+def global_parameters(model: GatewayConfig) -> dict[str, Any]:
+    """Return what ``wizard_api.get_global_parameter()`` gives scripts: Device Supervisor's keys and the labels."""
+    return {"gateway_sn": serial_number(), "log_level": model.gateway.log_level,
+            "catch_recording": model.cache.max_messages, "warning_recording": 2000, **gateway_variables(model)}

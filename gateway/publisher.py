@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.config import LoadedConfig, PublishRule
+from gateway.config import GatewayConfig, LoadedConfig, PublishRule
 from gateway.errors import StoreError
 from gateway.identity import render_topic
 from gateway.outcomes import WriteApplier
@@ -27,15 +27,12 @@ class RulePublisher:
         self._runner = runner
         self._writes = writes
         self._outbox = outbox
-        limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
-        parameters = dict(global_parameters)
         # A rule's topic, limits and parameters come from the configuration: built once, not per cycle.
         self._rules_by_group: dict[str, list[tuple[PublishRule, CallContext]]] = defaultdict(list)
         for rule in config.model.publish:
             if rule.source != "group":
                 continue
-            context = CallContext(rule.name, rule.cloud, render_topic(rule.topic, variables), rule.qos,
-                                  parameters, limits[rule.cloud])
+            context = rule_context(rule, config.model, variables, global_parameters)
             for group in rule.groups:
                 self._rules_by_group[group].append((rule, context))
 
@@ -71,3 +68,11 @@ class RulePublisher:
             return CallOutcome(messages=[OutgoingMessage(rule.cloud, context.topic, json.dumps(snapshot).encode(),
                                                          rule.qos)])
         return await self._runner.call_publish(publish_key(rule.name), snapshot, context)
+
+
+def rule_context(rule: PublishRule, model: GatewayConfig, variables: Mapping[str, str],
+                 global_parameters: Mapping[str, Any]) -> CallContext:
+    """Return what a call of ``rule``'s script knows of its rule: topic, cloud, limits, parameters."""
+    limits = next(cloud.publish_limits for cloud in model.clouds if cloud.name == rule.cloud)
+    return CallContext(rule.name, rule.cloud, render_topic(rule.topic, variables), rule.qos,
+                       dict(global_parameters), limits)
