@@ -26,6 +26,7 @@ from gateway.functions import FunctionScheduler
 from gateway.identity import gateway_variables, global_parameters, render_topic, serial_number
 from gateway.outcomes import WriteApplier
 from gateway.publisher import RulePublisher
+from gateway.script_logs import ScriptLogs
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
 from gateway.shadow import ShadowSync
@@ -54,6 +55,7 @@ class Gateway:
         self.runner = ScriptRunner(send_now=self._send_now,
                                    queries={"values": self._recall, "tag_config": self._tag_config})
         load_rule_scripts(config, self.runner)
+        self.script_logs = ScriptLogs(self.data_dir / "logs" / "scripts")
 
     @property
     def data_dir(self) -> Any:
@@ -74,6 +76,7 @@ class Gateway:
             log.warning("%s", note)
         web_runner = None
         try:
+            self.script_logs.attach()
             if self._web:
                 web_runner = await start_web(model.gateway.web.host, model.gateway.web.port)
                 log.info("web UI on http://%s:%d/", _display_host(model.gateway.web.host), model.gateway.web.port)
@@ -88,6 +91,7 @@ class Gateway:
                     await self._stop_in_reverse()
         finally:
             await self.runner.close()
+            self.script_logs.close()
             if web_runner is not None:
                 await web_runner.cleanup()
             await self.outbox.close()

@@ -62,7 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     script_test = script.add_parser("test", help="run a publish function on sample data; show what it would do")
     script_test.add_argument("file", type=Path)
     script_test.add_argument("--function", required=True)
-    script_test.add_argument("--data", type=Path, required=True, help="a JSON file holding data_collect")
+    source = script_test.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="a JSON file holding data_collect")
+    source.add_argument("--live", action="store_true", help="read the group from the PLCs now (needs -c)")
+    script_test.add_argument("-c", "--config", type=Path, help="the configuration whose PLCs --live reads")
+    script_test.add_argument("--group", help="the group --live reads (default: that of the rule running it)")
     script_test.set_defaults(handler=_script_test)
     return parser
 
@@ -146,8 +150,16 @@ def _script_test(args: argparse.Namespace) -> int:
 
     setup_logging("info")
     try:
-        data = json.loads(args.data.read_text(encoding="utf-8"))
-        lines = asyncio.run(test_script(args.file, args.function, data))
+        if args.live:
+            lines = asyncio.run(_test_live(args))
+        else:
+            data = json.loads(args.data.read_text(encoding="utf-8"))
+            lines = asyncio.run(test_script(args.file, args.function, data))
+    except ConfigError as exc:
+        print(f"{args.config} is not valid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INVALID
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -157,6 +169,20 @@ def _script_test(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+async def _test_live(args: argparse.Namespace) -> list[str]:
+    """Read the group from the PLCs once and run the function on it, in the rule's context."""
+    from gateway.live_sample import live_sample
+    from gateway.scripting.tryout import test_script
+
+    if args.config is None:
+        raise ValueError("--live reads the PLCs of a configuration: add -c config.yaml")
+    sample = await live_sample(validated(args.config), args.file, args.function, args.group)
+    lines = [f"not read: {problem}" for problem in sample.unread]
+    lines.append(f"read group '{sample.data_collect['group_name']}': "
+                 f"{sum(len(v) for v in sample.data_collect['values'].values())} value(s)")
+    return lines + await test_script(args.file, args.function, sample.data_collect, sample.context, sample.queries)
 
 
 def _load_or_report(path: Path) -> LoadedConfig | None:

@@ -22,6 +22,7 @@ from gateway.errors import ScriptError, ScriptRuntimeError
 from .budget import DEFAULT_STEPS, CpuBudgetExceeded, StepBudget, StepBudgetExceeded
 from .compiler import CompiledScript, compile_script, require_function
 from .conventions import entry_arguments
+from .protocol import SCRIPT_LOGGER
 from .sandbox import script_globals
 from .wizard_api import CallContext, Query, SendNow, WizardApi
 
@@ -55,7 +56,7 @@ class ScriptHost:
         """Compile and define a script; raise ScriptError saying why it cannot run."""
         compiled = compile_script(source, filename)
         require_function(compiled, function)
-        logger = logging.getLogger(f"gateway.script.{name}")  # the runner's SCRIPT_LOGGER
+        logger = logging.getLogger(f"{SCRIPT_LOGGER}.{name}")
         namespace = script_globals(logger, lambda: self._active, self._steps)
         try:
             with self._budget():

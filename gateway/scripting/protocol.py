@@ -16,6 +16,7 @@ from gateway.publish_limits import PublishLimits
 from .wizard_api import CallContext, OutgoingMessage, WriteRequest
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+SCRIPT_LOGGER = "gateway.script"  # a script's log lines go to gateway.script.<its name>, on both sides
 
 
 def dump(message: dict[str, Any]) -> bytes:

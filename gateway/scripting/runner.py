@@ -22,7 +22,7 @@ from gateway.publish_limits import message_problem
 
 from .budget import DEFAULT_STEPS
 from .compiler import compile_script, require_function
-from .protocol import MAX_LINE_BYTES, context_to_json, dump, load, messages_from_json, writes_from_json
+from .protocol import MAX_LINE_BYTES, SCRIPT_LOGGER, context_to_json, dump, load, messages_from_json, writes_from_json
 from .wizard_api import QUERIES, CallContext, OutgoingMessage, SendNow, WriteRequest
 
 log = logging.getLogger("gateway.scripts")
@@ -30,7 +30,6 @@ log = logging.getLogger("gateway.scripts")
 FAULT_AFTER = 5  # failed calls in a row before a script is paused
 MAX_MESSAGES_PER_CALL = 10_000
 MAX_WRITES_PER_CALL = 1_000
-SCRIPT_LOGGER = "gateway.script"  # each script logs to gateway.script.<its name>
 
 
 @dataclass
@@ -117,6 +116,7 @@ class ScriptRunner:
             if self._failures[name] >= FAULT_AFTER:
                 self.faulted[name] = f"failed {FAULT_AFTER} times in a row; last: {outcome.error}"
                 log.error("script %s is paused (faulted): %s", name, self.faulted[name])
+                logging.getLogger(f"{SCRIPT_LOGGER}.{name}").error("paused (faulted): %s", self.faulted[name])
         return outcome
 
     async def _run(self, kind: str, name: str, arguments: list[Any], context: CallContext) -> CallOutcome:

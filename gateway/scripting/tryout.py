@@ -8,6 +8,7 @@ sent and no PLC is written.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +32,23 @@ def check_script(path: Path, function: str | None) -> list[str]:
     return []
 
 
-async def test_script(path: Path, function: str, data: dict[str, Any], topic: str = "test/topic") -> list[str]:
-    """Run ``function`` on ``data`` in the sandbox; return what it would do, one line each."""
+async def test_script(path: Path, function: str, data: dict[str, Any], context: CallContext | None = None,
+                      queries: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
+    """Run ``function`` on ``data`` in the sandbox; return what it would do, one line each.
+
+    ``context`` is the rule's (default: a test topic); ``queries`` answer ``recall_data``
+    ("values") and ``get_tag_config`` ("tag_config")."""
     report: list[str] = []
 
     def would_send_now(_cloud: str, send_topic: str, payload: bytes, qos: int) -> bool:
         report.append(f"mqtt_publish (sent at once, not stored) -> {send_topic} qos {qos}: {_show(payload)}")
         return True
 
-    runner = ScriptRunner(would_send_now)
+    answers = {what: (lambda answer=answer: answer) for what, answer in (queries or {}).items()}
+    runner = ScriptRunner(would_send_now, queries=answers)
     try:
         runner.load("test", path.read_text(encoding="utf-8"), str(path), function)
-        outcome = await runner.call_publish("test", data, CallContext("test", "cloud", topic, 1))
+        outcome = await runner.call_publish("test", data, context or CallContext("test", "cloud", "test/topic", 1))
     finally:
         await runner.close()
     if outcome.error:

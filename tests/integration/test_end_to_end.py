@@ -149,3 +149,41 @@ async def test_scripts_in_the_running_gateway_see_its_global_parameters(
     async with running_gateway(path):
         payload = await _next_payload(subscriber, topic="params/out")
     assert payload == ["plant-3", True]
+
+
+async def test_each_script_has_its_own_log_file_with_its_prints_and_failures(
+    tmp_path: Path, broker: MosquittoBroker, subscribe: Any
+) -> None:
+    from gateway.script_logs import log_file_name
+
+    config = {
+        "gateway": {"name": "logs", "data_dir": str(tmp_path / "state")},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "L", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
+        "groups": [{"name": "g", "upload_interval": 0.2}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "publish": [{"name": "talk", "cloud": "default", "topic": "logs/out", "qos": 1, "groups": ["g"],
+                     "function": "main", "script": "scripts/talk.py"},
+                    {"name": "fail/../../x", "cloud": "default", "topic": "logs/bad", "qos": 1, "groups": ["g"],
+                     "function": "main", "script": "scripts/fail.py"}],
+    }
+    talk = ("import logging\ndef main(data, api):\n    print('hello from talk')\n"
+            "    logging.warning('careful')\n    return 1\n")
+    fail = "def main(data, api):\n    return 1 / 0\n"
+    path = write_config(tmp_path, config, {"talk.py": talk, "fail.py": fail})
+    subscriber = subscribe("logs/out")
+    async with running_gateway(path) as gateway:
+        await _next_payload(subscriber, topic="logs/out")
+        for _ in range(50):
+            if gateway.script_logs.tail("publish:fail/../../x"):
+                break
+            await asyncio.sleep(0.1)
+        tail = gateway.script_logs.tail("publish:talk")
+    logs = tmp_path / "state" / "logs" / "scripts"
+    assert sorted(p.name for p in logs.iterdir()) == sorted([log_file_name("publish:talk"),
+                                                             log_file_name("publish:fail/../../x")])
+    talk_log = (logs / log_file_name("publish:talk")).read_text()
+    fail_log = (logs / log_file_name("publish:fail/../../x")).read_text()
+    assert "INFO    hello from talk" in talk_log and "WARNING careful" in talk_log and "ZeroDivision" not in talk_log
+    assert "line 2: ZeroDivisionError: division by zero" in fail_log and "hello" not in fail_log
+    assert {"level": "INFO", "message": "hello from talk"}.items() <= tail[0].items()
