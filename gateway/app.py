@@ -33,7 +33,6 @@ from gateway.shadow import ShadowSync
 from gateway.store import Outbox
 from gateway.subscriptions import SubscriptionDispatcher
 from gateway.tag_config import tag_config
-from gateway.web import start_web
 
 log = logging.getLogger("gateway")
 
@@ -43,19 +42,21 @@ STOP_GRACE = 1.0
 class Gateway:
     """A running gateway for one validated configuration."""
 
-    def __init__(self, config: LoadedConfig, *, web: bool = True) -> None:
+    def __init__(self, config: LoadedConfig, *, script_logs: ScriptLogs | None = None) -> None:
+        """``script_logs`` outlive this gateway when given (the service's); else it keeps its own."""
         self.config = config
         self.latest = LatestValues()
         self.connectors: dict[str, MqttConnector] = {}
         self.pollers: list[ControllerPoller] = []
         self.outbox: Outbox | None = None
-        self._web = web
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.runner = ScriptRunner(send_now=self._send_now,
                                    queries={"values": self._recall, "tag_config": self._tag_config})
         load_rule_scripts(config, self.runner)
-        self.script_logs = ScriptLogs(self.data_dir / "logs" / "scripts")
+        self._owns_script_logs = script_logs is None
+        self.script_logs = script_logs or ScriptLogs(self.data_dir / "logs" / "scripts")
+        self.plc_writer: PlcWriter | None = None  # set when the pollers exist; the UI writes through it
 
     @property
     def data_dir(self) -> Any:
@@ -74,12 +75,9 @@ class Gateway:
                                         int(cache.max_mb * 1024 * 1024), cache.durability)
         for note in inactive_features(model):
             log.warning("%s", note)
-        web_runner = None
         try:
-            self.script_logs.attach()
-            if self._web:
-                web_runner = await start_web(model.gateway.web.host, model.gateway.web.port)
-                log.info("web UI on http://%s:%d/", _display_host(model.gateway.web.host), model.gateway.web.port)
+            if self._owns_script_logs:
+                self.script_logs.attach()
             async with asyncio.TaskGroup() as group:
                 for name, coroutine in self._components(self.outbox):
                     self._tasks.append(group.create_task(coroutine, name=name))
@@ -91,9 +89,8 @@ class Gateway:
                     await self._stop_in_reverse()
         finally:
             await self.runner.close()
-            self.script_logs.close()
-            if web_runner is not None:
-                await web_runner.cleanup()
+            if self._owns_script_logs:
+                self.script_logs.close()
             await self.outbox.close()
             log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth)
 
@@ -106,7 +103,8 @@ class Gateway:
             controller = poller.controller
             stagger = (zlib.crc32(controller.name.encode()) % 1000) / 1000 * min(controller.sample_period, 1.0)
             components.append((f"poll:{controller.name}", poller.run(start_delay=stagger)))
-        writes = WriteApplier(self.runner, outbox, PlcWriter(self.pollers, model.measures))
+        self.plc_writer = PlcWriter(self.pollers, model.measures)
+        writes = WriteApplier(self.runner, outbox, self.plc_writer)
         variables, parameters = gateway_variables(model), global_parameters(model)
         dispatcher = SubscriptionDispatcher(self.config, self.runner, outbox, writes, variables, parameters)
         if model.subscribe:
@@ -184,7 +182,3 @@ def _router(dispatcher: SubscriptionDispatcher, shadow: ShadowSync | None) -> On
         else:
             dispatcher.receive(cloud, topic, payload)
     return route
-
-
-def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host

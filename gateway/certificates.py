@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from gateway.cloud.bundle import install, things_in
 from gateway.config import load_config
@@ -52,3 +56,82 @@ def import_bundle(bundle: Path, config_path: Path, cloud: str, thing: str | None
 
 def _relative(path: Path, base: Path) -> str:
     return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+
+
+def install_pem_files(config_path: Path, cloud: str, cert: bytes | None, key: bytes | None,
+                      root_ca: bytes | None) -> str:
+    """Check and install uploaded PEM files for ``cloud`` and point its configuration at them.
+
+    The certificate, key (which must belong to the certificate) and CA are parsed first; files go
+    to ``<data_dir>/certs/cloud-<hash of the name>/`` under fixed names, the key readable by its
+    owner only. Nothing is changed when any file or the configuration edit is refused.
+    """
+    config = load_config(config_path)
+    if cloud not in {c.name for c in config.model.clouds}:
+        raise ConfigError([Problem("clouds", f"no cloud named '{cloud}'")])
+    if not (cert or key or root_ca):
+        raise CloudError("upload a certificate, a key or a CA certificate")
+    if (cert is None) != (key is None):
+        raise CloudError("upload the certificate and its private key together")
+    certificate = _certificate(cert, "certificate") if cert else None
+    if root_ca:
+        _certificate(root_ca, "CA certificate")
+    if key is not None and certificate is not None:
+        _check_key_matches(key, certificate)
+    folder = config.resolve(config.model.gateway.data_dir) / "certs" / f"cloud-{_digest(cloud)}"
+    staged = folder.with_name(folder.name + ".new")
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True, mode=0o700)
+    files = {"cert": ("cert.pem", cert, 0o644), "key": ("key.pem", key, 0o600), "root_ca": ("ca.pem", root_ca, 0o644)}
+    for name, data, mode in files.values():
+        if data is not None:
+            (staged / name).write_bytes(data)
+            (staged / name).chmod(mode)
+
+    def point_cloud_at_files(document: Any) -> None:
+        for entry in document["clouds"]:
+            if entry["name"] == cloud:
+                for field, (name, data, _mode) in files.items():
+                    if data is not None:
+                        entry[field] = _relative(folder / name, config.base_dir)
+
+    backup = folder.with_name(folder.name + ".old")
+    shutil.rmtree(backup, ignore_errors=True)
+    if folder.exists():
+        for name, data, _mode in files.values():  # files not uploaded now stay as they were
+            if data is None and (folder / name).exists():
+                shutil.copy2(folder / name, staged / name)
+        folder.rename(backup)
+    staged.rename(folder)
+    try:
+        edit_config(config.path, point_cloud_at_files)
+    except ConfigError:
+        shutil.rmtree(folder, ignore_errors=True)
+        if backup.exists():
+            backup.rename(folder)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+    uploaded = ", ".join(field for field, (_n, data, _m) in files.items() if data is not None)
+    return f"cloud '{cloud}': {uploaded} saved (the key is readable by its owner only and never shown again)"
+
+
+def _certificate(data: bytes, what: str) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError as exc:
+        raise CloudError(f"the {what} is not a PEM certificate") from exc
+
+
+def _check_key_matches(key: bytes, certificate: x509.Certificate) -> None:
+    try:
+        private = serialization.load_pem_private_key(key, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CloudError("the key is not an unencrypted PEM private key") from exc
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if (private.public_key().public_bytes(serialization.Encoding.DER, public)
+            != certificate.public_key().public_bytes(serialization.Encoding.DER, public)):
+        raise CloudError("the key does not belong to the certificate")
+
+
+def _digest(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:12]

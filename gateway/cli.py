@@ -16,8 +16,7 @@ from gateway.capabilities import inactive_features
 from gateway.config import LoadedConfig, load_config
 from gateway.errors import ConfigError, GatewayError
 from gateway.logs import setup_logging
-from gateway.scripting import ScriptRunner
-from gateway.scripting.loading import load_rule_scripts
+from gateway.scripting.loading import check_scripts
 
 EXIT_INVALID = 2
 log = logging.getLogger("gateway")
@@ -53,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     certs.add_argument("--cloud", required=True, help="the cloud in config.yaml that connects as the thing")
     certs.add_argument("--thing", help="which thing, when the bundle holds several")
     certs.set_defaults(handler=_import_certs)
+    passwd = commands.add_parser("passwd", help="set the web UI's administrator password")
+    passwd.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    passwd.add_argument("--stdin", action="store_true", help="read the password from standard input (scripts)")
+    passwd.set_defaults(handler=_passwd)
     script = commands.add_parser("script", help="check or try out a user script").add_subparsers(
         required=True, metavar="ACTION")
     script_check = script.add_parser("check", help="compile under the sandbox policy; list problems with lines")
@@ -74,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 def validated(path: Path) -> LoadedConfig:
     """Load a configuration and compile its scripts; raise ConfigError with every problem."""
     config = load_config(path)
-    load_rule_scripts(config, ScriptRunner(send_now=lambda *_: False))
+    check_scripts(config)
     return config
 
 
@@ -100,9 +103,9 @@ def _run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_INVALID
     setup_logging(config.model.gateway.log_level)
-    from gateway.app import Gateway
+    from gateway.service import GatewayService
 
-    return _serve(Gateway(config).run())
+    return _serve(GatewayService(config).run())
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -113,6 +116,31 @@ def _demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
 
     return _serve(run_demo(config, args.duration))
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from gateway.web.auth import AuthError, PasswordStore
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_INVALID
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New administrator password: ")
+        if getpass.getpass("Repeat it: ") != password:
+            print("error: the two passwords differ; nothing was changed", file=sys.stderr)
+            return EXIT_INVALID
+    store = PasswordStore(config.resolve(config.model.gateway.data_dir))
+    try:
+        store.set_password(password)
+    except AuthError as exc:
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"password set (stored as an scrypt hash in {store.path})")
+    return 0
 
 
 def _import_certs(args: argparse.Namespace) -> int:

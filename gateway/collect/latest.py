@@ -18,6 +18,7 @@ class Reading:
     timestamp: float = 0.0
     status: int = 0
     error: str = ""
+    version: int = 0  # the LatestValues.version of its last change
 
 
 class LatestValues:
@@ -25,6 +26,7 @@ class LatestValues:
 
     def __init__(self) -> None:
         self._readings: dict[tuple[str, str], Reading] = {}
+        self.version = 0  # grows with every change, so a viewer asks for what changed since it last looked
 
     def get(self, controller: str, measure: str) -> Reading:
         """Return the reading of one measure (an empty one if never read)."""
@@ -33,9 +35,20 @@ class LatestValues:
     def set_good(self, controller: str, measure: str, value: Any, timestamp: float) -> None:
         """Record a successful read."""
         reading = self.get(controller, measure)
+        changed = reading.value != value or reading.status != 1
         reading.value, reading.timestamp, reading.status, reading.error = value, timestamp, 1, ""
+        if changed:
+            self.version += 1
+            reading.version = self.version
 
     def set_failed(self, controller: str, measure: str, error: str, timestamp: float) -> None:
         """Record a failed read, keeping the last good value."""
         reading = self.get(controller, measure)
+        if reading.status != 0 or reading.error != error:
+            self.version += 1
+            reading.version = self.version
         reading.status, reading.error, reading.timestamp = 0, error, timestamp
+
+    def changed_since(self, version: int) -> list[tuple[str, str, Reading]]:
+        """Return the readings whose value or status changed after ``version``."""
+        return [(controller, measure, r) for (controller, measure), r in self._readings.items() if r.version > version]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +21,10 @@ from gateway.errors import ConfigError, Problem
 from .load import LoadedConfig, parse_config
 
 
-def edit_config(path: Path, change: Callable[[Any], None]) -> LoadedConfig:
-    """Apply ``change`` to the parsed document of ``path``, validate, and save it atomically."""
+def edit_config(path: Path, change: Callable[[Any], None],
+                check: Callable[[LoadedConfig], None] | None = None) -> LoadedConfig:
+    """Apply ``change`` to the parsed document of ``path``, validate (and ``check``, which raises
+    ConfigError), and save it atomically."""
     yaml = YAML()
     yaml.preserve_quotes = True
     try:
@@ -33,21 +36,30 @@ def edit_config(path: Path, change: Callable[[Any], None]) -> LoadedConfig:
     yaml.dump(document, buffer)
     text = buffer.getvalue()
     loaded = parse_config(text, path)  # raises ConfigError: nothing is written
+    if check is not None:
+        check(loaded)
     write_atomically(path, text)
     return loaded
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so a crash leaves the old or the new file, never half of one."""
+def write_atomically(path: Path, text: str, *, mode: int | None = None, keep_backup: bool = True) -> None:
+    """Replace ``path`` with ``text`` so a crash leaves the old or the new file, never half of one
+    and never none. The previous file is kept as ``<name>.bak`` unless ``keep_backup`` is False;
+    ``mode`` sets the new file's permissions (default: the old file's; the temporary
+    file is private from the start)."""
     folder = path.resolve().parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
+        if mode is None and path.exists():
+            mode = path.stat().st_mode & 0o777  # an edited file keeps its permissions
+        if mode is not None:
+            os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        if path.exists():
-            os.replace(path, path.with_name(path.name + ".bak"))
+        if keep_backup and path.exists():
+            shutil.copy2(path, path.with_name(path.name + ".bak"))
         os.replace(temporary, path)
         directory = os.open(folder, os.O_RDONLY)
         try:
@@ -57,3 +69,27 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def replace_config(path: Path, text: str, check: Callable[[LoadedConfig], None] | None = None) -> LoadedConfig:
+    """Validate ``text`` as a whole new configuration (and ``check`` it), then save it atomically."""
+    loaded = parse_config(text, path)  # raises ConfigError: nothing is written
+    if check is not None:
+        check(loaded)
+    write_atomically(path, text)
+    return loaded
+
+
+def load_document(text: str) -> Any:
+    """Parse YAML ``text`` keeping comments and order, for edits that are dumped again."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    return yaml.load(text)
+
+
+def dump_document(document: Any) -> str:
+    """Return a document of :func:`load_document` as YAML text."""
+    yaml = YAML()
+    buffer = io.StringIO()
+    yaml.dump(document, buffer)
+    return buffer.getvalue()

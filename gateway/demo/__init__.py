@@ -15,9 +15,9 @@ log = logging.getLogger("gateway.demo")
 
 async def run_demo(config: LoadedConfig, duration: float | None = None) -> None:
     """Start simulators and a broker for ``config``, then run the gateway until stopped."""
-    from gateway.app import Gateway
+    from gateway.service import GatewayService
 
-    gateway = Gateway(config)
+    gateway = GatewayService(config)
     servers = simulators_for(config)
     brokers: list[MosquittoBroker] = []
     try:

@@ -44,3 +44,8 @@ def load_rule_scripts(config: LoadedConfig, runner: ScriptRunner) -> None:
             problems.append(Problem(path, f"cannot read: {exc}"))
     if problems:
         raise ConfigError(problems)
+
+
+def check_scripts(config: LoadedConfig) -> None:
+    """Compile every script of ``config`` as ``gateway check`` does; raise ConfigError naming each failing one."""
+    load_rule_scripts(config, ScriptRunner(send_now=lambda *_: False))

@@ -70,6 +70,15 @@ class ScriptRunner:
         self._stale = False
         self._lock = asyncio.Lock()
 
+    @property
+    def script_names(self) -> list[str]:
+        """Return the names of the loaded scripts, in load order."""
+        return list(self._specs)
+
+    def load_error(self, name: str) -> str | None:
+        """Return why the worker could not define script ``name`` (None when it could)."""
+        return self._load_errors.get(name)
+
     def load(self, name: str, source: str, filename: str, function: str) -> None:
         """Compile a script for rule ``name`` under the sandbox policy; raise ScriptCompileError.
 

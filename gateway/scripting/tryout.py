@@ -34,6 +34,13 @@ def check_script(path: Path, function: str | None) -> list[str]:
 
 async def test_script(path: Path, function: str, data: dict[str, Any], context: CallContext | None = None,
                       queries: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
+    """Run ``function`` of the script at ``path`` on ``data`` in the sandbox (see :func:`test_source`)."""
+    return await test_source(path.read_text(encoding="utf-8"), str(path), function, data, context, queries)
+
+
+async def test_source(source: str, filename: str, function: str, data: dict[str, Any],
+                      context: CallContext | None = None,
+                      queries: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
     """Run ``function`` on ``data`` in the sandbox; return what it would do, one line each.
 
     ``context`` is the rule's (default: a test topic); ``queries`` answer ``recall_data``
@@ -47,7 +54,7 @@ async def test_script(path: Path, function: str, data: dict[str, Any], context: 
     answers = {what: (lambda answer=answer: answer) for what, answer in (queries or {}).items()}
     runner = ScriptRunner(would_send_now, queries=answers)
     try:
-        runner.load("test", path.read_text(encoding="utf-8"), str(path), function)
+        runner.load("test", source, filename, function)
         outcome = await runner.call_publish("test", data, context or CallContext("test", "cloud", "test/topic", 1))
     finally:
         await runner.close()

@@ -1,37 +1,64 @@
-"""The admin web server: for now the placeholder page of webui/ and the health endpoint."""
+"""The admin web server: the REST API under /api/v1, the live WebSocket and the UI of webui/.
+
+Every API route needs a logged-in session except health, login and setup (see
+:mod:`.security`); every answer carries the security headers. The page is static files with no
+inline script, served from the package, so nothing comes from the internet.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from gateway import __version__
+from . import routes_auth, routes_config, routes_measures, routes_scripts, routes_settings, routes_status
+from .api import Api
+from .auth import LoginLimiter, Sessions
+from .context import LIMITER, SERVICE, SESSIONS
+from .live import live
+from .security import require_session, security_headers
+
+if TYPE_CHECKING:
+    from gateway.service import GatewayService
 
 log = logging.getLogger("gateway.web")
 
 WEBUI_DIR = Path(__file__).resolve().parents[2] / "webui"
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
 
-def build_app() -> web.Application:
-    """Return the aiohttp application."""
-    app = web.Application(client_max_size=1024 * 1024)
-    app.router.add_get("/api/v1/health", _health)
+def build_api() -> Api:
+    """Return the table of every API endpoint."""
+    api = Api()
+    for module in (routes_auth, routes_status, routes_config, routes_measures, routes_scripts, routes_settings):
+        module.register(api)
+    return api
+
+
+def build_app(service: GatewayService, api: Api | None = None) -> web.Application:
+    """Return the aiohttp application serving ``service``."""
+    api = api or build_api()
+    sessions = Sessions()
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES,
+                          middlewares=[security_headers(), require_session(api, sessions)])
+    app[SERVICE] = service
+    app[SESSIONS] = sessions
+    app[LIMITER] = LoginLimiter()
+    api.install(app)
+    app.router.add_get("/ws", live)
     app.router.add_get("/", _index)
+    app.router.add_static("/static/", WEBUI_DIR / "static", follow_symlinks=False)
     return app
 
 
-async def start_web(host: str, port: int) -> web.AppRunner:
+async def start_web(service: GatewayService, host: str, port: int) -> web.AppRunner:
     """Start serving; return the runner to clean up on stop."""
-    runner = web.AppRunner(build_app(), access_log=None)
+    runner = web.AppRunner(build_app(service), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
-
-
-async def _health(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ready", "version": __version__})
 
 
 async def _index(_request: web.Request) -> web.StreamResponse:

@@ -12,6 +12,7 @@ import yaml
 
 from gateway.app import Gateway
 from gateway.config import load_config
+from gateway.service import GatewayService
 from tests.conftest import REPO
 
 
@@ -29,17 +30,26 @@ def write_config(folder: Path, config: dict[str, object], scripts: dict[str, str
 
 @contextlib.asynccontextmanager
 async def running_gateway(config_path: Path, web: bool = False) -> AsyncIterator[Gateway]:
-    """Start a gateway and stop it cleanly at the end of the block."""
-    gateway = Gateway(load_config(config_path), web=web)
+    """Start a gateway (as ``gateway run`` does, with the web UI when ``web``) and stop it cleanly
+    at the end of the block."""
+    async with running_service(config_path, web) as service:
+        assert service.gateway is not None
+        yield service.gateway
+
+
+@contextlib.asynccontextmanager
+async def running_service(config_path: Path, web: bool = True) -> AsyncIterator[GatewayService]:
+    """Start the gateway service of ``config_path`` and stop it cleanly at the end of the block."""
+    service = GatewayService(load_config(config_path), web_ui=web)
     started = asyncio.Event()
-    task = asyncio.create_task(gateway.run(started))
+    task = asyncio.create_task(service.run(started))
     await asyncio.wait({task, asyncio.create_task(started.wait())}, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
         task.result()
     try:
-        yield gateway
+        yield service
     finally:
-        gateway.request_stop()
+        service.request_stop()
         await asyncio.wait_for(task, 10)
 
 

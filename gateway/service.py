@@ -1,0 +1,113 @@
+"""The gateway as a service: the web UI stays up while the gateway restarts on a new configuration.
+
+``gateway run`` starts a :class:`GatewayService`. It serves the admin UI and runs a
+:class:`~gateway.app.Gateway` for the current configuration; when the UI saves a change, the
+running gateway stops cleanly (the outbox keeps what is undelivered) and a new one starts on the
+saved file. The log tail, the script logs and the password store live here, across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.app import Gateway
+from gateway.config import LoadedConfig
+from gateway.log_tail import LogTail
+from gateway.script_logs import ScriptLogs
+from gateway.web.auth import PasswordStore
+
+log = logging.getLogger("gateway")
+
+
+class GatewayService:
+    """Owns the web server and the running gateway; swaps the gateway when the configuration changes."""
+
+    def __init__(self, config: LoadedConfig, *, web_ui: bool = True) -> None:
+        self.config = config
+        self.started_at = time.time()
+        self.gateway: Gateway | None = None
+        self.log_tail = LogTail()
+        self.data_dir: Path = config.resolve(config.model.gateway.data_dir)
+        self.script_logs = ScriptLogs(self.data_dir / "logs" / "scripts")
+        self.passwords = PasswordStore(self.data_dir)
+        self._web_ui = web_ui
+        self._stop = asyncio.Event()
+        self._next: LoadedConfig | None = None
+        self._swapped = asyncio.Event()
+        self._swap_lock = asyncio.Lock()
+        self.config_lock = asyncio.Lock()  # one configuration change at a time, from any page
+
+    def request_stop(self) -> None:
+        """Stop the gateway and the web server."""
+        self._stop.set()
+
+    async def apply(self, config: LoadedConfig) -> None:
+        """Run ``config`` (already validated and saved) instead of the current one; return once the
+        new gateway has started."""
+        async with self._swap_lock:
+            self._swapped.clear()
+            self._next = config
+            if self.gateway is not None:
+                self.gateway.request_stop()
+            await self._swapped.wait()
+
+    async def run(self, started: asyncio.Event | None = None) -> None:
+        """Serve until :meth:`request_stop` or cancellation."""
+        self.log_tail.attach()
+        self.script_logs.attach()
+        runner = None
+        try:
+            if self._web_ui:
+                runner = await self._start_web()
+            while not self._stop.is_set():
+                await self._run_gateway(started)
+                if self._next is None:
+                    break  # stopped, or ended by itself: the service ends with it
+                self.config, self._next = self._next, None
+                log.info("configuration changed: the gateway restarts with %s", self.config.path)
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            self.script_logs.close()
+            self.log_tail.close()
+
+    async def _run_gateway(self, started: asyncio.Event | None) -> None:
+        gateway = Gateway(self.config, script_logs=self.script_logs)
+        self.gateway = gateway
+        gateway_started = asyncio.Event()
+        task = asyncio.create_task(gateway.run(gateway_started), name="gateway")
+        waiters = {asyncio.create_task(gateway_started.wait()), asyncio.create_task(self._stop.wait())}
+        await asyncio.wait({task, *waiters}, return_when=asyncio.FIRST_COMPLETED)
+        self._swapped.set()
+        if started is not None:
+            started.set()
+        stop = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        gateway.request_stop()
+        for waiter in (*waiters, stop):
+            waiter.cancel()
+        try:
+            await task
+        except Exception:
+            if self._next is None:
+                raise
+
+    async def _start_web(self) -> web.AppRunner:
+        from gateway.web import start_web
+
+        settings = self.config.model.gateway.web
+        runner = await start_web(self, settings.host, settings.port)
+        shown = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+        log.info("web UI on http://%s:%d/", shown, settings.port)
+        code = self.passwords.setup_code()
+        if code is not None:  # printed, not logged: it is a secret, and the log is shown in the UI
+            print(f"\nNo administrator password is set. Open http://{shown}:{settings.port}/ and enter the "
+                  f"one-time setup code {code}\n(also in {self.passwords.setup_code_path}), or run "
+                  f"'gateway passwd -c {self.config.path}'.\n", file=sys.stderr, flush=True)
+        return runner

@@ -1,0 +1,177 @@
+"""The REST API's route table: every endpoint declares its method, path, body model and whether
+it is public, so the OpenAPI document, the authentication check and the tests all read the same
+table. Only login, setup and health are public; everything else needs a session.
+
+Handlers receive the request and the validated body (a pydantic model, or None) and return plain
+data. Errors become JSON answers with a message a user can act on: a bad body is a 400 naming
+the field, a refused configuration a 422 listing each problem with its path, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from gateway import __version__
+from gateway.errors import ConfigError, GatewayError
+
+log = logging.getLogger("gateway.web")
+
+PREFIX = "/api/v1"
+Handler = Callable[[web.Request, Any], Awaitable[Any]]
+
+
+class ApiError(Exception):
+    """An answer other than 200, with a message for the user."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.extra, self.headers = status, message, extra, headers or {}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route of the API."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    public: bool = False
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    raw_body: str | None = None  # a content type read by the handler itself (uploads)
+
+
+@dataclass
+class Api:
+    """The table of endpoints, installed into an aiohttp application."""
+
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(self, method: str, path: str, summary: str, tag: str, *, body: type[BaseModel] | None = None,
+              public: bool = False, query: tuple[tuple[str, str, str], ...] = (),
+              raw_body: str | None = None) -> Callable[[Handler], Handler]:
+        """Register the decorated handler for ``method`` ``PREFIX + path``."""
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(Endpoint(method, path, handler, summary, tag, body, public, query, raw_body))
+            return handler
+        return register
+
+    def install(self, app: web.Application) -> None:
+        """Add every endpoint (and the OpenAPI document) to ``app``."""
+        for endpoint in self.endpoints:
+            app.router.add_route(endpoint.method, PREFIX + endpoint.path, _wrap(endpoint))
+        app.router.add_get(PREFIX + "/openapi.json", self._openapi_handler)
+
+    def endpoint_of(self, request: web.Request) -> Endpoint | None:
+        """Return the endpoint a request was routed to (None for pages and static files)."""
+        resource = request.match_info.route.resource
+        if resource is None:
+            return None
+        path = resource.canonical.removeprefix(PREFIX)
+        return next((e for e in self.endpoints if e.path == path and e.method == request.method), None)
+
+    async def _openapi_handler(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.openapi())
+
+    def openapi(self) -> dict[str, Any]:
+        """Return the OpenAPI 3.1 document of the table."""
+        paths: dict[str, dict[str, Any]] = {}
+        schemas: dict[str, Any] = {}
+        for endpoint in self.endpoints:
+            operation: dict[str, Any] = {
+                "summary": endpoint.summary, "tags": [endpoint.tag],
+                "operationId": f"{endpoint.method.lower()}_{endpoint.path.strip('/').replace('/', '_')}"
+                               .replace("{", "").replace("}", ""),
+                "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {}}}},
+                              "400": {"description": "bad request"}},
+            }
+            if not endpoint.public:
+                operation["security"] = [{"session": []}]
+                operation["responses"]["401"] = {"description": "not logged in"}
+            parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                          for name in _path_names(endpoint.path)]
+            parameters += [{"name": name, "in": "query", "required": False, "schema": {"type": kind},
+                            "description": text} for name, kind, text in endpoint.query]
+            if parameters:
+                operation["parameters"] = parameters
+            if endpoint.body is not None:
+                schema = endpoint.body.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[endpoint.body.__name__] = schema
+                operation["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{endpoint.body.__name__}"}}}}
+            elif endpoint.raw_body is not None:
+                operation["requestBody"] = {"required": True, "content": {
+                    endpoint.raw_body: {"schema": {"type": "string", "format": "binary"}}}}
+            paths.setdefault(PREFIX + endpoint.path, {})[endpoint.method.lower()] = operation
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": "Edge gateway admin API", "version": __version__},
+            "paths": paths,
+            "components": {"schemas": schemas, "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "gw_session"}}},
+        }
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            body = await _body(request, endpoint.body) if endpoint.body is not None else None
+            result = await endpoint.handler(request, body)
+        except ApiError as exc:
+            return web.json_response({"error": exc.message, **exc.extra}, status=exc.status, headers=exc.headers)
+        except ConfigError as exc:
+            return web.json_response({"error": "the configuration was not changed", "problems": [
+                {"path": p.path, "message": p.message} for p in exc.problems]}, status=422)
+        except GatewayError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        if isinstance(result, web.StreamResponse):
+            return result
+        return web.json_response(result, dumps=_dumps)
+    return handle
+
+
+async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        data = await request.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the body is not JSON: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(400, "the request is not valid", problems=[
+            {"path": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()
+        ]) from exc
+
+
+def _dumps(value: Any) -> str:
+    """JSON for browsers: a PLC's NaN or infinity (a FLOAT register may hold either) becomes a string,
+    since JSON has no such numbers."""
+    try:
+        return json.dumps(value, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -1,0 +1,62 @@
+"""The WebSocket at ``/ws``: pushes changed values and new log lines about once a second.
+
+A viewer gets every value once when it connects (and again after the gateway restarted on a new
+configuration), then only what changed; log lines come after the last one it was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from .context import service_of
+
+PUSH_EVERY = 1.0
+
+
+async def live(request: web.Request) -> web.WebSocketResponse:
+    """Serve one viewer until it goes away."""
+    socket = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
+    await socket.prepare(request)
+    pusher = asyncio.create_task(_push(socket, request))
+    try:
+        async for message in socket:  # nothing is expected from the viewer; reading notices it leaving
+            if message.type == WSMsgType.ERROR:
+                break
+    finally:
+        pusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pusher
+    return socket
+
+
+async def _push(socket: web.WebSocketResponse, request: web.Request) -> None:
+    service = service_of(request)
+    seen_gateway, version, last_log = None, 0, 0
+    while not socket.closed:
+        gateway = service.gateway
+        if gateway is not None:
+            if gateway is not seen_gateway:
+                seen_gateway, version = gateway, 0
+            changed = gateway.latest.changed_since(version)
+            version = gateway.latest.version
+            if changed:
+                await socket.send_str(json.dumps({"type": "values", "items": [
+                    {"controller": c, "name": n, "value": _plain(r.value), "status": r.status,
+                     "timestamp": r.timestamp, "error": r.error} for c, n, r in changed]}, default=str))
+        lines = service.log_tail.since(last_log)
+        if lines:
+            last_log = lines[-1]["id"]
+            await socket.send_str(json.dumps({"type": "log", "items": lines}, default=str))
+        await asyncio.sleep(PUSH_EVERY)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

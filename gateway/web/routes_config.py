@@ -1,0 +1,148 @@
+"""Configuration sections from the UI: list, add, change and delete items, and the gateway and
+cache settings. Every change is validated exactly as ``gateway check`` does (schema, references,
+scripts), saved atomically with comments kept, and then the gateway restarts on it; a change that
+fails validation changes nothing and answers 422 with each problem's path.
+
+Secrets are never returned: a cloud's password reads as ``"********"``, and sending that
+placeholder back keeps the stored password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, SecretStr
+
+from gateway.config import GatewayConfig, LoadedConfig
+from gateway.config import schema as models
+from gateway.config.save import edit_config
+from gateway.scripting.loading import check_scripts
+
+from .api import Api, ApiError
+from .context import service_of
+
+HIDDEN = "********"
+SECTIONS: dict[str, type[BaseModel]] = {
+    "serial_ports": models.SerialPort, "controllers": models.Controller, "measures": models.Measure,
+    "groups": models.Group, "alarms": models.Alarm, "clouds": models.Cloud, "publish": models.PublishRule,
+    "subscribe": models.SubscribeRule, "functions": models.CustomFunction,
+}
+SETTINGS: dict[str, type[BaseModel]] = {"gateway": models.GatewaySection, "cache": models.Cache}
+
+
+def register(api: Api) -> None:
+    """Add the configuration endpoints, one set per section so each has its own body schema."""
+    api.route("GET", "/config", "The whole configuration (secrets hidden)", "config")(whole)
+    for section, model in SECTIONS.items():
+        key = "/{controller}/{name}" if section == "measures" else "/{name}"
+        api.route("GET", f"/config/{section}", f"List {section}", "config")(_list(section))
+        api.route("POST", f"/config/{section}", f"Add to {section}", "config", body=model)(_add(section))
+        api.route("PUT", f"/config/{section}{key}", f"Change one of {section}", "config", body=model)(
+            _replace(section))
+        api.route("DELETE", f"/config/{section}{key}", f"Delete one of {section}", "config")(_delete(section))
+    for section, model in SETTINGS.items():
+        api.route("GET", f"/config/{section}", f"The {section} settings", "config")(_list(section))
+        api.route("PUT", f"/config/{section}", f"Change the {section} settings", "config", body=model)(
+            _settings(section))
+
+
+def shown(model: GatewayConfig) -> dict[str, Any]:
+    """Return the configuration as JSON data with its secrets hidden."""
+    data = model.model_dump(mode="json", exclude_none=True)
+    for cloud, source in zip(data.get("clouds", []), model.clouds, strict=True):
+        if source.password is not None:
+            cloud["password"] = HIDDEN
+    return data
+
+
+async def whole(request: web.Request, _body: None) -> dict[str, Any]:
+    return shown(service_of(request).config.model)
+
+
+def _list(section: str) -> Callable[[web.Request, None], Any]:
+    async def handler(request: web.Request, _body: None) -> Any:
+        return shown(service_of(request).config.model)[section]
+    return handler
+
+
+def _add(section: str) -> Callable[[web.Request, BaseModel], Any]:
+    async def handler(request: web.Request, body: BaseModel) -> Any:
+        item = _plain(body)
+
+        def change(document: Any) -> None:
+            if section == "clouds" and item.get("password") == HIDDEN:
+                raise ApiError(400, "enter the cloud's password")
+            items = document.setdefault(section, [])
+            if items is None:
+                items = document[section] = []
+            items.append(item)
+        await _save(request, change)
+        return item
+    return handler
+
+
+def _replace(section: str) -> Callable[[web.Request, BaseModel], Any]:
+    async def handler(request: web.Request, body: BaseModel) -> Any:
+        item = _plain(body)
+
+        def change(document: Any) -> None:
+            items = document.get(section) or []
+            index = _index(items, section, request.match_info)
+            if section == "clouds" and item.get("password") == HIDDEN:
+                item["password"] = items[index].get("password")  # the placeholder keeps the stored one
+            items[index] = item
+        await _save(request, change)
+        return item
+    return handler
+
+
+def _delete(section: str) -> Callable[[web.Request, None], Any]:
+    async def handler(request: web.Request, _body: None) -> Any:
+        def change(document: Any) -> None:
+            items = document.get(section) or []
+            del items[_index(items, section, request.match_info)]
+        await _save(request, change)
+        return {"deleted": dict(request.match_info)}
+    return handler
+
+
+def _settings(section: str) -> Callable[[web.Request, BaseModel], Any]:
+    async def handler(request: web.Request, body: BaseModel) -> Any:
+        item = _plain(body)
+
+        def change(document: Any) -> None:
+            document[section] = item
+        await _save(request, change)
+        return item
+    return handler
+
+
+def _index(items: Any, section: str, key: Any) -> int:
+    for index, item in enumerate(items):
+        if str(item.get("name")) == key["name"] and (section != "measures"
+                                                     or str(item.get("controller")) == key["controller"]):
+            return index
+    shown_key = f"{key['controller']}/{key['name']}" if section == "measures" else key["name"]
+    raise ApiError(404, f"no '{shown_key}' in {section}")
+
+
+def _plain(body: BaseModel) -> dict[str, Any]:
+    """The item as YAML-ready data: set fields only, secrets as their real values."""
+    data = body.model_dump(mode="json", exclude_unset=True)
+    for name, value in body:
+        if isinstance(value, SecretStr) and name in data:
+            secret = value.get_secret_value()
+            data[name] = secret
+    return data
+
+
+async def _save(request: web.Request, change: Callable[[Any], None]) -> LoadedConfig:
+    """Change, validate and save the configuration file, then run the gateway on it."""
+    service = service_of(request)
+    async with service.config_lock:
+        loaded = await asyncio.to_thread(edit_config, service.config.path, change, check_scripts)
+        await service.apply(loaded)
+    return loaded

@@ -1,0 +1,164 @@
+"""The measures table with live values, writes to ``rw`` measures, and measure.csv import/export.
+
+The table is paged, filtered and sorted on the server, so 10,000 measures cost the browser one
+page; the WebSocket then pushes the values that change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from gateway.config.save import edit_config
+from gateway.ds.measure_csv import column_of, read_measures, write_measures
+from gateway.errors import ConfigError
+from gateway.scripting.loading import check_scripts
+
+from .api import Api, ApiError
+from .context import running_gateway, service_of
+
+MAX_PAGE = 500
+MAX_CSV_BYTES = 8 * 1024 * 1024
+SORTABLE = ("name", "controller", "group", "address", "type", "access", "value", "status", "timestamp")
+_MEASURE_PATH = re.compile(r"^measures\[(\d+)\]\.?(\w*)")
+
+
+class WriteValue(BaseModel):
+    """A value for an ``rw`` measure, in engineering units."""
+
+    value: float | int | bool | str
+
+
+def register(api: Api) -> None:
+    """Add the measures endpoints."""
+    api.route("GET", "/measures", "Measures with live values, paged", "measures", query=(
+        ("offset", "integer", "first row"), ("limit", "integer", f"rows (at most {MAX_PAGE})"),
+        ("filter", "string", "text in name, controller, group or address"),
+        ("sort", "string", f"one of {', '.join(SORTABLE)}"), ("order", "string", "asc or desc")))(table)
+    api.route("POST", "/measures/{controller}/{name}/write", "Write a value to an rw measure", "measures",
+              body=WriteValue)(write)
+    api.route("GET", "/measures/export.csv", "The measures as Device Supervisor's measure.csv", "measures")(export)
+    api.route("POST", "/measures/import", "Add or replace measures from a measure.csv (all rows or none)",
+              "measures", raw_body="text/csv")(import_csv)
+
+
+def rows(request: web.Request) -> list[dict[str, Any]]:
+    """Return every measure with its latest reading."""
+    service = service_of(request)
+    gateway = service.gateway
+    result = []
+    for m in service.config.model.measures:
+        reading = gateway.latest.get(m.controller, m.name) if gateway is not None else None
+        result.append({"controller": m.controller, "name": m.name, "group": m.group, "address": m.address,
+                       "type": m.type.value, "access": m.access, "unit": m.unit,
+                       "value": reading.value if reading else None,
+                       "status": reading.status if reading else 0,
+                       "timestamp": reading.timestamp if reading and reading.timestamp else None,
+                       "error": reading.error if reading else ""})
+    return result
+
+
+async def table(request: web.Request, _body: None) -> dict[str, Any]:
+    query = request.query
+    offset, limit = _integer(query.get("offset"), 0, "offset"), _integer(query.get("limit"), 100, "limit")
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise ApiError(400, f"offset must be 0 or more and limit between 1 and {MAX_PAGE}")
+    sort, order = query.get("sort", "name"), query.get("order", "asc")
+    if sort not in SORTABLE or order not in ("asc", "desc"):
+        raise ApiError(400, f"sort must be one of {', '.join(SORTABLE)} and order asc or desc")
+    chosen = rows(request)
+    text = query.get("filter", "").strip().lower()
+    if text:
+        chosen = [r for r in chosen if any(text in str(r[k]).lower() for k in ("name", "controller", "group",
+                                                                               "address"))]
+    chosen.sort(key=lambda r: _sort_key(r[sort]), reverse=order == "desc")
+    return {"total": len(chosen), "offset": offset, "items": chosen[offset:offset + limit]}
+
+
+async def write(request: web.Request, body: WriteValue) -> dict[str, Any]:
+    gateway = running_gateway(request)
+    if gateway.plc_writer is None:
+        raise ApiError(503, "the gateway is starting; try again in a moment")
+    controller, name = request.match_info["controller"], request.match_info["name"]
+    [result] = await gateway.plc_writer.apply({controller: {name: body.value}})
+    if result["result"] != "OK":
+        raise ApiError(409, f"not written: {result['error']}", result=result)
+    return result
+
+
+async def export(request: web.Request, _body: None) -> web.Response:
+    text = write_measures(service_of(request).config.model.measures)
+    return web.Response(text=text, content_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="measure.csv"'})
+
+
+async def import_csv(request: web.Request, _body: None) -> dict[str, Any]:
+    if (request.content_length or 0) > MAX_CSV_BYTES:
+        raise ApiError(413, f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB")
+    raw = await request.content.read(MAX_CSV_BYTES + 1)
+    if len(raw) > MAX_CSV_BYTES:
+        raise ApiError(413, f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "the file is not UTF-8 text") from exc
+    parsed = read_measures(text)
+    if parsed.errors:
+        raise ApiError(422, f"nothing was imported: {len(parsed.errors)} problem(s)", errors=parsed.errors)
+    if not parsed.measures:
+        raise ApiError(400, "the file holds no measures")
+    row_of_index: dict[int, int] = {}
+
+    def change(document: Any) -> None:
+        items = document.get("measures")
+        if items is None:
+            items = document["measures"] = []
+        where = {(str(m.get("controller")), str(m.get("name"))): i for i, m in enumerate(items)}
+        for measure, row in zip(parsed.measures, parsed.rows, strict=True):
+            key = (measure["controller"], measure["name"])
+            if key in where:
+                items[where[key]] = measure
+            else:
+                where[key] = len(items)
+                items.append(measure)
+            row_of_index[where[key]] = row
+
+    service = service_of(request)
+    async with service.config_lock:
+        try:
+            loaded = await asyncio.to_thread(edit_config, service.config.path, change, check_scripts)
+        except ConfigError as exc:
+            errors = [_row_problem(p.path, p.message, row_of_index) for p in exc.problems]
+            raise ApiError(422, f"nothing was imported: {len(errors)} problem(s)", errors=errors) from exc
+        await service.apply(loaded)
+    return {"imported": len(parsed.measures), "measures": len(loaded.model.measures)}
+
+
+def _row_problem(path: str, message: str, row_of_index: dict[int, int]) -> str:
+    match = _MEASURE_PATH.match(path)
+    if match and int(match.group(1)) in row_of_index:
+        column = column_of(match.group(2)) if match.group(2) else "row"
+        return f"row {row_of_index[int(match.group(1))]}: {column}: {message}"
+    return f"{path}: {message}"
+
+
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    """Numbers before text, empty last, whatever mix of types a column holds."""
+    if value is None:
+        return (2, 0.0, "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value).lower())
+
+
+def _integer(text: str | None, default: int, name: str) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise ApiError(400, f"{name} must be a whole number") from exc

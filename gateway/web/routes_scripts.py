@@ -1,0 +1,195 @@
+"""Scripts from the UI: the script files, check, test run against the current values, upload, and
+each script's log.
+
+A script file is addressed by a plain file name (letters, digits, ``_``, ``-``, ending in
+``.py``) inside the configuration's ``scripts/`` folder: a user-given name is checked against that
+pattern and never used as a path otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, Field
+
+from gateway.collect import GroupUploader
+from gateway.config.load import load_config
+from gateway.config.save import write_atomically
+from gateway.errors import ConfigError, GatewayError, ScriptCompileError
+from gateway.identity import global_parameters
+from gateway.scripting import CallContext
+from gateway.scripting.compiler import MAX_SOURCE_BYTES, compile_script, require_function
+from gateway.scripting.loading import check_scripts, function_key, publish_key, subscribe_key
+from gateway.scripting.tryout import test_source
+from gateway.tag_config import tag_config
+
+from .api import Api, ApiError
+from .context import running_gateway, service_of
+
+FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.py$")
+SCRIPTS_FOLDER = "scripts"
+
+
+class Source(BaseModel):
+    """A script's source; ``function`` is also required to exist when given."""
+
+    source: str = Field(max_length=MAX_SOURCE_BYTES)
+    function: str | None = Field(default=None, max_length=128)
+
+
+class TestRun(BaseModel):
+    """Run ``function`` of ``source`` on the current values of ``group`` (default: the first group)."""
+
+    source: str = Field(max_length=MAX_SOURCE_BYTES)
+    function: str = Field(max_length=128)
+    group: str | None = Field(default=None, max_length=128)
+
+
+def register(api: Api) -> None:
+    """Add the script endpoints."""
+    api.route("GET", "/scripts", "The configured scripts and their state", "scripts")(configured)
+    api.route("GET", "/scripts/files", "The script files", "scripts")(files)
+    api.route("GET", "/scripts/files/{file}", "One script file", "scripts")(read_file)
+    api.route("PUT", "/scripts/files/{file}", "Save a script file (checked first)", "scripts", body=Source)(save_file)
+    api.route("POST", "/scripts/upload", "Upload a .py file (checked first)", "scripts",
+              raw_body="multipart/form-data")(upload)
+    api.route("POST", "/scripts/check", "Compile under the sandbox policy; problems with lines", "scripts",
+              body=Source)(check)
+    api.route("POST", "/scripts/test", "Run a publish function on the current values; nothing is sent",
+              "scripts", body=TestRun)(test_run)
+    api.route("GET", "/scripts/{key}/log", "The last lines of a script's log", "scripts")(script_log)
+
+
+async def configured(request: web.Request, _body: None) -> list[dict[str, Any]]:
+    service = service_of(request)
+    model = service.config.model
+    gateway = service.gateway
+    entries = [("publish", publish_key(r.name), r.name, r.script, r.function) for r in model.publish]
+    entries += [("subscribe", subscribe_key(r.name), r.name, r.script, r.function) for r in model.subscribe]
+    entries += [("function", function_key(f.name), f.name, f.script, f.function) for f in model.functions]
+    return [{"kind": kind, "key": key, "rule": rule, "script": script if script and "\n" not in script else "(inline)",
+             "function": function,
+             "faulted": (gateway.runner.faulted.get(key) or gateway.runner.load_error(key)) if gateway else None}
+            for kind, key, rule, script, function in entries if script]
+
+
+async def files(request: web.Request, _body: None) -> list[dict[str, Any]]:
+    folder = _folder(request)
+    if not folder.is_dir():
+        return []
+    return [{"name": p.name, "size": p.stat().st_size} for p in sorted(folder.iterdir())
+            if p.is_file() and FILE_NAME.match(p.name)]
+
+
+async def read_file(request: web.Request, _body: None) -> dict[str, Any]:
+    path = _file(request, request.match_info["file"])
+    try:
+        return {"name": path.name, "source": path.read_text(encoding="utf-8")}
+    except FileNotFoundError as exc:
+        raise ApiError(404, f"no script file '{path.name}'") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"cannot read '{path.name}': {exc}") from exc
+
+
+async def save_file(request: web.Request, body: Source) -> dict[str, Any]:
+    return await _save(request, request.match_info["file"], body.source)
+
+
+async def upload(request: web.Request, _body: None) -> dict[str, Any]:
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(415, "upload the file as multipart/form-data")
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and getattr(part, "name", None) != "file":
+        part = await reader.next()
+    if not isinstance(part, BodyPartReader):
+        raise ApiError(400, "no 'file' field in the upload")
+    name = part.filename or ""
+    data = bytearray()
+    while chunk := await part.read_chunk():
+        data += chunk
+        if len(data) > MAX_SOURCE_BYTES:
+            raise ApiError(413, f"the script is larger than {MAX_SOURCE_BYTES // 1024} KiB")
+    try:
+        source = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "the script is not UTF-8 text") from exc
+    return await _save(request, name, source)
+
+
+async def check(_request: web.Request, body: Source) -> dict[str, Any]:
+    return {"problems": _problems(body.source, body.function)}
+
+
+async def test_run(request: web.Request, body: TestRun) -> dict[str, Any]:
+    if problems := _problems(body.source, body.function):
+        raise ApiError(422, "the script does not compile", problems=problems)
+    gateway = running_gateway(request)
+    model = gateway.config.model
+    group = next((g for g in model.groups if g.name == body.group), None) if body.group else \
+        (model.groups[0] if model.groups else None)
+    if group is None:
+        raise ApiError(400, f"no group '{body.group}'" if body.group else "the configuration has no group")
+    measures = [m for m in model.measures if m.group == group.name]
+    snapshot = GroupUploader(group, measures, gateway.latest, _discard).snapshot()
+    context = CallContext("test", "test", "test/topic", 1, global_parameters(model))
+    try:
+        lines = await test_source(body.source, "script.py", body.function, snapshot, context,
+                                  {"values": snapshot, "tag_config": tag_config(model)})
+    except GatewayError as exc:
+        return {"error": str(exc), "lines": [], "data": snapshot}
+    return {"error": None, "lines": lines, "data": snapshot}
+
+
+async def script_log(request: web.Request, _body: None) -> list[dict[str, Any]]:
+    return service_of(request).script_logs.tail(request.match_info["key"])
+
+
+def _problems(source: str, function: str | None) -> list[str]:
+    try:
+        compiled = compile_script(source, "script.py")
+        if function:
+            require_function(compiled, function)
+    except ScriptCompileError as exc:
+        return exc.problems
+    return []
+
+
+async def _save(request: web.Request, name: str, source: str) -> dict[str, Any]:
+    path = _file(request, name)
+    if problems := _problems(source, None):
+        raise ApiError(422, f"'{path.name}' was not saved: it does not compile", problems=problems)
+    service = service_of(request)
+    async with service.config_lock:
+        previous = path.read_text(encoding="utf-8") if path.exists() else None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(write_atomically, path, source, keep_backup=False)
+        try:  # a script the configuration uses must still define what its rules call
+            loaded = await asyncio.to_thread(load_config, service.config.path)
+            await asyncio.to_thread(check_scripts, loaded)
+        except ConfigError as exc:
+            if previous is None:
+                path.unlink(missing_ok=True)
+            else:
+                await asyncio.to_thread(write_atomically, path, previous, keep_backup=False)
+            raise ApiError(422, f"'{path.name}' was not saved", problems=[str(p) for p in exc.problems]) from exc
+        await service.apply(loaded)
+    return {"name": path.name, "saved": True}
+
+
+def _folder(request: web.Request) -> Path:
+    return service_of(request).config.base_dir / SCRIPTS_FOLDER
+
+
+def _file(request: web.Request, name: str) -> Path:
+    if not FILE_NAME.match(name):
+        raise ApiError(400, "a script file name has letters, digits, '_' or '-' and ends in .py (e.g. upload.py)")
+    return _folder(request) / name
+
+
+async def _discard(_snapshot: dict[str, Any]) -> None:
+    """The snapshot is only looked at."""

@@ -1,0 +1,110 @@
+"""The gateway log, configuration export/import, and a cloud's certificate files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from ruamel.yaml.error import YAMLError
+
+from gateway.certificates import install_pem_files
+from gateway.config import load_config
+from gateway.config.save import dump_document, load_document, replace_config
+from gateway.errors import CloudError
+from gateway.scripting.loading import check_scripts
+
+from .api import Api, ApiError
+from .context import service_of
+from .routes_config import HIDDEN
+
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_PEM_BYTES = 64 * 1024
+
+
+def register(api: Api) -> None:
+    """Add the log, configuration file and certificate endpoints."""
+    api.route("GET", "/logs", "The gateway log after a line id", "logs", query=(
+        ("after", "integer", "the last id already shown"), ("level", "string", "DEBUG, INFO, WARNING or ERROR"),
+        ("limit", "integer", "at most this many lines (500)")))(logs)
+    api.route("GET", "/config/export.yaml", "config.yaml with passwords hidden", "settings")(export_config)
+    api.route("POST", "/config/import", "Replace config.yaml (validated first; hidden passwords are kept)",
+              "settings", raw_body="application/yaml")(import_config)
+    api.route("POST", "/clouds/{name}/certificates", "Upload a cloud's certificate, key and CA (PEM)", "settings",
+              raw_body="multipart/form-data")(upload_certificates)
+
+
+async def logs(request: web.Request, _body: None) -> list[dict[str, Any]]:
+    query = request.query
+    try:
+        after, limit = int(query.get("after", "0")), int(query.get("limit", "500"))
+    except ValueError as exc:
+        raise ApiError(400, "after and limit must be whole numbers") from exc
+    level = query.get("level") or None
+    if level is not None and level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ApiError(400, "level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return service_of(request).log_tail.since(after, level, max(1, min(limit, 500)))
+
+
+async def export_config(request: web.Request, _body: None) -> web.Response:
+    service = service_of(request)
+    document = load_document(service.config.path.read_text(encoding="utf-8"))
+    for cloud in (document or {}).get("clouds") or []:
+        if cloud.get("password") is not None:
+            cloud["password"] = HIDDEN
+    return web.Response(text=dump_document(document), content_type="application/yaml",
+                        headers={"Content-Disposition": 'attachment; filename="config.yaml"'})
+
+
+async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
+    raw = await request.content.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ApiError(413, f"the file is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB")
+    try:
+        document = load_document(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, YAMLError) as exc:
+        raise ApiError(400, f"not a YAML file: {exc}") from exc
+    service = service_of(request)
+    current = {c.name: c.password for c in service.config.model.clouds}
+    if isinstance(document, dict):
+        for cloud in document.get("clouds") or []:
+            if isinstance(cloud, dict) and cloud.get("password") == HIDDEN:
+                secret = current.get(str(cloud.get("name")))
+                if secret is None:
+                    raise ApiError(400, f"cloud '{cloud.get('name')}': enter its password (it is not known here)")
+                cloud["password"] = secret.get_secret_value()
+    text = dump_document(document)
+    async with service.config_lock:
+        loaded = await asyncio.to_thread(replace_config, service.config.path, text, check_scripts)
+        await service.apply(loaded)
+    logging.getLogger("gateway.web").info("configuration replaced from an uploaded file")
+    return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures)}
+
+
+async def upload_certificates(request: web.Request, _body: None) -> dict[str, Any]:
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(415, "upload the files as multipart/form-data")
+    fields: dict[str, bytes] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        name = getattr(part, "name", None)
+        if name not in ("cert", "key", "root_ca") or not isinstance(part, BodyPartReader):
+            continue
+        data = bytearray()
+        while chunk := await part.read_chunk():
+            data += chunk
+            if len(data) > MAX_PEM_BYTES:
+                raise ApiError(413, f"{name}: larger than {MAX_PEM_BYTES // 1024} KiB; is it a PEM file?")
+        if data:
+            fields[name] = bytes(data)
+    service = service_of(request)
+    async with service.config_lock:
+        try:
+            message = await asyncio.to_thread(install_pem_files, service.config.path, request.match_info["name"],
+                                              fields.get("cert"), fields.get("key"), fields.get("root_ca"))
+        except CloudError as exc:
+            raise ApiError(400, str(exc)) from exc
+        loaded = await asyncio.to_thread(load_config, service.config.path)
+        await service.apply(loaded)
+    return {"message": message}

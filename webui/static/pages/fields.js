@@ -1,0 +1,82 @@
+// The form fields of each configuration section, shared by the section pages.
+
+const TYPES = ["BIT", "BOOL", "BYTE", "SINT", "WORD", "INT", "DWORD", "DINT", "ULONG", "LONG", "FLOAT", "DOUBLE",
+  "STRING", "BCD"];
+
+export const FIELDS = {
+  measures: [
+    { name: "name", label: "Name" }, { name: "controller", label: "Controller" }, { name: "group", label: "Group" },
+    { name: "address", label: "Address", placeholder: "40001, DB1.DBD0, sine…" },
+    { name: "type", label: "Type", type: "select", options: TYPES, default: "FLOAT" },
+    { name: "access", label: "Access", type: "select", options: ["ro", "rw"] },
+    { name: "unit", label: "Unit" }, { name: "desc", label: "Description" },
+    { name: "decimal", label: "Decimals", type: "number" }, { name: "length", label: "Length (STRING)", type: "number" },
+    { name: "byte_order", label: "Byte order", type: "select", options: ["", "abcd", "badc", "cdab", "dcba"] },
+    { name: "upload", label: "Upload", type: "select", options: ["periodic", "onchange", "never"] },
+    { name: "deadband", label: "Deadband", type: "number" },
+    { name: "transform", label: "Transform (JSON)", type: "json", placeholder: '{"kind": "gain_offset", "gain": 0.1}' },
+  ],
+  controllers: [
+    { name: "name", label: "Name" },
+    { name: "protocol", label: "Protocol", type: "select", options: ["modbus-tcp", "modbus-rtu", "s7", "simulator"] },
+    { name: "endpoint", label: "Endpoint", placeholder: "192.168.1.10:502 or a serial port name" },
+    { name: "sample_period", label: "Sample period (s)", type: "number", default: 1 },
+    { name: "timeout", label: "Timeout (s)", type: "number", default: 2 },
+    { name: "args", label: "Driver arguments (JSON)", type: "json", placeholder: '{"unit_id": 1}' },
+  ],
+  groups: [
+    { name: "name", label: "Name" }, { name: "upload_interval", label: "Upload interval (s)", type: "number", default: 10 },
+    { name: "history", label: "Keep history", type: "checkbox" },
+  ],
+  alarms: [
+    { name: "name", label: "Name" }, { name: "measure", label: "Measure" }, { name: "controller", label: "Controller" },
+    { name: "level", label: "Level (1-5)", type: "number", default: 1 }, { name: "content", label: "Content" },
+    { name: "cond1", label: "Condition 1 (JSON)", type: "json", placeholder: '{"op": "gt", "value": 80}' },
+    { name: "combine", label: "Combine", type: "select", options: ["none", "and", "or"] },
+    { name: "cond2", label: "Condition 2 (JSON)", type: "json" }, { name: "label", label: "Label" },
+  ],
+  clouds: [
+    { name: "name", label: "Name" }, { name: "type", label: "Type", type: "select", options: ["mqtt", "aws-iot"] },
+    { name: "host", label: "Host" }, { name: "port", label: "Port", type: "number" },
+    { name: "client_id", label: "Client id" }, { name: "username", label: "Username" },
+    { name: "password", label: "Password", type: "password" }, { name: "tls", label: "TLS", type: "checkbox" },
+    { name: "keepalive", label: "Keepalive (s)", type: "number" },
+    { name: "publish_rate", label: "Publishes per second", type: "number" },
+    { name: "max_inflight", label: "Max in flight", type: "number" },
+  ],
+  publish: [
+    { name: "name", label: "Name" }, { name: "cloud", label: "Cloud" }, { name: "topic", label: "Topic" },
+    { name: "qos", label: "QoS", type: "select", options: ["1", "0"] },
+    { name: "source", label: "Source", type: "select", options: ["group", "alarm"] },
+    { name: "groups", label: "Groups (JSON list)", type: "json", placeholder: '["default"]' },
+    { name: "script", label: "Script file", placeholder: "scripts/upload.py" }, { name: "function", label: "Function" },
+  ],
+  subscribe: [
+    { name: "name", label: "Name" }, { name: "cloud", label: "Cloud" }, { name: "topic", label: "Topic" },
+    { name: "qos", label: "QoS", type: "select", options: ["1", "0"] },
+    { name: "script", label: "Script file" }, { name: "function", label: "Function" },
+  ],
+  functions: [
+    { name: "name", label: "Name" }, { name: "mode", label: "Mode", type: "select", options: ["periodic", "startup"] },
+    { name: "period", label: "Period (s)", type: "number" }, { name: "cloud", label: "Cloud" },
+    { name: "script", label: "Script file" }, { name: "function", label: "Function" },
+  ],
+  serial_ports: [
+    { name: "name", label: "Name" }, { name: "device", label: "Device", placeholder: "/dev/ttyS1" },
+    { name: "baud", label: "Baud", type: "number", default: 9600 }, { name: "bits", label: "Data bits", type: "select", options: ["8", "7"] },
+    { name: "parity", label: "Parity", type: "select", options: ["N", "E", "O"] },
+    { name: "stopbits", label: "Stop bits", type: "select", options: ["1", "2"] },
+  ],
+};
+
+// select values are strings; these fields are numbers in the configuration
+const NUMERIC_SELECTS = new Set(["qos", "bits", "stopbits"]);
+
+export function cleaned(item) {
+  const result = {};
+  for (const [key, value] of Object.entries(item)) {
+    if (value === "") continue;
+    result[key] = NUMERIC_SELECTS.has(key) ? Number(value) : value;
+  }
+  return result;
+}

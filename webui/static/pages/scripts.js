@@ -1,0 +1,121 @@
+// Scripts: the script files with an editor (line numbers), upload, check, test run against the
+// current values (nothing is sent), save; the configured scripts and their state.
+
+import { api } from "../api.js";
+import { h, notice, showFailure } from "../ui.js";
+
+export async function render(container) {
+  const fileSelect = h("select", { name: "file" });
+  const name = h("input", { name: "filename", placeholder: "upload.py", size: 18 });
+  const functionName = h("input", { name: "function", placeholder: "main", size: 14 });
+  const group = h("select", { name: "group" });
+  const upload = h("input", { type: "file", name: "upload", accept: ".py,text/x-python" });
+  const gutter = h("div", { class: "gutter" });
+  const text = h("textarea", { name: "source", spellcheck: "false", wrap: "off" });
+  const output = h("div", { "data-output": "script" });
+  const configured = h("div");
+  container.append(h("h1", {}, "Scripts"),
+    h("div", { class: "toolbar" }, h("label", {}, "File", fileSelect), h("label", {}, "Save as", name),
+      h("label", {}, "Function", functionName), h("label", {}, "Group for test run", group)),
+    h("div", { class: "editor" }, gutter, text),
+    h("div", { class: "toolbar" },
+      h("button", { type: "button", onclick: check, "data-action": "check" }, "Check"),
+      h("button", { type: "button", onclick: testRun, "data-action": "test" }, "Test run"),
+      h("button", { type: "button", class: "primary", onclick: save, "data-action": "save" }, "Save"),
+      h("label", {}, "Upload a .py file", upload)),
+    output, h("h2", {}, "Scripts in the configuration"), configured);
+
+  let marked = new Set();
+  function numbers() {
+    const count = text.value.split("\n").length;
+    gutter.replaceChildren(...Array.from({ length: count }, (_, i) =>
+      h("div", { class: marked.has(i + 1) ? "marked" : null }, String(i + 1))));
+    gutter.scrollTop = text.scrollTop;
+  }
+  text.addEventListener("input", () => { marked = new Set(); numbers(); });
+  text.addEventListener("scroll", () => { gutter.scrollTop = text.scrollTop; });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Tab") { event.preventDefault(); text.setRangeText("    ", text.selectionStart, text.selectionEnd, "end"); numbers(); }
+  });
+
+  function mark(problems) {
+    marked = new Set(problems.map((p) => /line (\d+)/.exec(p)).filter(Boolean).map((m) => Number(m[1])));
+    numbers();
+  }
+
+  async function loadFiles(selected) {
+    const files = await api("GET", "/scripts/files");
+    fileSelect.replaceChildren(h("option", { value: "" }, "— new file —"),
+      ...files.map((f) => h("option", { value: f.name, selected: f.name === selected }, f.name)));
+  }
+  fileSelect.addEventListener("change", async () => {
+    if (!fileSelect.value) { text.value = ""; name.value = ""; numbers(); return; }
+    const file = await api("GET", `/scripts/files/${encodeURIComponent(fileSelect.value)}`);
+    text.value = file.source; name.value = file.name; output.replaceChildren(); mark([]);
+  });
+  upload.addEventListener("change", async () => {
+    const file = upload.files[0];
+    if (!file) return;
+    const data = new FormData();
+    data.append("file", file);
+    try {
+      const answer = await api("POST", "/scripts/upload", data);
+      output.replaceChildren(notice("ok", `Uploaded ${answer.name}.`));
+      await loadFiles(answer.name);
+      text.value = await file.text(); name.value = answer.name; mark([]);
+    } catch (error) {
+      text.value = await file.text(); name.value = file.name; showProblems(error);
+    }
+  });
+
+  function showProblems(error) {
+    const problems = (error.body && error.body.problems) || [];
+    const lines = problems.map((p) => (typeof p === "string" ? p : `${p.path}: ${p.message}`));
+    output.replaceChildren(notice("error", error.message, lines));
+    mark(lines);
+  }
+
+  async function check() {
+    const answer = await api("POST", "/scripts/check", { source: text.value, function: functionName.value.trim() || null });
+    if (answer.problems.length) { output.replaceChildren(notice("error", "The script has problems:", answer.problems)); mark(answer.problems); }
+    else { output.replaceChildren(notice("ok", "No problems: the script compiles under the sandbox policy.")); mark([]); }
+  }
+
+  async function testRun() {
+    if (!functionName.value.trim()) { output.replaceChildren(notice("error", "Name the function to run.")); return; }
+    try {
+      const answer = await api("POST", "/scripts/test", { source: text.value, function: functionName.value.trim(), group: group.value || null });
+      if (answer.error) output.replaceChildren(notice("error", answer.error), h("pre", { class: "output" }, JSON.stringify(answer.data, null, 2)));
+      else output.replaceChildren(notice("ok", "Test run (nothing was sent or written):"), h("pre", { class: "output", "data-output": "test" }, answer.lines.join("\n")));
+      mark(answer.error ? [answer.error] : []);
+    } catch (error) { showProblems(error); }
+  }
+
+  async function save() {
+    const file = name.value.trim();
+    try {
+      await api("PUT", `/scripts/files/${encodeURIComponent(file)}`, { source: text.value });
+      output.replaceChildren(notice("ok", `Saved ${file}; the gateway restarted with it.`));
+      mark([]);
+      await loadFiles(file);
+      loadConfigured();
+    } catch (error) { showProblems(error); }
+  }
+
+  async function loadConfigured() {
+    try {
+      const scripts = await api("GET", "/scripts");
+      configured.replaceChildren(scripts.length ? h("table", { "data-table": "configured-scripts" },
+        h("tr", {}, ["Rule", "Kind", "Script", "Function", "State"].map((t) => h("th", {}, t))),
+        scripts.map((s) => h("tr", {}, h("td", {}, s.rule), h("td", {}, s.kind), h("td", {}, s.script), h("td", {}, s.function),
+          h("td", {}, s.faulted ? h("span", { class: "bad" }, s.faulted) : h("span", { class: "ok" }, "ok")))))
+        : h("p", { class: "muted" }, "No rule runs a script."));
+    } catch (error) { showFailure(configured, error); }
+  }
+
+  const config = await api("GET", "/config/groups");
+  group.replaceChildren(...config.map((g) => h("option", { value: g.name }, g.name)));
+  await loadFiles("");
+  numbers();
+  await loadConfigured();
+}

@@ -1,0 +1,104 @@
+// Configuration sections: a table of items with add, edit and delete; clouds also take
+// certificate files. Every save is validated by the gateway; its messages appear by the fields.
+
+import { api } from "../api.js";
+import { h, itemForm, notice, showFailure } from "../ui.js";
+import { FIELDS, cleaned } from "./fields.js";
+
+const PAGES = {
+  controllers: { title: "Controllers", sections: ["controllers", "serial_ports"] },
+  groups: { title: "Groups", sections: ["groups"] },
+  alarms: { title: "Alarm rules", sections: ["alarms"],
+    note: "Alarm rules are validated and saved here; raising and clearing alarms is not part of this version yet." },
+  clouds: { title: "Clouds", sections: ["clouds"] },
+  rules: { title: "Rules & functions", sections: ["publish", "subscribe", "functions"] },
+};
+const TITLES = { controllers: "Controllers", serial_ports: "Serial ports", groups: "Groups", alarms: "Alarm rules",
+  clouds: "Clouds", publish: "Publish rules", subscribe: "Subscribe rules", functions: "Custom functions" };
+const SUMMARY = { controllers: ["protocol", "endpoint", "sample_period"], serial_ports: ["device", "baud", "parity"],
+  groups: ["upload_interval", "history"], alarms: ["measure", "level", "cond1"], clouds: ["type", "host", "port"],
+  publish: ["cloud", "topic", "groups", "script"], subscribe: ["cloud", "topic", "script"],
+  functions: ["mode", "period", "script"] };
+
+export function page(name) {
+  return { render: (container) => renderPage(container, PAGES[name]) };
+}
+
+async function renderPage(container, spec) {
+  container.append(h("h1", {}, spec.title));
+  if (spec.note) container.append(notice("", spec.note));
+  for (const section of spec.sections) {
+    const block = h("div", { "data-section": section });
+    container.append(block);
+    await renderSection(block, section);
+  }
+}
+
+async function renderSection(block, section) {
+  const report = h("div");
+  const formSlot = h("div");
+  const table = h("table", { "data-table": section });
+  block.replaceChildren(h("h2", {}, TITLES[section]),
+    h("div", { class: "toolbar" }, h("button", { type: "button", onclick: () => edit(null), "data-add": section }, `Add`)),
+    report, formSlot, table);
+
+  async function load() {
+    let items;
+    try { items = await api("GET", `/config/${section}`); } catch (error) { showFailure(report, error); return; }
+    const columns = ["name", ...SUMMARY[section]];
+    table.replaceChildren(h("tr", {}, columns.map((c) => h("th", {}, c)), h("th", {}, "")),
+      ...items.map((item) => h("tr", { dataset: { name: item.name } },
+        columns.map((c) => h("td", {}, item[c] === undefined ? "" : typeof item[c] === "object" ? JSON.stringify(item[c]) : String(item[c]))),
+        h("td", {}, h("button", { type: "button", onclick: () => edit(item) }, "Edit"),
+          section === "clouds" ? h("button", { type: "button", onclick: () => certificates(item) }, "Certificates") : null,
+          h("button", { type: "button", class: "danger", onclick: () => remove(item) }, "Delete")))));
+    if (!items.length) table.append(h("tr", {}, h("td", { colspan: columns.length + 1, class: "muted" }, "None yet.")));
+  }
+
+  function edit(item) {
+    const form = itemForm(FIELDS[section], item || {}, {
+      submitLabel: item ? "Save" : "Add",
+      onCancel: () => formSlot.replaceChildren(),
+      onSubmit: async (values) => {
+        const body = cleaned(values);
+        if (item) await api("PUT", `/config/${section}/${encodeURIComponent(item.name)}`, body);
+        else await api("POST", `/config/${section}`, body);
+        formSlot.replaceChildren(notice("ok", `Saved '${body.name}'; the gateway restarted with it.`));
+        load();
+      },
+    });
+    formSlot.replaceChildren(h("h3", {}, item ? `Edit ${item.name}` : `Add to ${TITLES[section]}`), form.element);
+  }
+
+  async function remove(item) {
+    if (!confirm(`Delete '${item.name}'?`)) return;
+    try { await api("DELETE", `/config/${section}/${encodeURIComponent(item.name)}`); load(); }
+    catch (error) { showFailure(report, error); }
+  }
+
+  function certificates(item) {
+    const cert = h("input", { type: "file", name: "cert" });
+    const key = h("input", { type: "file", name: "key" });
+    const ca = h("input", { type: "file", name: "root_ca" });
+    const result = h("div");
+    const form = h("form", { class: "item" }, h("label", {}, "Certificate (PEM)", cert), h("label", {}, "Private key (PEM)", key),
+      h("label", {}, "CA certificate (PEM)", ca),
+      h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, "Upload"),
+        h("button", { type: "button", onclick: () => formSlot.replaceChildren() }, "Cancel")),
+      h("p", { class: "muted", style: "grid-column: 1 / -1" }, "The key is stored readable by the gateway only and is never shown again."),
+      h("div", { style: "grid-column: 1 / -1" }, result));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData();
+      for (const input of [cert, key, ca]) if (input.files[0]) data.append(input.name, input.files[0]);
+      try {
+        const answer = await api("POST", `/clouds/${encodeURIComponent(item.name)}/certificates`, data);
+        result.replaceChildren(notice("ok", answer.message));
+        load();
+      } catch (error) { showFailure(result, error); }
+    });
+    formSlot.replaceChildren(h("h3", {}, `Certificates of ${item.name}`), form);
+  }
+
+  await load();
+}

@@ -1,0 +1,53 @@
+// Settings: gateway name and labels, cache limits, password, configuration export and import.
+
+import { api } from "../api.js";
+import { h, itemForm, notice, showFailure } from "../ui.js";
+
+export async function render(container) {
+  const gatewaySlot = h("div"), cacheSlot = h("div"), passwordSlot = h("div"), fileSlot = h("div");
+  container.append(h("h1", {}, "Settings"), h("h2", {}, "Gateway and labels"), gatewaySlot, h("h2", {}, "Cache limits"), cacheSlot,
+    h("h2", {}, "Password"), passwordSlot, h("h2", {}, "Configuration file"), fileSlot);
+
+  const gateway = await api("GET", "/config/gateway");
+  const gatewayForm = itemForm([
+    { name: "name", label: "Gateway name" },
+    { name: "log_level", label: "Log level", type: "select", options: ["info", "debug", "warning", "error"] },
+    { name: "labels", label: "Labels (JSON object, used as ${name} in topics and by scripts)", type: "json" },
+  ], gateway, { onSubmit: async (item) => {
+    await api("PUT", "/config/gateway", { ...gateway, ...item });
+    gatewaySlot.append(notice("ok", "Saved; the gateway restarted with it."));
+  } });
+  gatewaySlot.append(gatewayForm.element);
+
+  const cache = await api("GET", "/config/cache");
+  const cacheForm = itemForm([
+    { name: "max_messages", label: "Most messages kept", type: "number" }, { name: "max_mb", label: "Most MiB kept", type: "number" },
+    { name: "durability", label: "Durability", type: "select", options: ["normal", "full"] },
+    { name: "drain", label: "Drain order", type: "select", options: ["fifo", "live-first"] },
+  ], cache, { onSubmit: async (item) => {
+    await api("PUT", "/config/cache", { ...cache, ...item });
+    cacheSlot.append(notice("ok", "Saved; the gateway restarted with it."));
+  } });
+  cacheSlot.append(cacheForm.element);
+
+  const passwordForm = itemForm([
+    { name: "current", label: "Current password", type: "password" }, { name: "new", label: "New password", type: "password" },
+  ], {}, { submitLabel: "Change password", onSubmit: async (item) => {
+    await api("POST", "/auth/password", item);
+    passwordSlot.append(notice("ok", "Password changed; other sessions were logged out."));
+  } });
+  passwordSlot.append(passwordForm.element);
+
+  const file = h("input", { type: "file", name: "config", accept: ".yaml,.yml" });
+  const result = h("div");
+  fileSlot.append(h("div", { class: "toolbar" },
+    h("a", { href: "/api/v1/config/export.yaml", download: "config.yaml" }, "Export config.yaml (passwords hidden)"),
+    h("label", {}, "Import a config.yaml", file),
+    h("button", { type: "button", onclick: async () => {
+      if (!file.files[0]) { result.replaceChildren(notice("error", "Choose a file first.")); return; }
+      try {
+        const answer = await api("POST", "/config/import", undefined, { raw: await file.files[0].text(), contentType: "application/yaml" });
+        result.replaceChildren(notice("ok", `Imported: ${answer.controllers} controller(s), ${answer.measures} measure(s).`));
+      } catch (error) { showFailure(result, error, "Nothing was changed: "); }
+    } }, "Import")), result);
+}

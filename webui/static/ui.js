@@ -1,0 +1,124 @@
+// DOM helpers: elements are built with textContent only, so no value from a PLC, a log or a user
+// ever becomes markup.
+
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(element.dataset, value);
+    else if (value === true) element.setAttribute(key, "");
+    else element.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+export function notice(kind, message, items = []) {
+  return h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, message,
+    items.length ? h("ul", {}, items.map((item) => h("li", {}, item))) : null);
+}
+
+export function showFailure(container, error, prefix = "") {
+  const items = (error.body && error.body.errors) || error.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+  container.replaceChildren(notice("error", `${prefix}${error.message}`, items));
+}
+
+export function formatValue(value) {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "number" && !Number.isInteger(value)) return String(Math.round(value * 1e6) / 1e6);
+  return String(value);
+}
+
+export function formatTime(seconds) {
+  if (!seconds) return "—";
+  return new Date(seconds * 1000).toLocaleTimeString();
+}
+
+export function formatDuration(seconds) {
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600), mm = Math.floor((s % 3600) / 60);
+  return d ? `${d} d ${hh} h` : hh ? `${hh} h ${mm} min` : `${mm} min ${s % 60} s`;
+}
+
+// A form for one configuration item. fields: [{name, label, type, options, placeholder, help}]
+// types: text, number, select, checkbox, json, password. read() returns the item with empty
+// fields left out; showProblems() puts each server message next to its field.
+export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, onCancel } = {}) {
+  const inputs = {};
+  const errors = {};
+  const general = h("div", { class: "general" });
+  const form = h("form", { class: "item", novalidate: true });
+  for (const field of fields) {
+    let input;
+    const value = values[field.name];
+    if (field.type === "select") {
+      input = h("select", { name: field.name }, (field.options || []).map((option) =>
+        h("option", { value: option, selected: String(value ?? field.default ?? "") === String(option) }, option)));
+    } else if (field.type === "checkbox") {
+      input = h("input", { type: "checkbox", name: field.name, checked: Boolean(value ?? field.default) });
+    } else {
+      const shown = field.type === "json" ? (value === undefined ? "" : JSON.stringify(value)) : (value ?? "");
+      input = h("input", { type: field.type === "number" ? "number" : field.type === "password" ? "password" : "text",
+        step: field.type === "number" ? "any" : null, name: field.name, value: shown,
+        placeholder: field.placeholder || "", autocomplete: field.type === "password" ? "new-password" : "off" });
+    }
+    inputs[field.name] = input;
+    errors[field.name] = h("span", { class: "field-error", "data-error-for": field.name });
+    if (field.type === "checkbox") {
+      form.append(h("label", { class: "check" }, input, field.label, errors[field.name]));
+    } else {
+      form.append(h("label", {}, field.label, input, errors[field.name]));
+    }
+  }
+  const actions = h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, submitLabel),
+    onCancel ? h("button", { type: "button", onclick: onCancel }, "Cancel") : null);
+  form.append(actions, h("div", { style: "grid-column: 1 / -1" }, general));
+
+  function read() {
+    const item = {};
+    for (const field of fields) {
+      const input = inputs[field.name];
+      if (field.type === "checkbox") { item[field.name] = input.checked; continue; }
+      const text = input.value.trim();
+      if (text === "") continue;
+      if (field.type === "number") item[field.name] = Number(text);
+      else if (field.type === "json") {
+        try { item[field.name] = JSON.parse(text); } catch { item[field.name] = text; }
+      } else item[field.name] = text;
+    }
+    return item;
+  }
+
+  function clear() {
+    general.replaceChildren();
+    for (const name of Object.keys(inputs)) { inputs[name].classList.remove("invalid"); errors[name].textContent = ""; }
+  }
+
+  function showProblems(error) {
+    clear();
+    const unplaced = [];
+    for (const problem of error.problems) {
+      // "controllers[2].endpoint", "endpoint" or "args.unit_id": the field is the first name after the index
+      const match = /^(?:\w+\[\d+\]\.)?([A-Za-z_]+)/.exec(problem.path || "");
+      const name = match && inputs[match[1]] ? match[1] : null;
+      if (name) {
+        inputs[name].classList.add("invalid");
+        errors[name].textContent = problem.message;
+      } else unplaced.push(problem.path ? `${problem.path}: ${problem.message}` : problem.message);
+    }
+    general.replaceChildren(notice("error", error.message, unplaced));
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clear();
+    try { await onSubmit(read()); } catch (error) {
+      if (error.problems) showProblems(error); else general.replaceChildren(notice("error", String(error)));
+    }
+  });
+  return { element: form, read, showProblems, inputs };
+}
