@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := mosquitto mosquitto-clients git
+TEST_APT_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench setup system-packages lint clean
@@ -13,6 +14,7 @@ demo: setup
 	$(BIN)/gateway demo -c config.yaml $(DEMO_ARGS)
 
 test: setup
+	$(MAKE) system-packages APT_PACKAGES="$(TEST_APT_PACKAGES)"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

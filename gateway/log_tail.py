@@ -16,14 +16,17 @@ KEEP = 2000
 class LogTail(logging.Handler):
     """A bounded buffer of formatted log records, attached to the root logger."""
 
-    def __init__(self, keep: int = KEEP) -> None:
-        super().__init__(logging.DEBUG)
+    def __init__(self, level: str = "info", keep: int = KEEP) -> None:
+        super().__init__(level.upper())
         self._records: deque[dict[str, Any]] = deque(maxlen=keep)
         self._ids = itertools.count(1)
 
     def attach(self) -> None:
-        """Start receiving the gateway's records (at the level the gateway logs at)."""
-        logging.getLogger().addHandler(self)
+        """Start receiving the gateway's records at this handler's level (the gateway's log level)."""
+        root = logging.getLogger()
+        if root.getEffectiveLevel() > self.level:
+            root.setLevel(self.level)
+        root.addHandler(self)
 
     def close(self) -> None:
         """Stop receiving records."""
@@ -31,8 +34,6 @@ class LogTail(logging.Handler):
         super().close()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno < logging.getLogger().getEffectiveLevel():
-            return  # script loggers log lower for their own files; the gateway's tail shows its own level
         self._records.append({"id": next(self._ids), "time": record.created, "level": record.levelname,
                               "logger": record.name, "message": record.getMessage()[:10_000]})
 

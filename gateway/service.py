@@ -32,7 +32,7 @@ class GatewayService:
         self.config = config
         self.started_at = time.time()
         self.gateway: Gateway | None = None
-        self.log_tail = LogTail()
+        self.log_tail = LogTail(config.model.gateway.log_level)
         self.data_dir: Path = config.resolve(config.model.gateway.data_dir)
         self.script_logs = ScriptLogs(self.data_dir / "logs" / "scripts")
         self.passwords = PasswordStore(self.data_dir)

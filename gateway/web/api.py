@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from gateway.errors import ConfigError, GatewayError
 log = logging.getLogger("gateway.web")
 
 PREFIX = "/api/v1"
+_LINE = re.compile(r" \(line \d+\)$")  # a config.yaml line number means nothing to the page's form
 Handler = Callable[[web.Request, Any], Awaitable[Any]]
 
 
@@ -136,7 +138,7 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
             return web.json_response({"error": exc.message, **exc.extra}, status=exc.status, headers=exc.headers)
         except ConfigError as exc:
             return web.json_response({"error": "the configuration was not changed", "problems": [
-                {"path": p.path, "message": p.message} for p in exc.problems]}, status=422)
+                {"path": p.path, "message": _LINE.sub("", p.message)} for p in exc.problems]}, status=422)
         except GatewayError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         if isinstance(result, web.StreamResponse):

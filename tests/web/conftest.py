@@ -34,6 +34,10 @@ class WebGateway:
     broker_port: int
 
     @property
+    def plc_endpoint(self) -> str:
+        return f"127.0.0.1:{self.plc.port}"
+
+    @property
     def setup_code(self) -> str:
         return self.service.passwords.setup_code_path.read_text().strip()
 

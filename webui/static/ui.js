@@ -76,7 +76,7 @@ export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, 
   }
   const actions = h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, submitLabel),
     onCancel ? h("button", { type: "button", onclick: onCancel }, "Cancel") : null);
-  form.append(actions, h("div", { style: "grid-column: 1 / -1" }, general));
+  form.append(actions, h("div", { class: "full" }, general));
 
   function read() {
     const item = {};

@@ -85,8 +85,8 @@ async function renderSection(block, section) {
       h("label", {}, "CA certificate (PEM)", ca),
       h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, "Upload"),
         h("button", { type: "button", onclick: () => formSlot.replaceChildren() }, "Cancel")),
-      h("p", { class: "muted", style: "grid-column: 1 / -1" }, "The key is stored readable by the gateway only and is never shown again."),
-      h("div", { style: "grid-column: 1 / -1" }, result));
+      h("p", { class: "muted full" }, "The key is stored readable by the gateway only and is never shown again."),
+      h("div", { class: "full" }, result));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const data = new FormData();

@@ -1,0 +1,157 @@
+"""A user's first hour in a real browser (Debian's Chromium, headless, driven by Playwright):
+first setup, live values, adding a controller and a measure, writing a setpoint, fixing a
+script, importing a measure CSV with a bad row, logs and settings. A screenshot of each page is
+saved under test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import Subscriber
+from tests.web.conftest import PASSWORD, WebGateway
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
+                                "(make test installs it)")
+BROKEN_SCRIPT = "import json\n\ndef upload(data, api):\n    for x in range(3)\n        pass\n"
+FIXED_SCRIPT = ("import json\n\ndef upload(data, api):\n    temp = data['values']['PLC1']['Temp']['raw_data']\n"
+                "    return {'from_ui': True, 'temp': temp}\n")
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield instance
+        await instance.close()
+
+
+async def _shot(page: Page, folder: Path, name: str) -> None:
+    await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+async def _set_up(page: Page, web_gateway: WebGateway) -> None:
+    await page.goto(web_gateway.url + "/")
+    await expect(page.get_by_role("heading", name="Set the administrator password")).to_be_visible()
+    await page.get_by_label("Setup code").fill(web_gateway.setup_code)
+    await page.get_by_label("New password (at least 8 characters)").fill(PASSWORD)
+    await page.get_by_label("Repeat the password").fill(PASSWORD)
+    await page.get_by_role("button", name="Set password").click()
+    await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Browser, artifacts: Path,
+                                         subscribe: Any) -> None:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "status of 422" not in message.text else None)  # 422: refused on purpose
+
+    await page.goto(web_gateway.url + "/")
+    await _shot(page, artifacts, "01-setup")
+    await _set_up(page, web_gateway)
+    controllers = page.locator("[data-table=controllers]")
+    await expect(controllers.locator("tr[data-controller=PLC1]")).to_contain_text("reading")
+    await _shot(page, artifacts, "02-overview")
+
+    # live values change on the measures page without reloading it
+    await page.get_by_role("link", name="Measures").click()
+    temp = page.locator("tr[data-key='PLC1/Temp'] td.value")
+    await expect(temp).not_to_have_text("—")
+    first = await temp.text_content()
+    await expect(temp).not_to_have_text(first or "", timeout=10_000)
+    await _shot(page, artifacts, "03-measures-live")
+
+    # write a setpoint and see it reach the PLC
+    await page.locator("tr[data-key='PLC1/Setpoint']").get_by_role("button", name="Write").click()
+    await page.locator("input[name=write-value]").fill("42.5")
+    await page.locator("form:has(input[name=write-value])").get_by_role("button", name="Write").click()
+    await expect(page.get_by_text("written", exact=True)).to_be_visible()
+    assert web_gateway.plc.get_value("Setpoint") == pytest.approx(42.5)
+
+    # add a controller: a bad endpoint is refused next to its field, a good one is saved
+    await page.get_by_role("link", name="Controllers").click()
+    await page.locator("[data-add=controllers]").click()
+    form = page.locator("[data-section=controllers] form.item")
+    await form.get_by_label("Name").fill("PLC2")
+    await form.get_by_label("Endpoint").fill("not-an-endpoint")
+    await form.get_by_role("button", name="Add").click()
+    await expect(form.locator("[data-error-for=endpoint]")).to_contain_text("is not host:port")
+    await _shot(page, artifacts, "04-controller-refused")
+    await form.get_by_label("Endpoint").fill(web_gateway.plc_endpoint)
+    await form.get_by_role("button", name="Add").click()
+    await expect(page.locator("[data-table=controllers] tr[data-name=PLC2]")).to_be_visible()
+    await _shot(page, artifacts, "05-controllers")
+
+    # add a measure on it and see its value arrive
+    await page.get_by_role("link", name="Measures").click()
+    await page.get_by_role("button", name="Add measure").click()
+    form = page.locator("form.item")
+    for label, value in (("Name", "Level"), ("Controller", "PLC2"), ("Group", "default"), ("Address", "40021")):
+        await form.get_by_label(label, exact=True).fill(value)
+    await form.get_by_label("Type").select_option("INT")
+    await form.get_by_role("button", name="Add measure").click()
+    await expect(page.get_by_text("Saved PLC2/Level")).to_be_visible()
+    await expect(page.locator("tr[data-key='PLC2/Level'] td.value")).not_to_have_text("—", timeout=10_000)
+
+    # import a measure CSV with one bad row: the report names it and nothing is imported
+    csv_path = artifacts.parent / "measures-with-a-bad-row.csv"
+    csv_path.write_text("MeasuringPointName,ControllerName,GroupName,DataType,Address,ReadWrite\n"
+                        "Flow,PLC1,default,DWORD,40031,ro\nBroken,PLC1,default,NUMBER,40041,ro\n")
+    await page.locator("input[name=csv]").set_input_files(str(csv_path))
+    await page.locator("[data-action=import]").click()
+    report = page.locator("[data-report=measures]")
+    await expect(report).to_contain_text("nothing was imported")
+    await expect(report).to_contain_text("row 3: DataType")
+    await expect(page.locator("[data-count]")).to_have_attribute("data-count", "3")
+    await _shot(page, artifacts, "06-csv-report")
+
+    # a script with an error shows its line; fixed and saved, its messages reach the broker
+    subscriber: Subscriber = subscribe("plant/data")
+    await page.get_by_role("link", name="Scripts").click()
+    await page.locator("select[name=file]").select_option("upload.py")
+    editor = page.locator("textarea[name=source]")
+    await expect(editor).to_have_value("def upload(data, api):\n    return {'values': data['values']}\n")
+    await editor.fill(BROKEN_SCRIPT)
+    await page.locator("[data-action=save]").click()
+    output = page.locator("[data-output=script]")
+    await expect(output).to_contain_text("line 4")
+    await expect(page.locator(".gutter .marked")).to_have_text("4")
+    await _shot(page, artifacts, "07-script-error")
+    await editor.fill(FIXED_SCRIPT)
+    await page.locator("input[name=function]").fill("upload")
+    await page.locator("[data-action=test]").click()
+    await expect(page.locator("[data-output=test]")).to_contain_text('"from_ui": true')
+    await page.locator("[data-action=save]").click()
+    await expect(output).to_contain_text("Saved upload.py")
+    await _shot(page, artifacts, "08-scripts")
+    payload = await asyncio.to_thread(_next_from_ui, subscriber)
+    assert payload["from_ui"] is True and isinstance(payload["temp"], float)
+
+    await page.get_by_role("link", name="Logs").click()
+    await expect(page.locator("[data-log=gateway]")).to_contain_text("configuration changed")
+    await _shot(page, artifacts, "09-logs")
+    for name in ("Groups", "Alarms", "Clouds", "Rules & functions", "History", "Settings"):
+        await page.get_by_role("link", name=name).click()
+        await expect(page.locator("[data-page]")).to_be_visible()
+        await page.wait_for_load_state("networkidle")
+        await _shot(page, artifacts, "10-" + name.split()[0].lower())
+    assert errors == []
+
+
+def _next_from_ui(subscriber: Subscriber) -> dict[str, Any]:
+    for _ in range(40):
+        payload = json.loads(subscriber.get(10).payload)
+        if "from_ui" in payload:
+            return dict(payload)
+    raise AssertionError("no message from the saved script")
