@@ -18,6 +18,8 @@ from aiohttp import web
 
 from gateway.app import Gateway
 from gateway.config import LoadedConfig
+from gateway.config.save import write_atomically
+from gateway.errors import GatewayError
 from gateway.log_tail import LogTail
 from gateway.script_logs import ScriptLogs
 from gateway.web.auth import PasswordStore
@@ -42,20 +44,30 @@ class GatewayService:
         self._swapped = asyncio.Event()
         self._swap_lock = asyncio.Lock()
         self.config_lock = asyncio.Lock()  # one configuration change at a time, from any page
+        self._rollback: LoadedConfig | None = None  # what runs again if the applied configuration fails
+        self._apply_error: Exception | None = None
 
     def request_stop(self) -> None:
         """Stop the gateway and the web server."""
         self._stop.set()
 
     async def apply(self, config: LoadedConfig) -> None:
-        """Run ``config`` (already validated and saved) instead of the current one; return once the
-        new gateway has started."""
+        """Run ``config`` (already validated and saved, the previous file kept as ``.bak``) instead of
+        the current one; return once the new gateway has started.
+
+        Raise GatewayError when it cannot start: the previous file is then put back and the
+        previous configuration runs again, so a change never leaves the gateway stopped.
+        """
         async with self._swap_lock:
             self._swapped.clear()
-            self._next = config
+            self._apply_error = None
+            self._next, self._rollback = config, self.config
             if self.gateway is not None:
                 self.gateway.request_stop()
             await self._swapped.wait()
+            if self._apply_error is not None:
+                raise GatewayError(f"the gateway could not start with the new configuration ({self._apply_error}); "
+                                   "the previous configuration was restored")
 
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Serve until :meth:`request_stop` or cancellation."""
@@ -66,37 +78,57 @@ class GatewayService:
             if self._web_ui:
                 runner = await self._start_web()
             while not self._stop.is_set():
-                await self._run_gateway(started)
-                if self._next is None:
-                    break  # stopped, or ended by itself: the service ends with it
-                self.config, self._next = self._next, None
-                log.info("configuration changed: the gateway restarts with %s", self.config.path)
+                error = await self._run_gateway(started)
+                if self._next is not None:
+                    self.config, self._next = self._next, None
+                    log.info("configuration changed: the gateway restarts with %s", self.config.path)
+                elif error is not None and self._rollback is not None:
+                    self._restore(error)
+                elif error is not None:
+                    raise error
+                else:
+                    break  # stopped
         finally:
             if runner is not None:
                 await runner.cleanup()
             self.script_logs.close()
             self.log_tail.close()
 
-    async def _run_gateway(self, started: asyncio.Event | None) -> None:
+    def _restore(self, error: Exception) -> None:
+        """Put the previous configuration file back after the new one failed to start."""
+        assert self._rollback is not None
+        log.error("the gateway could not start with the new configuration: %s; restoring the previous one", error)
+        backup = self.config.path.with_name(self.config.path.name + ".bak")
+        if backup.exists():
+            write_atomically(self.config.path, backup.read_text(encoding="utf-8"), keep_backup=False)
+        self.config, self._rollback, self._apply_error = self._rollback, None, error
+
+    async def _run_gateway(self, started: asyncio.Event | None) -> Exception | None:
+        """Run one gateway until it stops; return the error that ended it, if any."""
         gateway = Gateway(self.config, script_logs=self.script_logs)
         self.gateway = gateway
         gateway_started = asyncio.Event()
         task = asyncio.create_task(gateway.run(gateway_started), name="gateway")
         waiters = {asyncio.create_task(gateway_started.wait()), asyncio.create_task(self._stop.wait())}
         await asyncio.wait({task, *waiters}, return_when=asyncio.FIRST_COMPLETED)
-        self._swapped.set()
-        if started is not None:
-            started.set()
-        stop = asyncio.create_task(self._stop.wait())
-        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if gateway_started.is_set():
+            self._rollback = None
+            self._swapped.set()
+            if started is not None:
+                started.set()
+            stop = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
         gateway.request_stop()
-        for waiter in (*waiters, stop):
+        for waiter in waiters:
             waiter.cancel()
         try:
             await task
-        except Exception:
-            if self._next is None:
-                raise
+        except Exception as exc:  # the gateway failed: the caller restores or gives up
+            return exc
+        finally:
+            self.gateway = None if self.gateway is gateway else self.gateway
+        return None
 
     async def _start_web(self) -> web.AppRunner:
         from gateway.web import start_web

@@ -208,9 +208,12 @@ def script_path_error(script: str, base_dir: Path) -> str | None:
     """Return why a script file reference is unusable, or None."""
     if is_inline_code(script):
         return None
-    candidate = (base_dir / script).resolve()
-    if not candidate.is_relative_to(base_dir.resolve()):
-        return f"'{script}' is outside the configuration's folder"
-    if not candidate.is_file():
-        return f"script file '{script}' not found (looked in {base_dir})"
+    try:
+        candidate = (base_dir / script).resolve()
+        if not candidate.is_relative_to(base_dir.resolve()):
+            return f"'{script}' is outside the configuration's folder"
+        if not candidate.is_file():
+            return f"script file '{script}' not found (looked in {base_dir})"
+    except (OSError, ValueError) as exc:  # a name too long, or holding a NUL, is no file either
+        return f"'{script[:80]}' cannot be a script file: {exc.strerror if isinstance(exc, OSError) else exc}"
     return None

@@ -141,6 +141,9 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
                 {"path": p.path, "message": _LINE.sub("", p.message)} for p in exc.problems]}, status=422)
         except GatewayError as exc:
             return web.json_response({"error": str(exc)}, status=400)
+        except Exception:  # a bug: logged with its traceback, answered as JSON without one
+            log.exception("%s %s failed", request.method, request.path)
+            return web.json_response({"error": "internal error; the gateway log has the details"}, status=500)
         if isinstance(result, web.StreamResponse):
             return result
         return web.json_response(result, dumps=_dumps)
@@ -152,6 +155,10 @@ async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         data = await request.json()
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not JSON: {exc}") from exc
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:  # "\ud800" is valid JSON but no character: it could not be saved
+        raise ApiError(400, "the body holds text that is not valid Unicode") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:

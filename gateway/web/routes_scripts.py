@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from pydantic import BaseModel, Field
 
 from gateway.collect import GroupUploader
@@ -29,6 +29,7 @@ from gateway.tag_config import tag_config
 
 from .api import Api, ApiError
 from .context import running_gateway, service_of
+from .uploads import read_files
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.py$")
 SCRIPTS_FOLDER = "scripts"
@@ -100,22 +101,12 @@ async def save_file(request: web.Request, body: Source) -> dict[str, Any]:
 
 
 async def upload(request: web.Request, _body: None) -> dict[str, Any]:
-    if not request.content_type.startswith("multipart/"):
-        raise ApiError(415, "upload the file as multipart/form-data")
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and getattr(part, "name", None) != "file":
-        part = await reader.next()
-    if not isinstance(part, BodyPartReader):
+    uploaded = await read_files(request, ("file",), MAX_SOURCE_BYTES)
+    if "file" not in uploaded:
         raise ApiError(400, "no 'file' field in the upload")
-    name = part.filename or ""
-    data = bytearray()
-    while chunk := await part.read_chunk():
-        data += chunk
-        if len(data) > MAX_SOURCE_BYTES:
-            raise ApiError(413, f"the script is larger than {MAX_SOURCE_BYTES // 1024} KiB")
+    name, data = uploaded["file"]
     try:
-        source = bytes(data).decode("utf-8")
+        source = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiError(400, "the script is not UTF-8 text") from exc
     return await _save(request, name, source)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from ruamel.yaml.error import YAMLError
 
 from gateway.certificates import install_pem_files
@@ -18,6 +18,7 @@ from gateway.scripting.loading import check_scripts
 from .api import Api, ApiError
 from .context import service_of
 from .routes_config import HIDDEN
+from .uploads import read_files
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 MAX_PEM_BYTES = 64 * 1024
@@ -83,26 +84,13 @@ async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
 
 
 async def upload_certificates(request: web.Request, _body: None) -> dict[str, Any]:
-    if not request.content_type.startswith("multipart/"):
-        raise ApiError(415, "upload the files as multipart/form-data")
-    fields: dict[str, bytes] = {}
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        name = getattr(part, "name", None)
-        if name not in ("cert", "key", "root_ca") or not isinstance(part, BodyPartReader):
-            continue
-        data = bytearray()
-        while chunk := await part.read_chunk():
-            data += chunk
-            if len(data) > MAX_PEM_BYTES:
-                raise ApiError(413, f"{name}: larger than {MAX_PEM_BYTES // 1024} KiB; is it a PEM file?")
-        if data:
-            fields[name] = bytes(data)
+    uploaded = await read_files(request, ("cert", "key", "root_ca"), MAX_PEM_BYTES)
+    files = {name: data for name, (_filename, data) in uploaded.items() if data}
     service = service_of(request)
     async with service.config_lock:
         try:
             message = await asyncio.to_thread(install_pem_files, service.config.path, request.match_info["name"],
-                                              fields.get("cert"), fields.get("key"), fields.get("root_ca"))
+                                              files.get("cert"), files.get("key"), files.get("root_ca"))
         except CloudError as exc:
             raise ApiError(400, str(exc)) from exc
         loaded = await asyncio.to_thread(load_config, service.config.path)
