@@ -1,0 +1,153 @@
+"""The REST API behind the pages: measures at scale, CSV in Device Supervisor's format, scripts,
+certificates, configuration files, and what happens when a saved configuration cannot run."""
+
+from __future__ import annotations
+
+import stat
+import time
+from pathlib import Path
+
+import yaml
+from aiohttp import FormData
+
+from gateway.config import load_config
+from gateway.ds.measure_csv import COLUMNS
+from tests.integration.gateway_harness import running_service, write_config
+from tests.tls_certs import issue, make_ca
+from tests.web.conftest import Client, WebGateway
+
+
+async def test_ten_thousand_measures_page_filter_and_sort_on_the_server(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    port = free_port()
+    measures = [{"name": f"M{i:05d}", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}
+                for i in range(10_000)]
+    path = write_config(tmp_path, {
+        "gateway": {"data_dir": "./state", "web": {"host": "127.0.0.1", "port": port}},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.5}],
+        "measures": measures, "groups": [{"name": "g", "upload_interval": 5}]})
+    async with running_service(path) as service:
+        client = Client(f"http://127.0.0.1:{port}")
+        try:
+            await client.call("POST", "/auth/setup", {"code": service.passwords.setup_code(),
+                                                      "password": "ten thousand rows"})
+            started = time.perf_counter()
+            status, page = await client.call("GET", "/measures?offset=9900&limit=100&sort=name&order=asc")
+            elapsed = time.perf_counter() - started
+            assert status == 200 and page["total"] == 10_000 and len(page["items"]) == 100
+            assert page["items"][0]["name"] == "M09900" and page["items"][-1]["name"] == "M09999"
+            status, page = await client.call("GET", "/measures?filter=m0999&sort=name&order=desc&limit=5")
+            assert [i["name"] for i in page["items"]] == ["M09999", "M09998", "M09997", "M09996", "M09995"]
+            assert page["total"] == 10
+            status, answer = await client.call("GET", "/measures?limit=5000")
+            assert status == 400 and "limit" in answer["error"]
+            assert elapsed < 5, f"one page of 10,000 measures took {elapsed:.2f} s"
+        finally:
+            await client.close()
+
+
+async def test_measure_csv_round_trip_and_a_bad_row_reported_with_nothing_applied(web_gateway: WebGateway) -> None:
+    client = await web_gateway.logged_in()
+    try:
+        async with client.http.get(web_gateway.url + "/api/v1/measures/export.csv") as response:
+            exported = await response.text()
+        header, *rows = exported.splitlines()
+        assert header.split(",") == list(COLUMNS) and len(rows) == 2
+        good = ("MeasuringPointName,ControllerName,GroupName,UploadType,DataType,Address,ReadWrite,Unit,"
+                "Transform Type,Gain,Offset\n"
+                "Level,PLC1,default,periodic,INT,40021,ro,mm,2,0.1,5\n"
+                "Temp,PLC1,default,onChange,FLOAT,40001,ro,K,0,,\n")
+        status, answer = await client.call("POST", "/measures/import", data=good.encode(),
+                                           headers={"Content-Type": "text/csv"})
+        assert status == 200 and answer == {"imported": 2, "measures": 3}
+        model = load_config(web_gateway.config_path).model
+        level = next(m for m in model.measures if m.name == "Level")
+        assert level.transform is not None and level.transform.model_dump() == {"kind": "gain_offset", "gain": 0.1,
+                                                                                 "offset": 5.0}
+        assert next(m for m in model.measures if m.name == "Temp").unit == "K"  # replaced, not duplicated
+        before = web_gateway.config_path.read_text()
+        bad = ("MeasuringPointName,ControllerName,GroupName,DataType,Address\n"
+               "A,PLC1,default,FLOAT,40031\nB,PLC1,default,REAL,40033\nC,PLC9,default,FLOAT,40035\n"
+               "D,PLC1,default,FLOAT,4x0037\n")
+        status, answer = await client.call("POST", "/measures/import", data=bad.encode(),
+                                           headers={"Content-Type": "text/csv"})
+        assert status == 422 and answer["error"].startswith("nothing was imported")
+        assert answer["errors"][0].startswith("row 3: DataType:")
+        status, answer = await client.call("POST", "/measures/import",
+                                           data=bad.replace("REAL", "FLOAT").encode(),
+                                           headers={"Content-Type": "text/csv"})
+        assert status == 422
+        assert any(e.startswith("row 4: ControllerName:") for e in answer["errors"]), answer["errors"]
+        assert any(e.startswith("row 5: Address:") for e in answer["errors"]), answer["errors"]
+        assert web_gateway.config_path.read_text() == before
+    finally:
+        await client.close()
+
+
+async def test_script_test_run_uses_the_current_values_and_sends_nothing(web_gateway: WebGateway) -> None:
+    client = await web_gateway.logged_in()
+    try:
+        source = "def main(data, api):\n    v = data['values']['PLC1']\n    return {'t': v['Temp']['raw_data']}\n"
+        status, answer = await client.call("POST", "/scripts/test", {"source": source, "function": "main"})
+        assert status == 200 and answer["error"] is None
+        assert answer["lines"][0].startswith('publish (stored, then sent) -> test/topic qos 1: {"t": ')
+        status, answer = await client.call("POST", "/scripts/check", {"source": "import os\n", "function": "main"})
+        assert answer["problems"] == ["line 1: import of 'os' is not allowed (allowed: logging, json, time, datetime, "
+                                      "math, re, random, struct, base64, hashlib, collections)"]
+        status, answer = await client.call("PUT", "/scripts/files/upload.py", {"source": "def other(d, a):\n  pass\n"})
+        assert status == 422 and "no function 'upload'" in str(answer["problems"])  # its rule needs upload()
+        assert "def upload" in (web_gateway.config_path.parent / "scripts" / "upload.py").read_text()
+    finally:
+        await client.close()
+
+
+async def test_certificate_upload_checks_the_pair_and_hides_the_key(web_gateway: WebGateway, tmp_path: Path) -> None:
+    ca = make_ca(tmp_path, "ca")
+    device, other = issue(ca, tmp_path, "device"), issue(ca, tmp_path, "other")
+    client = await web_gateway.logged_in()
+    try:
+        form = FormData()
+        form.add_field("cert", device.cert_path.read_bytes(), filename="../../cert.pem")
+        form.add_field("key", other.key_path.read_bytes(), filename="key.pem")
+        status, answer = await client.call("POST", "/clouds/default/certificates", data=form)
+        assert status == 400 and answer["error"] == "the key does not belong to the certificate"
+        form = FormData()
+        form.add_field("cert", device.cert_path.read_bytes(), filename="../../cert.pem")
+        form.add_field("key", device.key_path.read_bytes(), filename="key.pem")
+        form.add_field("root_ca", ca.cert_path.read_bytes(), filename="ca.pem")
+        status, answer = await client.call("POST", "/clouds/default/certificates", data=form)
+        assert status == 200, answer
+        cloud = load_config(web_gateway.config_path).model.clouds[0]
+        key = web_gateway.config_path.parent / str(cloud.key)
+        assert key.read_bytes() == device.key_path.read_bytes() and stat.S_IMODE(key.stat().st_mode) == 0o600
+        assert key.is_relative_to(web_gateway.config_path.parent / "state" / "certs")
+        _, shown = await client.call("GET", "/config/clouds")
+        assert "PRIVATE KEY" not in str(shown)
+    finally:
+        await client.close()
+
+
+async def test_config_export_import_and_a_configuration_that_cannot_start_is_rolled_back(
+    web_gateway: WebGateway,
+) -> None:
+    client = await web_gateway.logged_in()
+    try:
+        async with client.http.get(web_gateway.url + "/api/v1/config/export.yaml") as response:
+            exported = await response.text()
+        assert "********" in exported and "broker-secret-1" not in exported
+        changed = yaml.safe_load(exported)
+        changed["groups"][0]["upload_interval"] = 2.5
+        status, answer = await client.call("POST", "/config/import", data=yaml.safe_dump(changed).encode(),
+                                           headers={"Content-Type": "application/yaml"})
+        assert status == 200, answer
+        text = web_gateway.config_path.read_text()
+        assert "upload_interval: 2.5" in text and "broker-secret-1" in text  # the hidden password was kept
+        gateway = dict(changed["gateway"], data_dir="config.yaml")  # a file: the outbox cannot open there
+        status, answer = await client.call("PUT", "/config/gateway", gateway)
+        assert status == 400 and "the previous configuration was restored" in answer["error"]
+        assert load_config(web_gateway.config_path).model.gateway.data_dir == "./state"
+        status, answer = await client.call("GET", "/status")
+        assert status == 200 and answer["running"] is True
+    finally:
+        await client.close()
