@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
-from gateway.cloud.bundle import install, things_in
+from gateway.cloud.bundle import check_pair, install, things_in
 from gateway.config import load_config
 from gateway.config.save import edit_config
 from gateway.errors import CloudError, ConfigError, Problem
@@ -73,11 +72,13 @@ def install_pem_files(config_path: Path, cloud: str, cert: bytes | None, key: by
         raise CloudError("upload a certificate, a key or a CA certificate")
     if (cert is None) != (key is None):
         raise CloudError("upload the certificate and its private key together")
-    certificate = _certificate(cert, "certificate") if cert else None
+    if cert is not None and key is not None:
+        check_pair(cert, key)
     if root_ca:
-        _certificate(root_ca, "CA certificate")
-    if key is not None and certificate is not None:
-        _check_key_matches(key, certificate)
+        try:
+            x509.load_pem_x509_certificate(root_ca)
+        except ValueError as exc:
+            raise CloudError("the CA certificate is not a PEM certificate") from exc
     folder = config.resolve(config.model.gateway.data_dir) / "certs" / f"cloud-{_digest(cloud)}"
     staged = folder.with_name(folder.name + ".new")
     shutil.rmtree(staged, ignore_errors=True)
@@ -113,24 +114,6 @@ def install_pem_files(config_path: Path, cloud: str, cert: bytes | None, key: by
     shutil.rmtree(backup, ignore_errors=True)
     uploaded = ", ".join(field for field, (_n, data, _m) in files.items() if data is not None)
     return f"cloud '{cloud}': {uploaded} saved (the key is readable by its owner only and never shown again)"
-
-
-def _certificate(data: bytes, what: str) -> x509.Certificate:
-    try:
-        return x509.load_pem_x509_certificate(data)
-    except ValueError as exc:
-        raise CloudError(f"the {what} is not a PEM certificate") from exc
-
-
-def _check_key_matches(key: bytes, certificate: x509.Certificate) -> None:
-    try:
-        private = serialization.load_pem_private_key(key, password=None)
-    except (ValueError, TypeError) as exc:
-        raise CloudError("the key is not an unencrypted PEM private key") from exc
-    public = serialization.PublicFormat.SubjectPublicKeyInfo
-    if (private.public_key().public_bytes(serialization.Encoding.DER, public)
-            != certificate.public_key().public_bytes(serialization.Encoding.DER, public)):
-        raise CloudError("the key does not belong to the certificate")
 
 
 def _digest(name: str) -> str:

@@ -61,14 +61,9 @@ def things_in(bundle: Path) -> dict[str, dict[str, bytes]]:
 def install(thing: str, files: dict[str, bytes], certs_dir: Path) -> ThingCredentials:
     """Check a thing's certificate and key, and write them under ``certs_dir/<thing>/``."""
     try:
-        certificate = x509.load_pem_x509_certificate(files["cert.pem"])
-        key = serialization.load_pem_private_key(files["privkey.pem"], password=None)
-    except (ValueError, TypeError) as exc:
-        raise CloudError(f"{thing}: the certificate or key is not a readable PEM ({exc})") from exc
-    public = serialization.PublicFormat.SubjectPublicKeyInfo
-    if (certificate.public_key().public_bytes(serialization.Encoding.DER, public)
-            != key.public_key().public_bytes(serialization.Encoding.DER, public)):
-        raise CloudError(f"{thing}: privkey.pem does not belong to cert.pem")
+        check_pair(files["cert.pem"], files["privkey.pem"])
+    except CloudError as exc:
+        raise CloudError(f"{thing}: {exc}") from exc
     folder = certs_dir / thing
     folder.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = folder / "cert.pem", folder / "privkey.pem"
@@ -77,3 +72,21 @@ def install(thing: str, files: dict[str, bytes], certs_dir: Path) -> ThingCreden
     key_path.chmod(0o600)
     key_path.write_bytes(files["privkey.pem"])
     return ThingCredentials(thing, cert_path, key_path)
+
+
+def check_pair(cert: bytes, key: bytes) -> x509.Certificate:
+    """Return the certificate of a PEM pair; raise CloudError unless both parse and the key is the
+    certificate's own."""
+    try:
+        certificate = x509.load_pem_x509_certificate(cert)
+    except ValueError as exc:
+        raise CloudError("the certificate is not a PEM certificate") from exc
+    try:
+        private = serialization.load_pem_private_key(key, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CloudError("the key is not an unencrypted PEM private key") from exc
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if (certificate.public_key().public_bytes(serialization.Encoding.DER, public)
+            != private.public_key().public_bytes(serialization.Encoding.DER, public)):
+        raise CloudError("the key does not belong to the certificate")
+    return certificate

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from ruamel.yaml.error import YAMLError
 
-from gateway.certificates import install_pem_files
+from gateway.certificates import import_bundle, install_pem_files
 from gateway.config import load_config
 from gateway.config.save import dump_document, load_document, replace_config
 from gateway.errors import CloudError
@@ -22,6 +24,7 @@ from .uploads import read_files
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 MAX_PEM_BYTES = 64 * 1024
+MAX_BUNDLE_BYTES = 1024 * 1024
 
 
 def register(api: Api) -> None:
@@ -34,6 +37,8 @@ def register(api: Api) -> None:
               "settings", raw_body="application/yaml")(import_config)
     api.route("POST", "/clouds/{name}/certificates", "Upload a cloud's certificate, key and CA (PEM)", "settings",
               raw_body="multipart/form-data")(upload_certificates)
+    api.route("POST", "/clouds/{name}/bundle", "Upload a thing certificate bundle (zip) for a cloud", "settings",
+              raw_body="multipart/form-data")(upload_bundle)
 
 
 async def logs(request: web.Request, _body: None) -> list[dict[str, Any]]:
@@ -93,6 +98,26 @@ async def upload_certificates(request: web.Request, _body: None) -> dict[str, An
                                               files.get("cert"), files.get("key"), files.get("root_ca"))
         except CloudError as exc:
             raise ApiError(400, str(exc)) from exc
+        loaded = await asyncio.to_thread(load_config, service.config.path)
+        await service.apply(loaded)
+    return {"message": message}
+
+
+async def upload_bundle(request: web.Request, _body: None) -> dict[str, Any]:
+    uploaded = await read_files(request, ("bundle", "thing"), MAX_BUNDLE_BYTES)
+    if not uploaded.get("bundle", ("", b""))[1]:
+        raise ApiError(400, "no 'bundle' file in the upload")
+    thing = uploaded.get("thing", ("", b""))[1].decode("utf-8", errors="replace").strip() or None
+    service = service_of(request)
+    async with service.config_lock:
+        with tempfile.NamedTemporaryFile(suffix=".zip", dir=service.data_dir) as staged:
+            staged.write(uploaded["bundle"][1])
+            staged.flush()
+            try:
+                message = await asyncio.to_thread(import_bundle, Path(staged.name), service.config.path,
+                                                  request.match_info["name"], thing)
+            except CloudError as exc:
+                raise ApiError(400, str(exc)) from exc
         loaded = await asyncio.to_thread(load_config, service.config.path)
         await service.apply(loaded)
     return {"message": message}

@@ -67,7 +67,7 @@ def test_a_thing_bundle_configures_the_cloud(site: Path, capsys: pytest.CaptureF
 @pytest.mark.parametrize(("entries", "reason"), [
     ({"../evil/cert.pem": b"x", "../evil/privkey.pem": b"y"}, "points outside the bundle"),
     ({"pump 7;rm/cert.pem": b"x", "pump 7;rm/privkey.pem": b"y"}, "not a valid thing name"),
-    ({"pump-7/cert.pem": b"not a pem", "pump-7/privkey.pem": b"not a key"}, "not a readable PEM"),
+    ({"pump-7/cert.pem": b"not a pem", "pump-7/privkey.pem": b"not a key"}, "the certificate is not a PEM certificate"),
     ({"pump-7/cert.pem": b"x"}, "no folder with both cert.pem and privkey.pem"),
 ])
 def test_bad_bundles_change_nothing(site: Path, entries: dict[str, bytes], reason: str,
@@ -85,7 +85,7 @@ def test_a_key_of_another_certificate_is_refused(site: Path, capsys: pytest.Capt
     _, other_key = _credentials(site / "other", "pump-8")
     bundle = _bundle(site, {"pump-7/cert.pem": cert, "pump-7/privkey.pem": other_key})
     assert main(["import-certs", str(bundle), "-c", str(site / "config.yaml"), "--cloud", "aws"]) == 2
-    assert "privkey.pem does not belong to cert.pem" in capsys.readouterr().err
+    assert "the key does not belong to the certificate" in capsys.readouterr().err
 
 
 def test_several_things_need_a_choice(site: Path, capsys: pytest.CaptureFixture[str]) -> None:

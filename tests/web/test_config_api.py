@@ -151,3 +151,30 @@ async def test_config_export_import_and_a_configuration_that_cannot_start_is_rol
         assert status == 200 and answer["running"] is True
     finally:
         await client.close()
+
+
+async def test_a_thing_bundle_zip_configures_the_cloud(web_gateway: WebGateway, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    ca = make_ca(tmp_path, "ca")
+    thing = issue(ca, tmp_path, "pump-7")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("pump-7/cert.pem", thing.cert_path.read_bytes())
+        bundle.writestr("pump-7/privkey.pem", thing.key_path.read_bytes())
+    client = await web_gateway.logged_in()
+    try:
+        form = FormData()
+        form.add_field("bundle", archive.getvalue(), filename="things.zip", content_type="application/zip")
+        status, answer = await client.call("POST", "/clouds/default/bundle", data=form)
+        assert status == 200, answer
+        assert answer["message"].startswith("pump-7: certificate and key saved")
+        cloud = load_config(web_gateway.config_path).model.clouds[0]
+        assert cloud.client_id == "pump-7" and str(cloud.key).endswith("pump-7/privkey.pem")
+        form = FormData()
+        form.add_field("bundle", b"not a zip", filename="x.zip")
+        status, answer = await client.call("POST", "/clouds/default/bundle", data=form)
+        assert status == 400 and "is not a readable zip file" in answer["error"]
+    finally:
+        await client.close()

@@ -80,9 +80,13 @@ async function renderSection(block, section) {
     const cert = h("input", { type: "file", name: "cert" });
     const key = h("input", { type: "file", name: "key" });
     const ca = h("input", { type: "file", name: "root_ca" });
+    const bundle = h("input", { type: "file", name: "bundle", accept: ".zip" });
+    const thing = h("input", { name: "thing", placeholder: "only if the zip holds several things" });
     const result = h("div");
     const form = h("form", { class: "item" }, h("label", {}, "Certificate (PEM)", cert), h("label", {}, "Private key (PEM)", key),
       h("label", {}, "CA certificate (PEM)", ca),
+      h("label", {}, "…or a thing bundle (zip: one folder per thing with cert.pem, privkey.pem)", bundle),
+      h("label", {}, "Thing", thing),
       h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, "Upload"),
         h("button", { type: "button", onclick: () => formSlot.replaceChildren() }, "Cancel")),
       h("p", { class: "muted full" }, "The key is stored readable by the gateway only and is never shown again."),
@@ -90,9 +94,11 @@ async function renderSection(block, section) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const data = new FormData();
-      for (const input of [cert, key, ca]) if (input.files[0]) data.append(input.name, input.files[0]);
+      const isBundle = Boolean(bundle.files[0]);
+      for (const input of isBundle ? [bundle] : [cert, key, ca]) if (input.files[0]) data.append(input.name, input.files[0]);
+      if (isBundle && thing.value.trim()) data.append("thing", thing.value.trim());
       try {
-        const answer = await api("POST", `/clouds/${encodeURIComponent(item.name)}/certificates`, data);
+        const answer = await api("POST", `/clouds/${encodeURIComponent(item.name)}/${isBundle ? "bundle" : "certificates"}`, data);
         result.replaceChildren(notice("ok", answer.message));
         load();
       } catch (error) { showFailure(result, error); }
