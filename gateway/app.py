@@ -23,6 +23,7 @@ from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, LoadedConfig
 from gateway.errors import CloudError
 from gateway.functions import FunctionScheduler
+from gateway.history import HistoryRecorder
 from gateway.identity import gateway_variables, global_parameters, render_topic, serial_number
 from gateway.outcomes import WriteApplier
 from gateway.publisher import RulePublisher
@@ -31,6 +32,7 @@ from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
 from gateway.shadow import ShadowSync
 from gateway.store import Outbox
+from gateway.store.history import HistoryStore
 from gateway.subscriptions import SubscriptionDispatcher
 from gateway.tag_config import tag_config
 
@@ -49,6 +51,7 @@ class Gateway:
         self.connectors: dict[str, MqttConnector] = {}
         self.pollers: list[ControllerPoller] = []
         self.outbox: Outbox | None = None
+        self.history: HistoryStore | None = None  # open while running, when a group keeps history
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.runner = ScriptRunner(send_now=self._send_now,
@@ -78,6 +81,8 @@ class Gateway:
         try:
             if self._owns_script_logs:
                 self.script_logs.attach()
+            if any(g.history for g in model.groups):
+                self.history = await HistoryStore.open(self.data_dir / "history.db")
             async with asyncio.TaskGroup() as group:
                 for name, coroutine in self._components(self.outbox):
                     self._tasks.append(group.create_task(coroutine, name=name))
@@ -91,6 +96,8 @@ class Gateway:
             await self.runner.close()
             if self._owns_script_logs:
                 self.script_logs.close()
+            if self.history is not None:
+                await self.history.close()
             await self.outbox.close()
             log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth)
 
@@ -129,6 +136,9 @@ class Gateway:
         publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)
         for group in model.groups:
             measures = [m for m in model.measures if m.group == group.name]
+            if group.history and measures and self.history is not None:
+                recorder = HistoryRecorder(group, measures, self.latest, self.history)
+                components.append((f"history:{group.name}", recorder.run()))
             if not measures or not publisher.has_rules(group.name):
                 log.info("group %s: %s, nothing to upload", group.name,
                          "no measures" if not measures else "no publish rule")

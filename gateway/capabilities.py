@@ -1,6 +1,6 @@
 """Say which configured features this version validates but does not act on yet.
 
-A configuration may name alarms, group history or alarm-source publish rules before the gateway
+A configuration may name alarms or alarm-source publish rules before the gateway
 carries them out; rather than ignoring them silently, the gateway and ``gateway check`` say so.
 """
 
@@ -14,9 +14,6 @@ def inactive_features(model: GatewayConfig) -> list[str]:
     notes = []
     if model.alarms:
         notes.append(f"alarms: {len(model.alarms)} rule(s) are checked but not evaluated yet")
-    history = [g.name for g in model.groups if g.history]
-    if history:
-        notes.append(f"groups {', '.join(history)}: history: true is accepted but no history is recorded yet")
     alarm_rules = [r.name for r in model.publish if r.source == "alarm"]
     if alarm_rules:
         notes.append(f"publish rules {', '.join(alarm_rules)}: source: alarm never fires until alarms are evaluated")

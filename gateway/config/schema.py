@@ -173,6 +173,8 @@ class Group(_Model):
     name: Name
     upload_interval: Positive = 10.0
     history: bool = False
+    history_days: Annotated[float, Field(gt=0, le=3650)] = 7.0  # samples older than this are deleted
+    history_max_points: Annotated[int, Field(ge=100, le=100_000_000)] = 1_000_000  # per measure, oldest go first
 
 
 class Condition(_Model):

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from . import routes_auth, routes_config, routes_measures, routes_scripts, routes_settings, routes_status
+from . import (
+    routes_auth,
+    routes_config,
+    routes_history,
+    routes_measures,
+    routes_scripts,
+    routes_settings,
+    routes_status,
+)
 from .api import Api
 from .auth import LoginLimiter, Sessions
 from .context import LIMITER, SERVICE, SESSIONS
@@ -32,7 +40,8 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 def build_api() -> Api:
     """Return the table of every API endpoint."""
     api = Api()
-    for module in (routes_auth, routes_status, routes_config, routes_measures, routes_scripts, routes_settings):
+    for module in (routes_auth, routes_status, routes_config, routes_measures, routes_scripts, routes_settings,
+                   routes_history):
         module.register(api)
     return api
 

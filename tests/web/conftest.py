@@ -91,7 +91,7 @@ def web_config(web_port: int, plc_port: int, broker_port: int) -> dict[str, Any]
             {"name": "Setpoint", "controller": "PLC1", "group": "default", "address": "40011", "type": "FLOAT",
              "access": "rw"},
         ],
-        "groups": [{"name": "default", "upload_interval": 0.5}],
+        "groups": [{"name": "default", "upload_interval": 0.5, "history": True}],
         "clouds": [{"name": "default", "type": "mqtt", "host": "127.0.0.1", "port": broker_port,
                     "client_id": "web-test", "username": "gw", "password": "broker-secret-1"}],
         "publish": [{"name": "upload", "cloud": "default", "topic": "plant/data", "qos": 1, "groups": ["default"],

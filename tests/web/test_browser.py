@@ -141,11 +141,26 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.get_by_role("link", name="Logs").click()
     await expect(page.locator("[data-log=gateway]")).to_contain_text("configuration changed")
     await _shot(page, artifacts, "09-logs")
-    for name in ("Groups", "Alarms", "Clouds", "Rules & functions", "History", "Settings"):
+    # the temperature's history is charted; zooming in asks for a shorter window
+    await page.get_by_role("link", name="History").click()
+    await page.get_by_label("PLC1/Temp").check()
+    line = page.locator("[data-chart=history] polyline[data-series='PLC1/Temp']")
+    await expect(line).to_be_attached()
+    await page.get_by_role("button", name="15 min").click()
+    for _ in range(20):  # zoomed in to a few minutes, the seconds recorded so far become separate points
+        await page.locator("[data-action=zoom-in]").click()
+        await expect(line).to_be_attached()
+        if len((await line.get_attribute("points") or "").split()) >= 3:
+            break
+        await page.wait_for_timeout(500)
+    assert len((await line.get_attribute("points") or "").split()) >= 3
+    await expect(page.locator("[data-table=statistics]")).to_contain_text("5min")
+    await _shot(page, artifacts, "10-history")
+    for name in ("Groups", "Alarms", "Clouds", "Rules & functions", "Settings"):
         await page.get_by_role("link", name=name).click()
         await expect(page.locator("[data-page]")).to_be_visible()
         await page.wait_for_load_state("networkidle")
-        await _shot(page, artifacts, "10-" + name.split()[0].lower())
+        await _shot(page, artifacts, "11-" + name.split()[0].lower())
     assert errors == []
 
 

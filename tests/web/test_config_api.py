@@ -178,3 +178,30 @@ async def test_a_thing_bundle_zip_configures_the_cloud(web_gateway: WebGateway, 
         assert status == 400 and "is not a readable zip file" in answer["error"]
     finally:
         await client.close()
+
+
+async def test_history_of_a_group_is_recorded_charted_and_exported(web_gateway: WebGateway) -> None:
+    import asyncio
+    import csv
+    import io
+
+    client = await web_gateway.logged_in()
+    try:
+        for _ in range(50):
+            status, answer = await client.call("GET", "/history?controller=PLC1&measure=Temp&points=10")
+            if status == 200 and sum(b[4] for b in answer["buckets"]) >= 5:
+                break
+            await asyncio.sleep(0.2)
+        assert answer["width"] == 360 and sum(b[4] for b in answer["buckets"]) >= 5
+        _, measures = await client.call("GET", "/history/measures")
+        assert {"controller": "PLC1", "measure": "Temp", "group": "default"} in measures
+        async with client.http.get(web_gateway.url + "/api/v1/history/export.csv?controller=PLC1&measure=Temp") as r:
+            rows = list(csv.DictReader(io.StringIO(await r.text())))
+            assert r.headers["Content-Disposition"] == 'attachment; filename="history-PLC1-Temp.csv"'
+        assert len(rows) >= 5 and rows[0]["measure"] == "Temp" and float(rows[0]["value"]) > 0
+        stats = (await client.call("GET", "/statistics?controller=PLC1&measure=Temp"))[1]
+        assert stats["5min"]["count"] >= 5 and stats["5min"]["min"] <= stats["5min"]["avg"] <= stats["5min"]["max"]
+        status, answer = await client.call("GET", "/history?controller=PLC1&measure=Temp&start=10&end=5")
+        assert status == 400 and "start < end" in answer["error"]
+    finally:
+        await client.close()
