@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Coroutine
 from typing import Any
 
-from gateway.capabilities import inactive_features
+from gateway.alarms import AlarmEngine
 from gateway.cloud import MqttConnector
 from gateway.cloud.mqtt import OnMessage
 from gateway.collect import ControllerPoller, GroupUploader, LatestValues
@@ -32,6 +32,7 @@ from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
 from gateway.shadow import ShadowSync
 from gateway.store import Outbox
+from gateway.store.alarm_log import AlarmLog
 from gateway.store.history import HistoryStore
 from gateway.subscriptions import SubscriptionDispatcher
 from gateway.tag_config import tag_config
@@ -52,6 +53,8 @@ class Gateway:
         self.pollers: list[ControllerPoller] = []
         self.outbox: Outbox | None = None
         self.history: HistoryStore | None = None  # open while running, when a group keeps history
+        self.alarm_log: AlarmLog | None = None  # open while running
+        self.alarms: AlarmEngine | None = None
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.runner = ScriptRunner(send_now=self._send_now,
@@ -76,13 +79,12 @@ class Gateway:
         cache = model.cache
         self.outbox = await Outbox.open(self.data_dir / "outbox.db", cache.max_messages,
                                         int(cache.max_mb * 1024 * 1024), cache.durability)
-        for note in inactive_features(model):
-            log.warning("%s", note)
         try:
             if self._owns_script_logs:
                 self.script_logs.attach()
             if any(g.history for g in model.groups):
                 self.history = await HistoryStore.open(self.data_dir / "history.db")
+            self.alarm_log = await AlarmLog.open(self.data_dir / "alarms.db", cache.max_alarm_records)
             async with asyncio.TaskGroup() as group:
                 for name, coroutine in self._components(self.outbox):
                     self._tasks.append(group.create_task(coroutine, name=name))
@@ -98,6 +100,8 @@ class Gateway:
                 self.script_logs.close()
             if self.history is not None:
                 await self.history.close()
+            if self.alarm_log is not None:
+                await self.alarm_log.close()
             await self.outbox.close()
             log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth)
 
@@ -134,6 +138,10 @@ class Gateway:
             scheduler = FunctionScheduler(function, self.config, self.runner, outbox, writes, parameters)
             components.append((f"function:{function.name}", scheduler.run()))
         publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)
+        if self.alarm_log is not None:
+            self.alarms = AlarmEngine(model.alarms, model.measures, self.latest, self.alarm_log,
+                                      publisher.deliver_alarm)
+            components.append(("alarms", self.alarms.run()))
         for group in model.groups:
             measures = [m for m in model.measures if m.group == group.name]
             if group.history and measures and self.history is not None:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from gateway import __version__
-from gateway.capabilities import inactive_features
 from gateway.config import LoadedConfig, load_config
 from gateway.errors import ConfigError, GatewayError
 from gateway.logs import setup_logging
@@ -90,11 +89,9 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{args.config}: {len(exc.problems)} problem(s)", file=sys.stderr)
         return EXIT_INVALID
     model = config.model
-    for note in inactive_features(model):
-        print(f"note: {note}", file=sys.stderr)
     print(f"{args.config}: OK ({len(model.controllers)} controller(s), {len(model.measures)} measure(s), "
-          f"{len(model.groups)} group(s), {len(model.clouds)} cloud(s), {len(model.publish)} publish and "
-          f"{len(model.subscribe)} subscribe rule(s))")
+          f"{len(model.groups)} group(s), {len(model.alarms)} alarm rule(s), {len(model.clouds)} cloud(s), "
+          f"{len(model.publish)} publish and {len(model.subscribe)} subscribe rule(s))")
     return 0
 
 

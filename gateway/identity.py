@@ -52,4 +52,5 @@ def gateway_variables(model: GatewayConfig) -> dict[str, str]:
 def global_parameters(model: GatewayConfig) -> dict[str, Any]:
     """Return what ``wizard_api.get_global_parameter()`` gives scripts: Device Supervisor's keys and the labels."""
     return {"gateway_sn": serial_number(), "log_level": model.gateway.log_level,
-            "catch_recording": model.cache.max_messages, "warning_recording": 2000, **gateway_variables(model)}
+            "catch_recording": model.cache.max_messages, "warning_recording": model.cache.max_alarm_records,
+            **gateway_variables(model)}

@@ -29,10 +29,12 @@ class RulePublisher:
         self._outbox = outbox
         # A rule's topic, limits and parameters come from the configuration: built once, not per cycle.
         self._rules_by_group: dict[str, list[tuple[PublishRule, CallContext]]] = defaultdict(list)
+        self._alarm_rules: list[tuple[PublishRule, CallContext]] = []
         for rule in config.model.publish:
-            if rule.source != "group":
-                continue
             context = rule_context(rule, config.model, variables, global_parameters)
+            if rule.source == "alarm":
+                self._alarm_rules.append((rule, context))
+                continue
             for group in rule.groups:
                 self._rules_by_group[group].append((rule, context))
 
@@ -43,9 +45,17 @@ class RulePublisher:
     async def deliver_group(self, snapshot: dict[str, Any]) -> None:
         """Run the group's rules on ``snapshot``; commit what they publish in one transaction,
         then apply what they asked to write."""
+        await self._deliver(self._rules_by_group.get(snapshot["group_name"], []), snapshot)
+
+    async def deliver_alarm(self, alarm: dict[str, Any], label: str) -> None:
+        """Run the ``source: alarm`` rules whose labels include ``label`` (no labels: every label)."""
+        await self._deliver([(rule, context) for rule, context in self._alarm_rules
+                             if not rule.labels or label in rule.labels], alarm)
+
+    async def _deliver(self, rules: list[tuple[PublishRule, CallContext]], snapshot: dict[str, Any]) -> None:
         messages: list[OutgoingMessage] = []
         done: list[tuple[CallOutcome, CallContext]] = []
-        for rule, context in self._rules_by_group.get(snapshot["group_name"], []):
+        for rule, context in rules:
             outcome = await self._run_rule(rule, context, snapshot)
             if outcome.error:
                 continue

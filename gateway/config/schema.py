@@ -196,6 +196,8 @@ class Alarm(_Model):
     combine: Literal["none", "and", "or"] = "none"
     cond2: Condition | None = None
     label: str = "default"
+    hysteresis: Annotated[float, Field(ge=0)] = 0.0  # how far back past the threshold before it clears
+    delay: Annotated[float, Field(ge=0, le=86400)] = 0.0  # seconds a change must last before it counts
 
 
 class Will(_Model):
@@ -344,6 +346,7 @@ class Cache(_Model):
     max_mb: Positive = 256
     durability: Literal["normal", "full"] = "normal"
     drain: Literal["fifo", "live-first"] = "fifo"
+    max_alarm_records: Annotated[int, Field(ge=10, le=1_000_000)] = 2000  # raises and clears kept in the alarm log
 
 
 class PublishRule(_Model):
