@@ -156,7 +156,11 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     assert len((await line.get_attribute("points") or "").split()) >= 3
     await expect(page.locator("[data-table=statistics]")).to_contain_text("5min")
     await _shot(page, artifacts, "10-history")
-    for name in ("Groups", "Alarms", "Clouds", "Rules & functions", "Settings"):
+    await page.get_by_role("link", name="Alarms").click()
+    await expect(page.locator("[data-alarms=active] tr[data-alarm=TempAlive]")).to_contain_text("2 Warning")
+    await expect(page.locator("[data-alarms=history]")).to_contain_text("raised")
+    await _shot(page, artifacts, "10-alarms")
+    for name in ("Groups", "Clouds", "Rules & functions", "Settings"):
         await page.get_by_role("link", name=name).click()
         await expect(page.locator("[data-page]")).to_be_visible()
         await page.wait_for_load_state("networkidle")

@@ -9,7 +9,7 @@ const pages = {
   measures: () => import("./pages/measures.js"),
   controllers: () => import("./pages/sections.js").then((m) => m.page("controllers")),
   groups: () => import("./pages/sections.js").then((m) => m.page("groups")),
-  alarms: () => import("./pages/sections.js").then((m) => m.page("alarms")),
+  alarms: () => import("./pages/alarms.js"),
   clouds: () => import("./pages/sections.js").then((m) => m.page("clouds")),
   rules: () => import("./pages/sections.js").then((m) => m.page("rules")),
   scripts: () => import("./pages/scripts.js"),

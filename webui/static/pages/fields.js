@@ -27,6 +27,8 @@ export const FIELDS = {
   groups: [
     { name: "name", label: "Name" }, { name: "upload_interval", label: "Upload interval (s)", type: "number", default: 10 },
     { name: "history", label: "Keep history", type: "checkbox" },
+    { name: "history_days", label: "History kept (days)", type: "number" },
+    { name: "history_max_points", label: "History points per measure", type: "number" },
   ],
   alarms: [
     { name: "name", label: "Name" }, { name: "measure", label: "Measure" }, { name: "controller", label: "Controller" },
@@ -34,6 +36,7 @@ export const FIELDS = {
     { name: "cond1", label: "Condition 1 (JSON)", type: "json", placeholder: '{"op": "gt", "value": 80}' },
     { name: "combine", label: "Combine", type: "select", options: ["none", "and", "or"] },
     { name: "cond2", label: "Condition 2 (JSON)", type: "json" }, { name: "label", label: "Label" },
+    { name: "hysteresis", label: "Hysteresis", type: "number" }, { name: "delay", label: "Delay (s)", type: "number" },
   ],
   clouds: [
     { name: "name", label: "Name" }, { name: "type", label: "Type", type: "select", options: ["mqtt", "aws-iot"] },
@@ -49,6 +52,7 @@ export const FIELDS = {
     { name: "qos", label: "QoS", type: "select", options: ["1", "0"] },
     { name: "source", label: "Source", type: "select", options: ["group", "alarm"] },
     { name: "groups", label: "Groups (JSON list)", type: "json", placeholder: '["default"]' },
+    { name: "labels", label: "Alarm labels (JSON list, source alarm)", type: "json", placeholder: '["default"]' },
     { name: "script", label: "Script file", placeholder: "scripts/upload.py" }, { name: "function", label: "Function" },
   ],
   subscribe: [

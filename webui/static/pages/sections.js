@@ -8,8 +8,7 @@ import { FIELDS, cleaned } from "./fields.js";
 const PAGES = {
   controllers: { title: "Controllers", sections: ["controllers", "serial_ports"] },
   groups: { title: "Groups", sections: ["groups"] },
-  alarms: { title: "Alarm rules", sections: ["alarms"],
-    note: "Alarm rules are validated and saved here; raising and clearing alarms is not part of this version yet." },
+  alarms: { title: "Alarm rules", sections: ["alarms"] },
   clouds: { title: "Clouds", sections: ["clouds"] },
   rules: { title: "Rules & functions", sections: ["publish", "subscribe", "functions"] },
 };
@@ -34,7 +33,7 @@ async function renderPage(container, spec) {
   }
 }
 
-async function renderSection(block, section) {
+export async function renderSection(block, section) {
   const report = h("div");
   const formSlot = h("div");
   const table = h("table", { "data-table": section });
