@@ -49,6 +49,7 @@ class LinkState:
     last_error: str = ""  # the reason of the last failure, kept after a reconnect
     since: float = 0.0
     delivered: int = 0
+    failures: int = 0  # connection failures since start
 
 
 class _Disconnected(Exception):
@@ -170,7 +171,7 @@ class MqttConnector:
                 self._set_down(f"no CONNACK from {host}:{port} within {CONNECT_TIMEOUT:.0f} s")
             raise _Disconnected
         self.state = LinkState(connected=True, last_error=self.state.last_error, since=time.time(),
-                               delivered=self.state.delivered)
+                               delivered=self.state.delivered, failures=self.state.failures)
         log.info("%s: connected to %s:%d as %s", self.cloud.name, host, port, self._client_id)
         if self._subscriptions:
             for start in range(0, len(self._subscriptions), FILTERS_PER_SUBSCRIBE):  # AWS IoT: 8 per SUBSCRIBE
@@ -277,6 +278,7 @@ class MqttConnector:
         self.state.connected = False
         self.state.last_error = reason
         self.state.since = time.time()
+        self.state.failures += 1
 
     # paho callbacks: network thread -> event loop
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ class ControllerHealth:
     consecutive_failures: int = 0
     cycles: int = 0
     degraded: bool = False  # failing for a while: polled with growing pauses until it answers
+    failures_total: int = 0  # failed cycles since start (for /metrics)
+    read_seconds_total: float = 0.0  # time spent in read cycles since start (for /metrics)
 
 
 class ControllerPoller:
@@ -99,6 +102,13 @@ class ControllerPoller:
         """Run one read cycle; return False when the controller could not be read."""
         now = self._clock.now()
         self.health.cycles += 1
+        started = time.perf_counter()
+        try:
+            return await self._poll(now)
+        finally:
+            self.health.read_seconds_total += time.perf_counter() - started
+
+    async def _poll(self, now: float) -> bool:
         try:
             if not self.driver.connected:
                 await self.driver.connect()
@@ -160,6 +170,7 @@ class ControllerPoller:
         else:
             log.debug("%s: still failing: %s", self.name, error)
         self.health.healthy = False
+        self.health.failures_total += 1
         self.health.last_error = error
         self.health.consecutive_failures += 1
         if self.health.consecutive_failures == DEGRADE_AFTER:

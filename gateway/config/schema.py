@@ -34,6 +34,7 @@ class WebSection(_Model):
 
     host: str = "0.0.0.0"
     port: Port = 8080
+    metrics_token: SecretStr | None = None  # a Prometheus scraper sends it as a bearer token to /metrics
 
 
 class GatewaySection(_Model):

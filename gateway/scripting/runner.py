@@ -14,6 +14,7 @@ import base64
 import contextlib
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,9 @@ class ScriptRunner:
         self._load_errors: dict[str, str] = {}
         self._failures: dict[str, int] = {}
         self.faulted: dict[str, str] = {}  # script -> why it is paused (shown in status and log)
+        self.calls: Counter[str] = Counter()  # per script, for /metrics: calls, failed calls, timeouts
+        self.call_errors: Counter[str] = Counter()
+        self.timeouts: Counter[str] = Counter()
         self._worker: asyncio.subprocess.Process | None = None
         self._stale = False
         self._lock = asyncio.Lock()
@@ -116,6 +120,9 @@ class ScriptRunner:
         if name in self.faulted:
             return CallOutcome(error=f"paused: {self.faulted[name]}")
         outcome = await self._run(kind, name, arguments, context)
+        self.calls[name or "callback"] += 1
+        if outcome.error is not None:
+            self.call_errors[name or "callback"] += 1
         if kind == "callback":
             return outcome
         if outcome.error is None:
@@ -141,6 +148,7 @@ class ScriptRunner:
             try:
                 answer = await asyncio.wait_for(self._exchange(request), self._timeout)
             except TimeoutError:
+                self.timeouts[name or "callback"] += 1
                 await self._kill()
                 return self._failed(name, f"timed out after {self._timeout:g} s")
             except (ConnectionError, ValueError) as exc:

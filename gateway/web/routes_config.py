@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, SecretStr
+from pydantic_core import to_jsonable_python
 
 from gateway.config import GatewayConfig, LoadedConfig
 from gateway.config import schema as models
@@ -55,6 +56,8 @@ def shown(model: GatewayConfig) -> dict[str, Any]:
     for cloud, source in zip(data.get("clouds", []), model.clouds, strict=True):
         if source.password is not None:
             cloud["password"] = HIDDEN
+    if model.gateway.web.metrics_token is not None:
+        data["gateway"]["web"]["metrics_token"] = HIDDEN
     return data
 
 
@@ -114,6 +117,9 @@ def _settings(section: str) -> Callable[[web.Request, BaseModel], Any]:
         item = _plain(body)
 
         def change(document: Any) -> None:
+            web_settings = item.get("web") if section == "gateway" else None
+            if isinstance(web_settings, dict) and web_settings.get("metrics_token") == HIDDEN:  # keep the token
+                web_settings["metrics_token"] = ((document.get("gateway") or {}).get("web") or {}).get("metrics_token")
             document[section] = item
         await _save(request, change)
         return item
@@ -130,12 +136,16 @@ def _index(items: Any, section: str, key: Any) -> int:
 
 
 def _plain(body: BaseModel) -> dict[str, Any]:
-    """The item as YAML-ready data: set fields only, secrets as their real values."""
-    data = body.model_dump(mode="json", exclude_unset=True)
-    for name, value in body:
-        if isinstance(value, SecretStr) and name in data:
-            secret = value.get_secret_value()
-            data[name] = secret
+    """The item as YAML-ready data: set fields only, secrets (at any depth) as their real values."""
+    def reveal(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, dict):
+            return {k: reveal(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [reveal(v) for v in value]
+        return value
+    data: dict[str, Any] = to_jsonable_python(reveal(body.model_dump(exclude_unset=True)))
     return data
 
 

@@ -59,6 +59,9 @@ async def export_config(request: web.Request, _body: None) -> web.Response:
     for cloud in (document or {}).get("clouds") or []:
         if cloud.get("password") is not None:
             cloud["password"] = HIDDEN
+    web_settings = ((document or {}).get("gateway") or {}).get("web") or {}
+    if web_settings.get("metrics_token") is not None:
+        web_settings["metrics_token"] = HIDDEN
     return web.Response(text=dump_document(document), content_type="application/yaml",
                         headers={"Content-Disposition": 'attachment; filename="config.yaml"'})
 
@@ -80,6 +83,12 @@ async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
                 if secret is None:
                     raise ApiError(400, f"cloud '{cloud.get('name')}': enter its password (it is not known here)")
                 cloud["password"] = secret.get_secret_value()
+        web_settings = (document.get("gateway") or {}).get("web") or {}
+        if isinstance(web_settings, dict) and web_settings.get("metrics_token") == HIDDEN:
+            token = service.config.model.gateway.web.metrics_token
+            if token is None:
+                raise ApiError(400, "gateway.web.metrics_token: enter the token (it is not known here)")
+            web_settings["metrics_token"] = token.get_secret_value()
     text = dump_document(document)
     async with service.config_lock:
         loaded = await asyncio.to_thread(replace_config, service.config.path, text, check_scripts)

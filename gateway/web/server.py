@@ -26,6 +26,7 @@ from .api import Api
 from .auth import LoginLimiter, Sessions
 from .context import LIMITER, SERVICE, SESSIONS
 from .live import live
+from .metrics import metrics_handler, metrics_registry
 from .security import require_session, security_headers
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def build_app(service: GatewayService, api: Api | None = None) -> web.Applicatio
     app[LIMITER] = LoginLimiter()
     api.install(app)
     app.router.add_get("/ws", live)
+    app.router.add_get("/metrics", metrics_handler(metrics_registry(service)))
     app.router.add_get("/", _index)
     app.router.add_static("/static/", WEBUI_DIR / "static", follow_symlinks=False)
     return app
