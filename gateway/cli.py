@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     certs.add_argument("--cloud", required=True, help="the cloud in config.yaml that connects as the thing")
     certs.add_argument("--thing", help="which thing, when the bundle holds several")
     certs.set_defaults(handler=_import_certs)
+    import_ds = commands.add_parser("import-ds", help="convert a Device Supervisor 2.x .cfg export to config.yaml")
+    import_ds.add_argument("file", type=Path, help="the .cfg file exported from Device Supervisor")
+    import_ds.add_argument("-o", "--output", type=Path, default=Path("config.yaml"))
+    import_ds.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    import_ds.set_defaults(handler=_import_ds)
+    export_ds = commands.add_parser("export-ds", help="write Device Supervisor 2.x measure.csv, group.csv, alarm.csv")
+    export_ds.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    export_ds.add_argument("-o", "--output", type=Path, default=Path("."), help="the folder to write the CSVs to")
+    export_ds.set_defaults(handler=_export_ds)
     passwd = commands.add_parser("passwd", help="set the web UI's administrator password")
     passwd.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     passwd.add_argument("--stdin", action="store_true", help="read the password from standard input (scripts)")
@@ -113,6 +122,38 @@ def _demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
 
     return _serve(run_demo(config, args.duration))
+
+
+def _import_ds(args: argparse.Namespace) -> int:
+    from gateway.ds.migrate import read_export, write_migration
+
+    try:
+        migration = write_migration(read_export(args.file), args.output, force=args.force)
+    except GatewayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"wrote {migration.config_path} and {len(migration.scripts)} script(s) in "
+          f"{migration.config_path.parent / 'scripts'}")
+    for line in migration.report:
+        print(f"not carried over: {line}")
+    for problem in migration.problems:
+        print(f"check: {problem}", file=sys.stderr)
+    if migration.problems:
+        print(f"{migration.config_path}: {len(migration.problems)} problem(s) to fix before it runs", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{migration.config_path}: OK (gateway check passes)")
+    return 0
+
+
+def _export_ds(args: argparse.Namespace) -> int:
+    from gateway.ds.csv_export import export_csvs
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_INVALID
+    for path in export_csvs(config.model, args.output):
+        print(f"wrote {path}")
+    return 0
 
 
 def _passwd(args: argparse.Namespace) -> int:

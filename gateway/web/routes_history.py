@@ -118,4 +118,6 @@ async def alarm_history(request: web.Request, _body: None) -> list[dict[str, Any
         before = int(request.query["before"]) if request.query.get("before") else None
     except ValueError as exc:
         raise ApiError(400, "limit and before are whole numbers") from exc
+    if before is not None and not 0 < before < 2**63:
+        raise ApiError(400, "before is an alarm event id (a positive whole number)")
     return await gateway.alarm_log.history(limit, before) if gateway.alarm_log is not None else []

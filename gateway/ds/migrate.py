@@ -1,0 +1,65 @@
+"""``gateway import-ds``: write our config.yaml and scripts from a Device Supervisor export, then
+check the result the way ``gateway check`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from gateway.config import load_config
+from gateway.config.save import write_atomically
+from gateway.errors import ConfigError, GatewayError
+from gateway.scripting.loading import check_scripts
+
+from .cfg_import import Imported, import_cfg
+
+MAX_EXPORT_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class Migration:
+    """What an import wrote and what it could not carry."""
+
+    config_path: Path
+    scripts: list[Path]
+    report: list[str]
+    problems: list[str]  # what `gateway check` says of the result (empty when it is valid)
+
+
+def read_export(path: Path) -> Imported:
+    """Parse a Device Supervisor 2.x ``.cfg`` file; raise GatewayError saying why it cannot be read."""
+    try:
+        if path.stat().st_size > MAX_EXPORT_BYTES:
+            raise GatewayError(f"{path} is larger than {MAX_EXPORT_BYTES // (1024 * 1024)} MiB")
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise GatewayError(f"{path} is not a Device Supervisor configuration export (.cfg JSON): {exc}") from exc
+    if not isinstance(data, dict) or "controllers" not in data:
+        raise GatewayError(f"{path} has no 'controllers': is it a Device Supervisor 2.x .cfg export?")
+    return import_cfg(data)
+
+
+def write_migration(imported: Imported, output: Path, *, force: bool = False) -> Migration:
+    """Write ``output`` (config.yaml) and ``scripts/`` beside it; check the result."""
+    if output.exists() and not force:
+        raise GatewayError(f"{output} exists; choose another file or pass --force to replace it")
+    folder = output.parent
+    (folder / "scripts").mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, source in imported.scripts.items():
+        path = folder / "scripts" / name
+        write_atomically(path, source, keep_backup=False)
+        written.append(path)
+    text = "# Imported from a Device Supervisor export by `gateway import-ds`.\n" + yaml.safe_dump(
+        imported.config, sort_keys=False, allow_unicode=True, width=120)
+    write_atomically(output, text, keep_backup=force)
+    problems: list[str] = []
+    try:
+        check_scripts(load_config(output))
+    except ConfigError as exc:
+        problems = [str(p) for p in exc.problems]
+    return Migration(output, written, imported.report, problems)
