@@ -21,6 +21,7 @@ bench: setup
 	$(BIN)/python -m tests.bench.bench_southbound
 	$(BIN)/python -m tests.bench.bench_outbox
 	$(BIN)/python -m tests.bench.bench_scripts
+	$(BIN)/python -m tests.bench.bench_history
 
 lint: setup
 	$(BIN)/ruff check .

@@ -58,7 +58,9 @@ class Gateway:
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.runner = ScriptRunner(send_now=self._send_now,
-                                   queries={"values": self._recall, "tag_config": self._tag_config})
+                                   queries={"values": lambda _args: self._recall(),
+                                            "tag_config": lambda _args: self._tag_config(),
+                                            "statistics": self._statistics})
         load_rule_scripts(config, self.runner)
         self._owns_script_logs = script_logs is None
         self.script_logs = script_logs or ScriptLogs(self.data_dir / "logs" / "scripts")
@@ -179,6 +181,15 @@ class Gateway:
             values.setdefault(measure.controller, {})[measure.name] = {
                 "raw_data": reading.value, "timestamp": int(reading.timestamp), "status": reading.status}
         return {"timestamp": time.time(), "values": values}
+
+    async def _statistics(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Return a measure's statistics for get_statistics (empty without history or measure)."""
+        measure, controller = str(args.get("measure", "")), args.get("controller")
+        owners = [m.controller for m in self.config.model.measures
+                  if m.name == measure and controller in (None, m.controller)]
+        if self.history is None or len(owners) != 1:
+            return {}
+        return await self.history.statistics(owners[0], measure)
 
     def _tag_config(self) -> dict[str, Any]:
         """Return the configuration for get_tag_config."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import inspect
 import logging
 import sys
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ from .protocol import MAX_LINE_BYTES, SCRIPT_LOGGER, context_to_json, dump, load
 from .wizard_api import QUERIES, CallContext, OutgoingMessage, SendNow, WriteRequest
 
 log = logging.getLogger("gateway.scripts")
+
+QueryAnswer = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 
 FAULT_AFTER = 5  # failed calls in a row before a script is paused
 MAX_MESSAGES_PER_CALL = 10_000
@@ -54,9 +57,10 @@ class ScriptRunner:
 
     def __init__(self, send_now: SendNow, *, timeout: float = 10.0, memory_mb: int = 256,
                  cpu_seconds: float | None = None, steps: int = DEFAULT_STEPS,
-                 queries: Mapping[str, Callable[[], dict[str, Any]]] | None = None) -> None:
-        """``queries`` answer the scripts' ``recall_data`` ("values") and ``get_tag_config``
-        ("tag_config"); ``steps`` is the step budget of one call (see :mod:`.budget`)."""
+                 queries: Mapping[str, QueryAnswer] | None = None) -> None:
+        """``queries`` answer the scripts' ``recall_data`` ("values"), ``get_tag_config``
+        ("tag_config") and ``get_statistics`` ("statistics"), each given the call's arguments and
+        possibly async; ``steps`` is the step budget of one call (see :mod:`.budget`)."""
         self._send_now = send_now
         self._queries = dict(queries or {})
         self._steps = steps
@@ -200,7 +204,7 @@ class ScriptRunner:
             if message.get("op") == "log":
                 _script_logger(message.get("logger")).log(int(message["level"]), "%s", message["text"])
             elif message.get("op") == "query":
-                worker.stdin.write(dump({"data": self._answer_query(message.get("what"))}))
+                worker.stdin.write(dump({"data": await self._answer_query(message.get("what"), message.get("args"))}))
                 await worker.stdin.drain()
             elif message.get("op") == "send_now":
                 sent = self._send_now(str(message["cloud"]), str(message["topic"]),
@@ -210,9 +214,12 @@ class ScriptRunner:
             else:
                 return message
 
-    def _answer_query(self, what: Any) -> dict[str, Any]:
+    async def _answer_query(self, what: Any, args: Any) -> dict[str, Any]:
         answer = self._queries.get(what) if what in QUERIES else None
-        return answer() if answer is not None else {}
+        if answer is None:
+            return {}
+        result = answer(args if isinstance(args, dict) else {})
+        return await result if inspect.isawaitable(result) else result
 
     async def _kill(self) -> None:
         worker, self._worker = self._worker, None

@@ -51,7 +51,7 @@ async def test_source(source: str, filename: str, function: str, data: dict[str,
         report.append(f"mqtt_publish (sent at once, not stored) -> {send_topic} qos {qos}: {_show(payload)}")
         return True
 
-    answers = {what: (lambda answer=answer: answer) for what, answer in (queries or {}).items()}
+    answers = {what: (lambda _args, answer=answer: answer) for what, answer in (queries or {}).items()}
     runner = ScriptRunner(would_send_now, queries=answers)
     try:
         runner.load("test", source, filename, function)

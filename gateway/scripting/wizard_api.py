@@ -21,8 +21,9 @@ from gateway.publish_limits import PublishLimits, message_problem
 from .conventions import positional_count
 
 SendNow = Callable[[str, str, bytes, int], bool]
-Query = Callable[[str], dict[str, Any]]  # asks the gateway for 'values' (recall_data) or 'tag_config'
-QUERIES = ("values", "tag_config")
+# asks the gateway for 'values' (recall_data), 'tag_config' or 'statistics', with arguments
+Query = Callable[[str, dict[str, Any]], dict[str, Any]]
+QUERIES = ("values", "tag_config", "statistics")
 MESSAGES_PER_CALL = 10_000  # a flood of publishes in one call stops here (the gateway checks it again)
 
 
@@ -76,7 +77,7 @@ class WizardApi:
                  keep_callback: Callable[[Callable[..., Any]], int], query: Query | None = None) -> None:
         self._context = context
         self._send_now = send_now
-        self._query = query or (lambda _what: {})
+        self._query = query or (lambda _what, _args: {})
         self._logger = logger
         self._keep_callback = keep_callback
         self.outgoing: list[OutgoingMessage] = []
@@ -130,10 +131,17 @@ class WizardApi:
         """Call ``callback(config, tail[, wizard_api])`` with ``{devices, groups, warning, vars}``."""
         self._answer("get_tag_config", "tag_config", callback, tail)
 
+    def get_statistics(self, measure: str, controller: str | None = None) -> dict[str, Any]:
+        """Return avg/min/max/count of a measure with history over the last 5 min, hour and day:
+        ``{"5min": {...}, "hour": {...}, "day": {...}}`` (empty when it has no history)."""
+        if not isinstance(measure, str) or (controller is not None and not isinstance(controller, str)):
+            raise ScriptRuntimeError("get_statistics(measure, controller=None) takes names")
+        return self._query("statistics", {"measure": measure, "controller": controller})
+
     def _answer(self, call: str, what: str, callback: Any, tail: Any) -> None:
         if not callable(callback):
             raise ScriptRuntimeError(f"{call} needs a callback function")
-        data = self._query(what)
+        data = self._query(what, {})
         if positional_count(callback) >= 3:
             callback(data, tail, self)
         else:

@@ -77,8 +77,8 @@ def main() -> None:
         answer = pipe.receive()
         return bool(answer and answer.get("sent"))
 
-    def query(what: str) -> dict[str, Any]:
-        pipe.send({"op": "query", "what": what})
+    def query(what: str, args: dict[str, Any]) -> dict[str, Any]:
+        pipe.send({"op": "query", "what": what, "args": args})
         answer = pipe.receive()
         return dict(answer.get("data", {})) if answer else {}
 

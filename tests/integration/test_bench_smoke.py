@@ -42,3 +42,11 @@ async def test_script_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None
 
     await bench_scripts.main(calls=20)
     assert "round trip through the worker" in capsys.readouterr().out
+
+
+async def test_history_benchmark_runs_on_a_small_history(tmp_path: Path) -> None:
+    """Three measures over an hour: the build, both queries and the ingest still work, no timing."""
+    from tests.bench import bench_history
+
+    report = await bench_history.run(3, 1 / 24, tmp_path)
+    assert "3 measures x 3,600 s = 10,800 samples" in report and "of the baseline's time" in report

@@ -32,7 +32,7 @@ def _values() -> dict[str, Any]:
 
 def _runner(sent: list[Any]) -> ScriptRunner:
     return ScriptRunner(send_now=lambda *args: sent.append(args) or True,
-                        queries={"values": lambda: {"timestamp": 1700000000.0, "values": _values()}})
+                        queries={"values": lambda _args: {"timestamp": 1700000000.0, "values": _values()}})
 
 
 async def test_upload_function_runs_unchanged() -> None:

@@ -187,3 +187,26 @@ async def test_each_script_has_its_own_log_file_with_its_prints_and_failures(
     assert "INFO    hello from talk" in talk_log and "WARNING careful" in talk_log and "ZeroDivision" not in talk_log
     assert "line 2: ZeroDivisionError: division by zero" in fail_log and "hello" not in fail_log
     assert {"level": "INFO", "message": "hello from talk"}.items() <= tail[0].items()
+
+
+async def test_scripts_get_statistics_from_the_history_of_their_gateway(
+    tmp_path: Path, broker: MosquittoBroker, subscribe: Any
+) -> None:
+    config = {
+        "gateway": {"name": "stats", "data_dir": str(tmp_path / "state")},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "L", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
+        "groups": [{"name": "g", "upload_interval": 0.2, "history": True}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "publish": [{"name": "p", "cloud": "default", "topic": "stats/out", "qos": 1, "groups": ["g"],
+                     "function": "main", "script": "scripts/stats.py"}],
+    }
+    script = "def main(data, api):\n    return api.get_statistics('L')['5min']\n"
+    path = write_config(tmp_path, config, {"stats.py": script})
+    subscriber = subscribe("stats/out")
+    async with running_gateway(path):
+        for _ in range(50):
+            stats = await _next_payload(subscriber, topic="stats/out")
+            if stats["count"] >= 3:
+                break
+    assert stats["count"] >= 3 and stats["min"] <= stats["avg"] <= stats["max"]

@@ -368,7 +368,7 @@ async def test_get_tag_config_hands_the_callback_the_southbound_configuration() 
               "    api.awsiot_publish('t', {'tail': tail, 'devices': [d['name'] for d in config['devices']],\n"
               "                             'rw': [v['name'] for v in config['vars'] if v['readWrite'] == 'rw'],\n"
               "                             'units': [v['unit'] for v in config['vars']]}, 1)\n")
-    runner = ScriptRunner(send_now=lambda *_: False, queries={"tag_config": lambda: tag_config(config.model)})
+    runner = ScriptRunner(send_now=lambda *_: False, queries={"tag_config": lambda _args: tag_config(config.model)})
     runner.load("upload", source, "user.py", "main")
     try:
         outcome = await runner.call_publish("upload", DATA, CONTEXT)
@@ -377,3 +377,21 @@ async def test_get_tag_config_hands_the_callback_the_southbound_configuration() 
     assert outcome.error is None
     assert json.loads(outcome.messages[0].payload) == {"tail": "tail", "devices": ["PLC1"], "rw": ["SP"],
                                                        "units": ["C", ""]}
+
+
+async def test_get_statistics_asks_the_gateway_with_the_measure_and_may_be_answered_async() -> None:
+    asked: list[dict[str, object]] = []
+
+    async def statistics(args: dict[str, object]) -> dict[str, object]:
+        asked.append(args)
+        return {"hour": {"avg": 21.5, "min": 20.0, "max": 23.0, "count": 3600}}
+
+    source = "def main(data, api):\n    return api.get_statistics('Temp')['hour']['avg']\n"
+    runner = ScriptRunner(send_now=lambda *_: False, queries={"statistics": statistics})
+    runner.load("upload", source, "user.py", "main")
+    try:
+        outcome = await runner.call_publish("upload", DATA, CONTEXT)
+    finally:
+        await runner.close()
+    assert outcome.error is None and json.loads(outcome.messages[0].payload) == 21.5
+    assert asked == [{"measure": "Temp", "controller": None}]
