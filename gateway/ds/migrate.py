@@ -35,12 +35,13 @@ def read_export(path: Path) -> Imported:
     try:
         if path.stat().st_size > MAX_EXPORT_BYTES:
             raise GatewayError(f"{path} is larger than {MAX_EXPORT_BYTES // (1024 * 1024)} MiB")
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise GatewayError(f"{path} is not a Device Supervisor configuration export (.cfg JSON): {exc}") from exc
-    if not isinstance(data, dict) or "controllers" not in data:
-        raise GatewayError(f"{path} has no 'controllers': is it a Device Supervisor 2.x .cfg export?")
-    return import_cfg(data)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise GatewayError(f"cannot read {path}: {exc}") from exc
+    try:
+        return parse_export(raw)
+    except GatewayError as exc:
+        raise GatewayError(f"{path}: {exc}") from exc
 
 
 def write_migration(imported: Imported, output: Path, *, force: bool = False) -> Migration:
@@ -63,3 +64,24 @@ def write_migration(imported: Imported, output: Path, *, force: bool = False) ->
     except ConfigError as exc:
         problems = [str(p) for p in exc.problems]
     return Migration(output, written, imported.report, problems)
+
+
+def clashing_scripts(imported: Imported, folder: Path) -> list[str]:
+    """Return the scripts the import would overwrite with a different content in ``folder/scripts``."""
+    clashes = []
+    for name, source in imported.scripts.items():
+        existing = folder / "scripts" / name
+        if existing.exists() and existing.read_text(encoding="utf-8", errors="replace") != source:
+            clashes.append(f"scripts/{name}")
+    return clashes
+
+
+def parse_export(raw: bytes) -> Imported:
+    """Parse an uploaded ``.cfg`` export; raise GatewayError saying why it cannot be read."""
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise GatewayError(f"not a Device Supervisor configuration export (.cfg JSON): {exc}") from exc
+    if not isinstance(data, dict) or "controllers" not in data:
+        raise GatewayError("no 'controllers' in the file: is it a Device Supervisor 2.x .cfg export?")
+    return import_cfg(data)

@@ -14,7 +14,8 @@ from ruamel.yaml.error import YAMLError
 from gateway.certificates import import_bundle, install_pem_files
 from gateway.config import load_config
 from gateway.config.save import dump_document, load_document, replace_config
-from gateway.errors import CloudError
+from gateway.ds.migrate import MAX_EXPORT_BYTES, clashing_scripts, parse_export, write_migration
+from gateway.errors import CloudError, GatewayError
 from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
@@ -35,6 +36,8 @@ def register(api: Api) -> None:
     api.route("GET", "/config/export.yaml", "config.yaml with passwords hidden", "settings")(export_config)
     api.route("POST", "/config/import", "Replace config.yaml (validated first; hidden passwords are kept)",
               "settings", raw_body="application/yaml")(import_config)
+    api.route("POST", "/config/import-ds", "Replace the configuration with a Device Supervisor 2.x .cfg export",
+              "settings", raw_body="multipart/form-data")(import_device_supervisor)
     api.route("POST", "/clouds/{name}/certificates", "Upload a cloud's certificate, key and CA (PEM)", "settings",
               raw_body="multipart/form-data")(upload_certificates)
     api.route("POST", "/clouds/{name}/bundle", "Upload a thing certificate bundle (zip) for a cloud", "settings",
@@ -130,3 +133,29 @@ async def upload_bundle(request: web.Request, _body: None) -> dict[str, Any]:
         loaded = await asyncio.to_thread(load_config, service.config.path)
         await service.apply(loaded)
     return {"message": message}
+
+
+async def import_device_supervisor(request: web.Request, _body: None) -> dict[str, Any]:
+    uploaded = await read_files(request, ("file",), MAX_EXPORT_BYTES)
+    if not uploaded.get("file", ("", b""))[1]:
+        raise ApiError(400, "no 'file' in the upload")
+    try:
+        imported = parse_export(uploaded["file"][1])
+    except GatewayError as exc:
+        raise ApiError(400, str(exc)) from exc
+    service = service_of(request)
+    folder = service.config.base_dir
+    async with service.config_lock:
+        if clashes := clashing_scripts(imported, folder):
+            raise ApiError(409, "the import would overwrite scripts that differ; rename or remove them first",
+                           problems=clashes)
+        with tempfile.TemporaryDirectory(dir=folder) as staging:  # checked before anything real changes
+            trial = await asyncio.to_thread(write_migration, imported, Path(staging) / "config.yaml")
+        if trial.problems:
+            raise ApiError(422, "the imported configuration does not pass gateway check; nothing was changed",
+                           problems=trial.problems, report=imported.report)
+        migration = await asyncio.to_thread(write_migration, imported, service.config.path, force=True)
+        loaded = await asyncio.to_thread(load_config, service.config.path)
+        await service.apply(loaded)
+    return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures),
+            "scripts": len(migration.scripts), "report": migration.report}

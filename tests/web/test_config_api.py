@@ -205,3 +205,38 @@ async def test_history_of_a_group_is_recorded_charted_and_exported(web_gateway: 
         assert status == 400 and "start < end" in answer["error"]
     finally:
         await client.close()
+
+
+async def test_a_device_supervisor_export_replaces_the_configuration_from_the_ui(
+    web_gateway: WebGateway, tmp_path: Path
+) -> None:
+    import json
+
+    import pytest
+
+    from tests.conftest import REPO, free_port
+
+    export_path = REPO.parent / "shared" / "data" / "device-supervisor" / "device_supervisor.cfg"
+    if not export_path.exists():
+        pytest.skip(f"{export_path} is not beside this checkout")
+    export = json.loads(export_path.read_text(encoding="utf-8"))
+    for controller in export["controllers"]:  # only loopback: nothing leaves this machine
+        controller["endpoint"] = f"127.0.0.1:{free_port()}"
+    export["clouds"][0]["args"].update(host="127.0.0.1", port=web_gateway.broker_port)
+    client = await web_gateway.logged_in()
+    try:
+        form = FormData()
+        form.add_field("file", b"{not json", filename="broken.cfg")
+        status, answer = await client.call("POST", "/config/import-ds", data=form)
+        assert status == 400 and "not a Device Supervisor configuration export" in answer["error"]
+        form = FormData()
+        form.add_field("file", json.dumps(export).encode(), filename="device_supervisor.cfg")
+        status, answer = await client.call("POST", "/config/import-ds", data=form)
+        assert status == 200, answer
+        assert (answer["controllers"], answer["measures"], answer["scripts"]) == (2, 415, 3)
+        assert len(answer["report"]) == 1 and "时间同步" in answer["report"][0]
+        status, page = await client.call("GET", "/measures?limit=1")
+        assert page["total"] == 415
+        assert (web_gateway.config_path.parent / "config.yaml.bak").exists()  # the previous file is kept
+    finally:
+        await client.close()

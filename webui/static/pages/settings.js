@@ -50,4 +50,22 @@ export async function render(container) {
         result.replaceChildren(notice("ok", `Imported: ${answer.controllers} controller(s), ${answer.measures} measure(s).`));
       } catch (error) { showFailure(result, error, "Nothing was changed: "); }
     } }, "Import")), result);
+
+  const cfg = h("input", { type: "file", name: "ds-cfg", accept: ".cfg,.json" });
+  const cfgResult = h("div", { "data-report": "import-ds" });
+  fileSlot.append(h("h2", {}, "Import from Device Supervisor"),
+    h("p", { class: "muted" }, "A Device Supervisor 2.x configuration export (.cfg) replaces this configuration: controllers, " +
+      "measures, groups, alarms, clouds, labels and quickfaas functions (their scripts go to scripts/). What cannot be " +
+      "carried over is listed below."),
+    h("div", { class: "toolbar" }, h("label", {}, "Device Supervisor .cfg", cfg),
+      h("button", { type: "button", "data-action": "import-ds", onclick: async () => {
+        if (!cfg.files[0]) { cfgResult.replaceChildren(notice("error", "Choose a .cfg file first.")); return; }
+        const data = new FormData();
+        data.append("file", cfg.files[0]);
+        try {
+          const answer = await api("POST", "/config/import-ds", data);
+          cfgResult.replaceChildren(notice("ok", `Imported ${answer.controllers} controller(s), ${answer.measures} measure(s), ` +
+            `${answer.scripts} script(s).` + (answer.report.length ? " Not carried over:" : ""), answer.report));
+        } catch (error) { showFailure(cfgResult, error, "Nothing was changed: "); }
+      } }, "Import .cfg")), cfgResult);
 }
