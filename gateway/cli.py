@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     certs.add_argument("--thing", help="which thing, when the bundle holds several")
     certs.set_defaults(handler=_import_certs)
     import_ds = commands.add_parser("import-ds", help="convert a Device Supervisor 2.x .cfg export to config.yaml")
-    import_ds.add_argument("file", type=Path, help="the .cfg file exported from Device Supervisor")
+    import_ds.add_argument("file", type=Path, help="a Device Supervisor 2.x .cfg export, a folder with a 1.x CSV set "
+                           "(device.csv, var.csv, group.csv, warn.csv), or a folder with 2.x CSVs (with -c)")
+    import_ds.add_argument("-c", "--config", type=Path, help="add 2.x CSVs (measure/group/alarm.csv) to this file")
     import_ds.add_argument("-o", "--output", type=Path, default=Path("config.yaml"))
     import_ds.add_argument("--force", action="store_true", help="replace the output file if it exists")
     import_ds.set_defaults(handler=_import_ds)
@@ -125,10 +127,23 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _import_ds(args: argparse.Namespace) -> int:
-    from gateway.ds.migrate import read_export, write_migration
+    from gateway.ds.migrate import merge_into, read_source, write_migration
 
+    if args.config is not None:
+        try:
+            report, problems = merge_into(args.file, args.config)
+        except GatewayError as exc:
+            print(f"error: {exc}; {args.config} was not changed", file=sys.stderr)
+            return EXIT_INVALID
+        for line in report:
+            print(f"not carried over: {line}")
+        for problem in problems:
+            print(f"check: {problem}", file=sys.stderr)
+        print(f"{args.config}: " + ("not changed" if problems else "updated (gateway check passes)"),
+              file=sys.stderr if problems else sys.stdout)
+        return EXIT_INVALID if problems else 0
     try:
-        migration = write_migration(read_export(args.file), args.output, force=args.force)
+        migration = write_migration(read_source(args.file), args.output, force=args.force)
     except GatewayError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -85,3 +85,36 @@ def parse_export(raw: bytes) -> Imported:
     if not isinstance(data, dict) or "controllers" not in data:
         raise GatewayError("no 'controllers' in the file: is it a Device Supervisor 2.x .cfg export?")
     return import_cfg(data)
+
+
+def read_source(path: Path) -> Imported:
+    """Read a ``.cfg`` export or a folder holding a Device Supervisor 1.x CSV set."""
+    if path.is_dir():
+        from .csv_import import import_csv_set
+
+        try:
+            return import_csv_set(path)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
+            raise GatewayError(f"{path}: cannot read the CSV files: {exc}") from exc
+    return read_export(path)
+
+
+def merge_into(folder: Path, config_path: Path) -> tuple[list[str], list[str]]:
+    """Add the 2.x CSVs of ``folder`` to the configuration at ``config_path``; return the report and
+    what ``gateway check`` says (the file changes only when that is nothing)."""
+    from gateway.config.save import dump_document, load_document, replace_config
+
+    from .csv_import import merge_csvs
+
+    try:
+        document = load_document(config_path.read_text(encoding="utf-8")) or {}
+        merged, report = merge_csvs(folder, dict(document))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
+        raise GatewayError(f"cannot read {folder} or {config_path}: {exc}") from exc
+    for key, value in merged.items():
+        document[key] = value
+    try:
+        replace_config(config_path, dump_document(document), check_scripts)
+    except ConfigError as exc:
+        return report, [str(p) for p in exc.problems]
+    return report, []
