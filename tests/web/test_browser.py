@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -55,7 +56,8 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and "status of 422" not in message.text else None)  # 422: refused on purpose
+            if message.type == "error" and not re.search(r"status of (422|401)", message.text)
+            else None)  # 422 and 401: refused on purpose
 
     await page.goto(web_gateway.url + "/")
     await _shot(page, artifacts, "01-setup")
@@ -122,10 +124,14 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.locator("select[name=file]").select_option("upload.py")
     editor = page.locator("textarea[name=source]")
     await expect(editor).to_have_value("def upload(data, api):\n    return {'values': data['values']}\n")
-    await editor.fill(BROKEN_SCRIPT)
-    await page.locator("[data-action=save]").click()
+    broken = artifacts.parent / "upload.py"
+    broken.write_text(BROKEN_SCRIPT)
+    await page.locator("input[name=upload]").set_input_files(str(broken))  # an upload with a syntax error
     output = page.locator("[data-output=script]")
     await expect(output).to_contain_text("line 4")
+    await expect(editor).to_have_value(BROKEN_SCRIPT)
+    assert "def upload(data, api):\n    return {'values'" in (web_gateway.config_path.parent / "scripts" /
+                                                             "upload.py").read_text()  # not saved
     await expect(page.locator(".gutter .marked")).to_have_text("4")
     await _shot(page, artifacts, "07-script-error")
     await editor.fill(FIXED_SCRIPT)
@@ -165,6 +171,15 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
         await expect(page.locator("[data-page]")).to_be_visible()
         await page.wait_for_load_state("networkidle")
         await _shot(page, artifacts, "11-" + name.split()[0].lower())
+    # log out, a wrong password is refused, the right one logs in again
+    await page.get_by_role("button", name="Log out").click()
+    await page.get_by_label("Administrator password").fill("not the password")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_text("wrong password")).to_be_visible()
+    await page.get_by_label("Administrator password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.locator("[data-page]")).to_be_visible()
+    await _shot(page, artifacts, "12-logged-in-again")
     assert errors == []
 
 
