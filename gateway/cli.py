@@ -135,13 +135,8 @@ def _import_ds(args: argparse.Namespace) -> int:
         except GatewayError as exc:
             print(f"error: {exc}; {args.config} was not changed", file=sys.stderr)
             return EXIT_INVALID
-        for line in report:
-            print(f"not carried over: {line}")
-        for problem in problems:
-            print(f"check: {problem}", file=sys.stderr)
-        print(f"{args.config}: " + ("not changed" if problems else "updated (gateway check passes)"),
-              file=sys.stderr if problems else sys.stdout)
-        return EXIT_INVALID if problems else 0
+        return _import_outcome(report, problems, f"{args.config}: updated (gateway check passes)",
+                               f"{args.config}: not changed")
     try:
         migration = write_migration(read_source(args.file), args.output, force=args.force)
     except GatewayError as exc:
@@ -149,15 +144,18 @@ def _import_ds(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"wrote {migration.config_path} and {len(migration.scripts)} script(s) in "
           f"{migration.config_path.parent / 'scripts'}")
-    for line in migration.report:
+    return _import_outcome(migration.report, migration.problems, f"{migration.config_path}: OK (gateway check passes)",
+                           f"{migration.config_path}: {len(migration.problems)} problem(s) to fix before it runs")
+
+
+def _import_outcome(report: list[str], problems: list[str], ok: str, failed: str) -> int:
+    """Print what an import could not carry and what gateway check says; return the exit status."""
+    for line in report:
         print(f"not carried over: {line}")
-    for problem in migration.problems:
+    for problem in problems:
         print(f"check: {problem}", file=sys.stderr)
-    if migration.problems:
-        print(f"{migration.config_path}: {len(migration.problems)} problem(s) to fix before it runs", file=sys.stderr)
-        return EXIT_INVALID
-    print(f"{migration.config_path}: OK (gateway check passes)")
-    return 0
+    print(failed if problems else ok, file=sys.stderr if problems else sys.stdout)
+    return EXIT_INVALID if problems else 0
 
 
 def _export_ds(args: argparse.Namespace) -> int:

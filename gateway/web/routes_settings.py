@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,16 +104,8 @@ async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
 async def upload_certificates(request: web.Request, _body: None) -> dict[str, Any]:
     uploaded = await read_files(request, ("cert", "key", "root_ca"), MAX_PEM_BYTES)
     files = {name: data for name, (_filename, data) in uploaded.items() if data}
-    service = service_of(request)
-    async with service.config_lock:
-        try:
-            message = await asyncio.to_thread(install_pem_files, service.config.path, request.match_info["name"],
-                                              files.get("cert"), files.get("key"), files.get("root_ca"))
-        except CloudError as exc:
-            raise ApiError(400, str(exc)) from exc
-        loaded = await asyncio.to_thread(load_config, service.config.path)
-        await service.apply(loaded)
-    return {"message": message}
+    return await _install(request, lambda config: install_pem_files(
+        config, request.match_info["name"], files.get("cert"), files.get("key"), files.get("root_ca")))
 
 
 async def upload_bundle(request: web.Request, _body: None) -> dict[str, Any]:
@@ -120,18 +113,22 @@ async def upload_bundle(request: web.Request, _body: None) -> dict[str, Any]:
     if not uploaded.get("bundle", ("", b""))[1]:
         raise ApiError(400, "no 'bundle' file in the upload")
     thing = uploaded.get("thing", ("", b""))[1].decode("utf-8", errors="replace").strip() or None
+    with tempfile.NamedTemporaryFile(suffix=".zip", dir=service_of(request).data_dir) as staged:
+        staged.write(uploaded["bundle"][1])
+        staged.flush()
+        return await _install(request, lambda config: import_bundle(Path(staged.name), config,
+                                                                    request.match_info["name"], thing))
+
+
+async def _install(request: web.Request, install: Callable[[Path], str]) -> dict[str, Any]:
+    """Install credentials (``install`` edits the configuration file it is given), then run it."""
     service = service_of(request)
     async with service.config_lock:
-        with tempfile.NamedTemporaryFile(suffix=".zip", dir=service.data_dir) as staged:
-            staged.write(uploaded["bundle"][1])
-            staged.flush()
-            try:
-                message = await asyncio.to_thread(import_bundle, Path(staged.name), service.config.path,
-                                                  request.match_info["name"], thing)
-            except CloudError as exc:
-                raise ApiError(400, str(exc)) from exc
-        loaded = await asyncio.to_thread(load_config, service.config.path)
-        await service.apply(loaded)
+        try:
+            message = await asyncio.to_thread(install, service.config.path)
+        except CloudError as exc:
+            raise ApiError(400, str(exc)) from exc
+        await service.apply(await asyncio.to_thread(load_config, service.config.path))
     return {"message": message}
 
 
