@@ -8,7 +8,7 @@ APT_PACKAGES := mosquitto mosquitto-clients git
 TEST_APT_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench setup system-packages lint clean
+.PHONY: demo test bench package setup system-packages lint clean
 
 demo: setup
 	$(BIN)/gateway demo -c config.yaml $(DEMO_ARGS)
@@ -22,6 +22,9 @@ bench: setup
 	$(BIN)/python -m tests.bench.bench_outbox
 	$(BIN)/python -m tests.bench.bench_scripts
 	$(BIN)/python -m tests.bench.bench_history
+
+package: setup
+	$(BIN)/python packaging/build_app.py --arch $(or $(ARCH),$(shell uname -m))
 
 lint: setup
 	$(BIN)/ruff check .
@@ -46,4 +49,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) state .pytest_cache
+	rm -rf $(VENV) state .pytest_cache build dist

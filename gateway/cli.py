@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run a gateway from a configuration")
     run.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    run.add_argument("--log-file", type=Path, help="also log to this file, rotated at 5 MiB (3 kept)")
     run.set_defaults(handler=_run)
     check = commands.add_parser("check", help="validate a configuration and list every problem")
     check.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
@@ -110,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     config = _load_or_report(args.config)
     if config is None:
         return EXIT_INVALID
-    setup_logging(config.model.gateway.log_level)
+    setup_logging(config.model.gateway.log_level, args.log_file)
     from gateway.service import GatewayService
 
     return _serve(GatewayService(config).run())

@@ -8,6 +8,7 @@ inline script, served from the package, so nothing comes from the internet.
 from __future__ import annotations
 
 import logging
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.web")
 
-WEBUI_DIR = Path(__file__).resolve().parents[2] / "webui"
+WEBUI_DIR = Path(str(files("gateway_webui")))  # webui/ of the checkout, or the installed package's copy
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
 

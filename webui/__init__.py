@@ -1,0 +1,1 @@
+"""The admin web UI's static files (HTML, ES modules, CSS), shipped inside the package."""
