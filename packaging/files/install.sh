@@ -7,7 +7,8 @@
 #
 # Each version goes to its own folder under $PREFIX/releases; $PREFIX/current points at the one
 # in use. Configuration, certificates, the outbox and the history live in $DATA and are never
-# touched by an upgrade. An upgrade that does not answer ready within 60 s is rolled back.
+# touched by an upgrade. An upgrade that does not answer ready within READY_TIMEOUT s (60) is
+# rolled back.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=plc-edge-gateway
@@ -40,7 +41,8 @@ if [ ! -f "$DATA/config.yaml" ]; then
   mkdir -p "$DATA/scripts"
   cp "$HERE"/scripts/*.py "$DATA/scripts/"
 fi
-"$RELEASE/venv/bin/gateway" check -c "$DATA/config.yaml" >/dev/null || fail "$DATA/config.yaml does not pass gateway check"
+"$RELEASE/venv/bin/gateway" check -c "$DATA/config.yaml" >/dev/null \
+  || { rm -rf "$RELEASE"; fail "$DATA/config.yaml does not pass this version's gateway check; nothing was changed"; }
 
 PREVIOUS=$(readlink "$PREFIX/current" 2>/dev/null || true)
 ln -sfn "$RELEASE" "$PREFIX/current.new" && mv -Tf "$PREFIX/current.new" "$PREFIX/current"
@@ -62,12 +64,12 @@ restart() {
 }
 
 ready() {
-  "$PREFIX/current/venv/bin/python" - "$DATA/config.yaml" <<'PY'
+  "$PREFIX/current/venv/bin/python" - "$DATA/config.yaml" "${READY_TIMEOUT:-60}" <<'PY'
 import json, sys, time, urllib.request
 from gateway.config import load_config
 web = load_config(sys.argv[1]).model.gateway.web
 host = "127.0.0.1" if web.host in ("0.0.0.0", "", "::") else web.host
-for _ in range(60):
+for _ in range(int(sys.argv[2])):
     try:
         with urllib.request.urlopen(f"http://{host}:{web.port}/api/v1/health", timeout=2) as answer:
             if json.load(answer).get("status") == "ready":
@@ -86,11 +88,11 @@ if [ -n "$PREVIOUS" ] || [ "${START:-1}" = 1 ]; then
     say "$NAME $VERSION is running and ready"
     [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$RELEASE" ] && say "previous release kept in $PREVIOUS for a manual rollback"
   elif [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$RELEASE" ]; then
-    say "the new version did not answer ready within 60 s: rolling back to $PREVIOUS"
+    say "the new version did not answer ready within ${READY_TIMEOUT:-60} s: rolling back to $PREVIOUS"
     ln -sfn "$PREVIOUS" "$PREFIX/current.new" && mv -Tf "$PREFIX/current.new" "$PREFIX/current"
     restart
     fail "upgrade rolled back; see $LOGS/gateway.log"
   else
-    fail "the gateway did not answer ready within 60 s; see $LOGS/gateway.log"
+    fail "the gateway did not answer ready within ${READY_TIMEOUT:-60} s; see $LOGS/gateway.log"
   fi
 fi

@@ -4,6 +4,7 @@ upgraded to a rebuilt package with the configuration and the undelivered outbox 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import re
@@ -14,6 +15,7 @@ import sys
 import tarfile
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +136,12 @@ def test_build_install_offline_run_and_upgrade_keeping_config_and_outbox(tmp_pat
     finally:
         subscriber.close()
         broker.close()
+    broken = _broken_copy(second, tmp_path / "broken")
+    refused = _run(broken / "install.sh", {**offline_env, "READY_TIMEOUT": "15"})
+    assert refused.returncode == 1 and "rolling back to" in refused.stdout, refused.stdout + refused.stderr
+    assert os.readlink(prefix / "current").endswith(re.search(r"build (\d+)", (second / "MANIFEST").read_text())[1])
+    assert _ready(web_port)  # the previous version runs again
+
     removed = _run(second / "uninstall.sh", offline_env)
     assert removed.returncode == 0 and not prefix.exists() and (data / "config.yaml").exists()
 
@@ -152,3 +160,22 @@ def test_packages_for_the_gateways_arm_cpus_build_or_name_what_has_no_wheel(arch
         print(done.stderr)  # the report of this run: which dependencies have no wheel for the target
         assert re.fullmatch(rf"error: no wheel for {arch} \(Python 3\.11\) of: [\w.=-]+(, [\w.=-]+)*\n", done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def _broken_copy(package: Path, folder: Path) -> Path:
+    """A copy of an unpacked package whose gateway exits at once: an upgrade that cannot start."""
+    shutil.copytree(package, folder)
+    [wheel] = (folder / "wheels").glob("plc_edge_gateway-*.whl")
+    patched = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(patched, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "gateway/service.py":  # `gateway check` passes, `gateway run` fails
+                data = data.replace(b"\nlog = ", b"\nraise SystemExit('broken on purpose')\nlog = ", 1)
+            target.writestr(item, data)
+    patched.replace(wheel)
+    manifest = (folder / "MANIFEST").read_text()
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    manifest = re.sub(rf"sha256 \w+  (wheels/{re.escape(wheel.name)})", rf"sha256 {digest}  \1", manifest)
+    (folder / "MANIFEST").write_text(re.sub(r"build (\d+)", r"build \g<1>9", manifest))
+    return folder
