@@ -15,12 +15,14 @@ from collections.abc import Coroutine
 from typing import Any
 
 from gateway.alarms import AlarmEngine
-from gateway.cloud import MqttConnector
+from gateway.cloud import CloudConnector, IotgoConnector, MqttConnector
+from gateway.cloud.iotgo_updates import IotgoUpdates
 from gateway.cloud.mqtt import OnMessage
 from gateway.collect import ControllerPoller, GroupUploader, LatestValues
 from gateway.collect.assembly import build_pollers
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, LoadedConfig
+from gateway.config.references import device_measures
 from gateway.errors import CloudError
 from gateway.functions import FunctionScheduler
 from gateway.history import HistoryRecorder
@@ -49,7 +51,7 @@ class Gateway:
         """``script_logs`` outlive this gateway when given (the service's); else it keeps its own."""
         self.config = config
         self.latest = LatestValues()
-        self.connectors: dict[str, MqttConnector] = {}
+        self.connectors: dict[str, CloudConnector] = {}
         self.pollers: list[ControllerPoller] = []
         self.outbox: Outbox | None = None
         self.history: HistoryStore | None = None  # open while running, when a group keeps history
@@ -123,6 +125,9 @@ class Gateway:
         if model.subscribe:
             components.append(("subscribe", dispatcher.run()))
         for cloud in model.clouds:
+            if cloud.type == "iotgo":
+                components += self._iotgo(cloud, outbox)
+                continue
             shadow = self._shadow(cloud, writes, outbox)
             subscriptions = dispatcher.subscriptions(cloud.name) + (shadow.subscriptions() if shadow else [])
             template_parameters = {k: render_topic(v, variables) for k, v in
@@ -156,6 +161,16 @@ class Gateway:
             uploader = GroupUploader(group, measures, self.latest, publisher.deliver_group)
             components.append((f"upload:{group.name}", uploader.run()))
         return components
+
+    def _iotgo(self, cloud: Cloud, outbox: Outbox) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """The connector of an IoTgo cloud and the component that queues its devices' updates."""
+        devices = {d.deviceid: device_measures(d, self.config.model)[0] for d in cloud.devices}
+        writer = self.plc_writer
+        assert writer is not None
+        connector = IotgoConnector(cloud, outbox, devices, writer.apply)
+        self.connectors[cloud.name] = connector
+        updates = IotgoUpdates(cloud, devices, self.latest, outbox)
+        return [(f"cloud:{cloud.name}", connector.run()), (f"iotgo-updates:{cloud.name}", updates.run())]
 
     def _shadow(self, cloud: Cloud, writes: WriteApplier, outbox: Outbox) -> ShadowSync | None:
         if cloud.shadow is None or not cloud.shadow_enabled:

@@ -1,5 +1,7 @@
-"""Northbound connectors: MQTT (any broker) with paced, ordered outbox drain."""
+"""Northbound connectors: MQTT (any broker, AWS IoT) and IoTgo, each draining the outbox in order."""
 
+from .connector import CloudConnector
+from .iotgo import IotgoConnector
 from .mqtt import LinkState, MqttConnector
 
-__all__ = ["LinkState", "MqttConnector"]
+__all__ = ["CloudConnector", "IotgoConnector", "LinkState", "MqttConnector"]

@@ -16,7 +16,7 @@ from gateway.errors import AddressError, Problem
 from gateway.publish_limits import AWS_MAX_SUBSCRIPTIONS, message_problem
 from gateway.southbound import ByteOrder, DataType, Driver, Point, available_protocols, driver_for
 
-from .schema import Controller, GatewayConfig, Measure
+from .schema import Controller, GatewayConfig, IotgoDevice, Measure
 from .validation_text import pydantic_problems
 
 _TOPIC_VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -129,6 +129,14 @@ def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], pro
             elif by_name[name] > 1:
                 problems.append(Problem(f"{path}.measures[{position}]",
                                         f"'{name}' exists on several controllers; shadow keys must be unique"))
+    for index, cloud in enumerate(config.clouds):
+        seen: set[str] = set()
+        for position, device in enumerate(cloud.devices):
+            path = f"clouds[{index}].devices[{position}]"
+            if device.deviceid in seen:
+                problems.append(Problem(f"{path}.deviceid", f"device {device.deviceid} is listed twice"))
+            seen.add(device.deviceid)
+            problems += [Problem(f"{path}.{where}", message) for where, message in device_measures(device, config)[1]]
     for index, alarm in enumerate(config.alarms):
         candidates = [m for m in config.measures if m.name == alarm.measure
                       and alarm.controller in (None, m.controller)]
@@ -162,6 +170,13 @@ def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem],
             topic_problems = _topic_problems(f"{path}.topic", rule.topic, variables, section == "publish")
             problems += topic_problems
             cloud = by_name.get(rule.cloud)
+            if cloud is not None and cloud.type == "iotgo":
+                if section == "subscribe":
+                    problems.append(Problem(f"{path}.cloud", f"cloud '{cloud.name}' is iotgo: its apps' changes "
+                                            "write the devices' rw measures directly; subscribe rules are for MQTT"))
+                elif rule.topic not in {d.deviceid for d in cloud.devices}:
+                    problems.append(Problem(f"{path}.topic", f"for iotgo cloud '{cloud.name}' the topic is the "
+                                            f"deviceid of one of its devices, not '{rule.topic}'"))
             if cloud is not None and rule.qos > cloud.publish_limits.max_qos:
                 problems.append(Problem(f"{path}.qos", f"cloud '{cloud.name}' accepts qos 0 or 1 only"))
             if (cloud is not None and section == "publish" and not topic_problems
@@ -217,3 +232,23 @@ def script_path_error(script: str, base_dir: Path) -> str | None:
     except (OSError, ValueError) as exc:  # a name too long, or holding a NUL, is no file either
         return f"'{script[:80]}' cannot be a script file: {exc.strerror if isinstance(exc, OSError) else exc}"
     return None
+
+
+def device_measures(device: IotgoDevice, config: GatewayConfig) -> tuple[list[Measure], list[tuple[str, str]]]:
+    """Return the measures an IoTgo device carries as params, and ``(field, problem)`` pairs for
+    names that match no measure or several (name those as ``controller/measure``)."""
+    if device.group is not None:
+        if device.group not in {g.name for g in config.groups}:
+            return [], [("group", f"unknown group '{device.group}'")]
+        return [m for m in config.measures if m.group == device.group], []
+    chosen, problems = [], []
+    for position, name in enumerate(device.measures):
+        controller, _, measure = name.rpartition("/")
+        found = [m for m in config.measures if m.name == measure and controller in ("", m.controller)]
+        if len(found) == 1:
+            chosen.append(found[0])
+        elif not found:
+            problems.append((f"measures[{position}]", f"unknown measure '{name}'"))
+        else:
+            problems.append((f"measures[{position}]", f"'{name}' exists on several controllers; write controller/name"))
+    return chosen, problems

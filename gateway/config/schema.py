@@ -7,6 +7,7 @@ refused so that a misspelt key is reported instead of silently ignored.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -246,11 +247,41 @@ class Provisioning(_Model):
     timeout: Positive = 30.0
 
 
+class IotgoDevice(_Model):
+    """An IoTgo device the gateway acts as: its id, its key, and the measures that are its params."""
+
+    deviceid: str  # 10 lowercase hex digits
+    apikey: str  # a lowercase UUID
+    measures: list[Name] = []  # "Temp" or "PLC1/Temp"
+    group: Name | None = None  # every measure of a group, instead of naming them
+    factory: bool = False  # a factory device registers first and then uses the owner's apikey
+
+    @field_validator("deviceid")
+    @classmethod
+    def _deviceid(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9a-f]{10}", value):
+            raise ValueError("a deviceid is 10 lowercase hex digits, e.g. 10000abcde")
+        return value
+
+    @field_validator("apikey")
+    @classmethod
+    def _apikey(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", value):
+            raise ValueError("an apikey is a lowercase UUID, e.g. 123e4567-e89b-12d3-a456-426614174000")
+        return value
+
+    @model_validator(mode="after")
+    def _measures_or_group(self) -> IotgoDevice:
+        if bool(self.measures) == (self.group is not None):
+            raise ValueError("give the device either measures or a group")
+        return self
+
+
 class Cloud(_Model):
-    """A northbound MQTT connection."""
+    """A northbound connection: an MQTT broker, AWS IoT Core, or an IoTgo server."""
 
     name: Name
-    type: Literal["aws-iot", "mqtt"]
+    type: Literal["aws-iot", "mqtt", "iotgo"]
     host: str
     port: Port | None = None
     client_id: str | None = None
@@ -270,6 +301,23 @@ class Cloud(_Model):
     mqtt_version: Literal["3.1.1", "5"] = "3.1.1"
     shadow: Shadow | None = None
     provisioning: Provisioning | None = None
+    devices: list[IotgoDevice] = []  # iotgo: the gateway's measures as IoTgo devices
+    update_interval: Positive = 5.0  # iotgo: how often a device's params are sent
+    response_timeout: Positive = 10.0  # iotgo: how long to wait for the server's answer to a request
+
+    @model_validator(mode="after")
+    def _iotgo_rules(self) -> Cloud:
+        """An IoTgo cloud has devices and no MQTT features; an MQTT cloud has no devices."""
+        if self.type != "iotgo":
+            if self.devices:
+                raise ValueError("devices belong to an iotgo cloud")
+            return self
+        if not self.devices:
+            raise ValueError("an iotgo cloud needs devices: [{deviceid, apikey, measures or group}]")
+        mqtt_only = [f for f in ("shadow", "provisioning", "will", "cert", "key") if getattr(self, f) is not None]
+        if mqtt_only:
+            raise ValueError(f"{', '.join(mqtt_only)} do not apply to an iotgo cloud")
+        return self
 
     @model_validator(mode="after")
     def _aws_iot_rules(self) -> Cloud:
@@ -309,6 +357,8 @@ class Cloud(_Model):
     @property
     def effective_port(self) -> int:
         """Return the configured port or the protocol default."""
+        if self.type == "iotgo":
+            return self.port or (443 if self.tls else 80)
         return self.port or (8883 if self.uses_tls else 1883)
 
     @property

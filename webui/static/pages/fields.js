@@ -39,13 +39,16 @@ export const FIELDS = {
     { name: "hysteresis", label: "Hysteresis", type: "number" }, { name: "delay", label: "Delay (s)", type: "number" },
   ],
   clouds: [
-    { name: "name", label: "Name" }, { name: "type", label: "Type", type: "select", options: ["mqtt", "aws-iot"] },
+    { name: "name", label: "Name" }, { name: "type", label: "Type", type: "select", options: ["mqtt", "aws-iot", "iotgo"] },
     { name: "host", label: "Host" }, { name: "port", label: "Port", type: "number" },
     { name: "client_id", label: "Client id" }, { name: "username", label: "Username" },
     { name: "password", label: "Password", type: "password" }, { name: "tls", label: "TLS", type: "checkbox" },
     { name: "keepalive", label: "Keepalive (s)", type: "number" },
     { name: "publish_rate", label: "Publishes per second", type: "number" },
     { name: "max_inflight", label: "Max in flight", type: "number" },
+    { name: "devices", label: "IoTgo devices (JSON list)", type: "json",
+      placeholder: '[{"deviceid": "10000abcde", "apikey": "…", "measures": ["Temp"]}]' },
+    { name: "update_interval", label: "IoTgo update interval (s)", type: "number" },
   ],
   publish: [
     { name: "name", label: "Name" }, { name: "cloud", label: "Cloud" }, { name: "topic", label: "Topic" },

@@ -1,0 +1,54 @@
+"""Turn an IoTgo cloud's device mappings into updates: every ``update_interval``, each device
+whose good readings changed gets one ``update`` with its params, through the outbox."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.collect import LatestValues
+from gateway.collect.clock import REAL_CLOCK, Clock
+from gateway.config import Cloud, Measure
+from gateway.errors import StoreError
+from gateway.scripting import OutgoingMessage
+from gateway.store import Outbox
+from gateway.tasks import stop_if_cancelled
+
+log = logging.getLogger("gateway.cloud")
+
+
+class IotgoUpdates:
+    """Queues the params of one iotgo cloud's devices when they change."""
+
+    def __init__(self, cloud: Cloud, devices: Mapping[str, list[Measure]], latest: LatestValues, outbox: Outbox,
+                 *, clock: Clock = REAL_CLOCK) -> None:
+        self._cloud, self._devices, self._latest, self._outbox, self._clock = cloud, devices, latest, outbox, clock
+        self._sent: dict[str, dict[str, Any]] = {}
+
+    async def run(self) -> None:
+        """Queue changed params every ``update_interval`` until cancelled."""
+        while True:
+            stop_if_cancelled()
+            await self._clock.sleep(self._cloud.update_interval)
+            try:
+                await self.queue_changes()
+            except StoreError as exc:
+                log.error("%s: updates not queued: %s", self._cloud.name, exc)
+
+    async def queue_changes(self) -> int:
+        """Queue one update per device whose params changed; return how many were queued."""
+        messages = []
+        for deviceid, measures in self._devices.items():
+            params = {}
+            for measure in measures:
+                reading = self._latest.get(measure.controller, measure.name)
+                if reading.status == 1:
+                    params[measure.name] = reading.value
+            if params and params != self._sent.get(deviceid):
+                self._sent[deviceid] = params
+                messages.append(OutgoingMessage(self._cloud.name, deviceid, json.dumps(params).encode(), 1))
+        if messages:
+            await self._outbox.enqueue(messages)
+        return len(messages)
