@@ -4,7 +4,8 @@ IoTgo's device API is JSON: requests carry ``action`` (register, update, query, 
 ``deviceid``, ``apikey``, ``params`` and ``sequence``; answers carry ``error`` (0 ok; 400, 403,
 404, 503 offline, 504 timeout) and echo ``deviceid``, ``apikey`` and ``sequence``.
 
-- Updates come from the outbox like every cloud message (ordered, durable, paced): a row's topic
+- Updates come from the outbox like every cloud message (ordered, durable; one request in flight,
+  and at most ``publish_rate`` per second when set): a row's topic
   is the deviceid and its payload the ``params`` object. A row is acknowledged on error 0; a
   request the server refuses for good (400, 403, 404) is logged and dropped so it cannot block the
   queue; 503 and 504 keep it for the next attempt.
@@ -170,6 +171,8 @@ class IotgoConnector:
             for row in rows:
                 await self._deliver(row, request)
                 after = row.id
+                if self.cloud.publish_rate is not None:  # paced like MQTT; otherwise one request at a time
+                    await asyncio.sleep(1 / self.cloud.publish_rate)
 
     async def _deliver(self, row: StoredMessage, request: Request) -> None:
         try:
