@@ -12,12 +12,14 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
 from gateway.app import Gateway
-from gateway.config import LoadedConfig
+from gateway.config import LoadedConfig, load_config
 from gateway.config.save import write_atomically
 from gateway.errors import GatewayError
 from gateway.log_tail import LogTail
@@ -25,6 +27,7 @@ from gateway.script_logs import ScriptLogs
 from gateway.web.auth import PasswordStore
 
 log = logging.getLogger("gateway")
+T = TypeVar("T")
 
 
 class GatewayService:
@@ -46,21 +49,35 @@ class GatewayService:
         self.config_lock = asyncio.Lock()  # one configuration change at a time, from any page
         self._rollback: LoadedConfig | None = None  # what runs again if the applied configuration fails
         self._apply_error: Exception | None = None
+        self._restore_text: str | None = None  # the file as it was before the change being applied
 
     def request_stop(self) -> None:
         """Stop the gateway and the web server."""
         self._stop.set()
 
-    async def apply(self, config: LoadedConfig) -> None:
-        """Run ``config`` (already validated and saved, the previous file kept as ``.bak``) instead of
-        the current one; return once the new gateway has started.
+    async def change(self, edit: Callable[[], T]) -> tuple[T, LoadedConfig]:
+        """Change the configuration: ``edit`` validates and saves the file (in a thread); then the
+        saved configuration runs (see :meth:`apply`: if it cannot start, the file as it was before
+        comes back). Return what ``edit`` returned and the configuration. One change at a time."""
+        async with self.config_lock:
+            before = await asyncio.to_thread(self.config.path.read_text, encoding="utf-8")
+            result = await asyncio.to_thread(edit)
+            loaded = result if isinstance(result, LoadedConfig) else await asyncio.to_thread(load_config,
+                                                                                               self.config.path)
+            await self.apply(loaded, restore=before)
+            return result, loaded
 
-        Raise GatewayError when it cannot start: the previous file is then put back and the
-        previous configuration runs again, so a change never leaves the gateway stopped.
+    async def apply(self, config: LoadedConfig, restore: str | None = None) -> None:
+        """Run ``config`` (already validated) instead of the current one; return once the new
+        gateway has started.
+
+        Raise GatewayError when it cannot start: the previous configuration runs again, and the
+        file gets back the ``restore`` text, so a change never leaves the gateway stopped.
         """
         async with self._swap_lock:
             self._swapped.clear()
             self._apply_error = None
+            self._restore_text = restore
             self._next, self._rollback = config, self.config
             if self.gateway is not None:
                 self.gateway.request_stop()
@@ -98,9 +115,8 @@ class GatewayService:
         """Put the previous configuration file back after the new one failed to start."""
         assert self._rollback is not None
         log.error("the gateway could not start with the new configuration: %s; restoring the previous one", error)
-        backup = self.config.path.with_name(self.config.path.name + ".bak")
-        if backup.exists():
-            write_atomically(self.config.path, backup.read_text(encoding="utf-8"), keep_backup=False)
+        if self._restore_text is not None:
+            write_atomically(self.config.path, self._restore_text, keep_backup=False)
         self.config, self._rollback, self._apply_error = self._rollback, None, error
 
     async def _run_gateway(self, started: asyncio.Event | None) -> Exception | None:

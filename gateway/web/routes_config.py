@@ -9,7 +9,6 @@ placeholder back keeps the stored password.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -152,7 +151,5 @@ def _plain(body: BaseModel) -> dict[str, Any]:
 async def _save(request: web.Request, change: Callable[[Any], None]) -> LoadedConfig:
     """Change, validate and save the configuration file, then run the gateway on it."""
     service = service_of(request)
-    async with service.config_lock:
-        loaded = await asyncio.to_thread(edit_config, service.config.path, change, check_scripts)
-        await service.apply(loaded)
+    _, loaded = await service.change(lambda: edit_config(service.config.path, change, check_scripts))
     return loaded

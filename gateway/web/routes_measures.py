@@ -6,7 +6,6 @@ page; the WebSocket then pushes the values that change.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -128,13 +127,11 @@ async def import_csv(request: web.Request, _body: None) -> dict[str, Any]:
             row_of_index[where[key]] = row
 
     service = service_of(request)
-    async with service.config_lock:
-        try:
-            loaded = await asyncio.to_thread(edit_config, service.config.path, change, check_scripts)
-        except ConfigError as exc:
-            errors = [_row_problem(p.path, p.message, row_of_index) for p in exc.problems]
-            raise ApiError(422, f"nothing was imported: {len(errors)} problem(s)", errors=errors) from exc
-        await service.apply(loaded)
+    try:
+        _, loaded = await service.change(lambda: edit_config(service.config.path, change, check_scripts))
+    except ConfigError as exc:
+        errors = [_row_problem(p.path, p.message, row_of_index) for p in exc.problems]
+        raise ApiError(422, f"nothing was imported: {len(errors)} problem(s)", errors=errors) from exc
     return {"imported": len(parsed.measures), "measures": len(loaded.model.measures)}
 
 

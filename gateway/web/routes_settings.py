@@ -13,7 +13,6 @@ from aiohttp import web
 from ruamel.yaml.error import YAMLError
 
 from gateway.certificates import import_bundle, install_pem_files
-from gateway.config import load_config
 from gateway.config.save import dump_document, load_document, replace_config
 from gateway.ds.migrate import MAX_EXPORT_BYTES, clashing_scripts, parse_export, write_migration
 from gateway.errors import CloudError, GatewayError
@@ -94,9 +93,7 @@ async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
                 raise ApiError(400, "gateway.web.metrics_token: enter the token (it is not known here)")
             web_settings["metrics_token"] = token.get_secret_value()
     text = dump_document(document)
-    async with service.config_lock:
-        loaded = await asyncio.to_thread(replace_config, service.config.path, text, check_scripts)
-        await service.apply(loaded)
+    _, loaded = await service.change(lambda: replace_config(service.config.path, text, check_scripts))
     logging.getLogger("gateway.web").info("configuration replaced from an uploaded file")
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures)}
 
@@ -123,12 +120,10 @@ async def upload_bundle(request: web.Request, _body: None) -> dict[str, Any]:
 async def _install(request: web.Request, install: Callable[[Path], str]) -> dict[str, Any]:
     """Install credentials (``install`` edits the configuration file it is given), then run it."""
     service = service_of(request)
-    async with service.config_lock:
-        try:
-            message = await asyncio.to_thread(install, service.config.path)
-        except CloudError as exc:
-            raise ApiError(400, str(exc)) from exc
-        await service.apply(await asyncio.to_thread(load_config, service.config.path))
+    try:
+        message, _ = await service.change(lambda: install(service.config.path))
+    except CloudError as exc:
+        raise ApiError(400, str(exc)) from exc
     return {"message": message}
 
 
@@ -142,17 +137,14 @@ async def import_device_supervisor(request: web.Request, _body: None) -> dict[st
         raise ApiError(400, str(exc)) from exc
     service = service_of(request)
     folder = service.config.base_dir
-    async with service.config_lock:
-        if clashes := clashing_scripts(imported, folder):
-            raise ApiError(409, "the import would overwrite scripts that differ; rename or remove them first",
-                           problems=clashes)
-        with tempfile.TemporaryDirectory(dir=folder) as staging:  # checked before anything real changes
-            trial = await asyncio.to_thread(write_migration, imported, Path(staging) / "config.yaml")
-        if trial.problems:
-            raise ApiError(422, "the imported configuration does not pass gateway check; nothing was changed",
-                           problems=trial.problems, report=imported.report)
-        migration = await asyncio.to_thread(write_migration, imported, service.config.path, force=True)
-        loaded = await asyncio.to_thread(load_config, service.config.path)
-        await service.apply(loaded)
+    if clashes := clashing_scripts(imported, folder):
+        raise ApiError(409, "the import would overwrite scripts that differ; rename or remove them first",
+                       problems=clashes)
+    with tempfile.TemporaryDirectory(dir=folder) as staging:  # checked before anything real changes
+        trial = await asyncio.to_thread(write_migration, imported, Path(staging) / "config.yaml")
+    if trial.problems:
+        raise ApiError(422, "the imported configuration does not pass gateway check; nothing was changed",
+                       problems=trial.problems, report=imported.report)
+    migration, loaded = await service.change(lambda: write_migration(imported, service.config.path, force=True))
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures),
             "scripts": len(migration.scripts), "report": migration.report}
