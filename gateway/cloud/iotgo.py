@@ -25,7 +25,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import aiohttp
@@ -69,6 +69,7 @@ class IotgoConnector:
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._backoff = Backoff(base=1.0, cap=60.0)
         self.dropped = 0  # updates the server refused for good (400, 403, 404), logged and not resent
+        self._background: set[asyncio.Task[None]] = set()  # pushes being answered, sends under way
         scheme = "s" if cloud.tls else ""
         self._ws_url = f"ws{scheme}://{cloud.host}:{cloud.effective_port}/api/ws"
         self._http_url = f"http{scheme}://{cloud.host}:{cloud.effective_port}/api/http"
@@ -77,7 +78,7 @@ class IotgoConnector:
         """``mqtt_publish`` to an IoTgo device: sent at once when connected, never stored."""
         if self._socket is None or self._socket.closed:
             return False
-        asyncio.get_running_loop().create_task(self._send_now(topic, payload))
+        self._spawn(self._send_now(topic, payload))
         return True
 
     async def run(self) -> None:
@@ -132,7 +133,7 @@ class IotgoConnector:
             if not isinstance(data, dict):
                 continue
             if data.get("action") == "update" and "error" not in data:
-                asyncio.get_running_loop().create_task(self._push(socket, data))
+                self._spawn(self._push(socket, data))
             elif (future := self._pending.get(str(data.get("sequence")))) is not None and not future.done():
                 future.set_result(data)
 
@@ -248,6 +249,12 @@ class IotgoConnector:
                                  "params": json.loads(payload)})
         except (IotgoRefused, ConnectionError, ValueError) as exc:
             log.warning("%s: mqtt_publish to %s not sent: %s", self.cloud.name, deviceid, exc)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, keeping a reference so it is not collected mid-flight."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _down(self, reason: str) -> None:
         if self.state.connected or reason != self.state.last_error:
