@@ -77,6 +77,7 @@ class HistoryStore:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._series: dict[tuple[str, str], int] = {}
+        self._groups: dict[int, str] = {}  # series -> the group that records it (its caps apply)
 
     @classmethod
     async def open(cls, path: Path) -> HistoryStore:
@@ -88,8 +89,10 @@ class HistoryStore:
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.executescript(_SCHEMA)
             store = cls(db)
-            async with db.execute("SELECT controller, measure, id FROM series") as cursor:
-                store._series = {(c, m): i async for c, m, i in cursor}
+            async with db.execute("SELECT controller, measure, id, grp FROM series") as cursor:
+                async for controller, measure, series, group in cursor:
+                    store._series[(controller, measure)] = series
+                    store._groups[series] = group
         except Exception as exc:  # sqlite3.Error, OSError
             raise StoreError(f"cannot open the history at {path}: {exc}") from exc
         return store
@@ -182,9 +185,7 @@ class HistoryStore:
         now = time.time() if now is None else now
         cutoff = int((now - max_age_seconds) * MS)
         deleted = 0
-        for (_controller, _measure), series in list(self._series.items()):
-            if await self._group_of(series) != group:
-                continue
+        for series in [s for s, g in self._groups.items() if g == group]:
             async with self._db.execute("SELECT ts FROM samples WHERE series = ? ORDER BY ts DESC LIMIT 1 OFFSET ?",
                                         (series, max_points)) as cursor:
                 row = await cursor.fetchone()
@@ -211,10 +212,9 @@ class HistoryStore:
                 row = await cursor.fetchone()
             assert row is not None
             self._series[key] = int(row[0])
-        return self._series[key]
-
-    async def _group_of(self, series: int) -> str:
-        async with self._db.execute("SELECT grp FROM series WHERE id = ?", (series,)) as cursor:
-            row = await cursor.fetchone()
-        return str(row[0]) if row else ""
+        series = self._series[key]
+        if self._groups.get(series) != group:  # new, or the measure moved to another group
+            await self._db.execute("UPDATE series SET grp = ? WHERE id = ?", (group, series))
+            self._groups[series] = group
+        return series
 

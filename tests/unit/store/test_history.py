@@ -90,3 +90,15 @@ async def test_history_survives_reopening(tmp_path: Path) -> None:
         assert await store.raw("P", "A", 0, T0 + 10) == [(T0, 2.0), (T0 + 1, 3.0)]
     finally:
         await store.close()
+
+
+async def test_a_measure_moved_to_another_group_is_pruned_by_its_new_groups_caps(tmp_path: Path) -> None:
+    store = await _store(tmp_path)
+    try:
+        await store.record("old", [("P", "A", 1.0, T0)])
+        await store.record("new", [("P", "A", 2.0, T0 + 1)])
+        assert await store.prune("old", max_age_seconds=1, max_points=100, now=T0 + 1000) == 0
+        assert await store.prune("new", max_age_seconds=1, max_points=100, now=T0 + 1000) == 2
+        assert [m["group"] for m in await store.measures()] == ["new"]
+    finally:
+        await store.close()
