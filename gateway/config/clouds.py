@@ -6,13 +6,18 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from gateway.publish_limits import PublishLimits, aws_iot_limits, shadow_prefix
 
 from .base import Name, Port, Positive
 from .base import StrictModel as _Model
 
+_IOTGO_FORMS = {  # IoTgo's own formats, with the message shown when a value does not match
+    "deviceid": (r"[0-9a-f]{10}", "a deviceid is 10 lowercase hex digits, e.g. 10000abcde"),
+    "apikey": (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+               "an apikey is a lowercase UUID, e.g. 123e4567-e89b-12d3-a456-426614174000"),
+}
 AWS_CLIENT_ID_BYTES = 128
 AWS_KEEPALIVE = (30, 1200)
 AWS_MAX_INFLIGHT = 100
@@ -74,18 +79,12 @@ class IotgoDevice(_Model):
     group: Name | None = None  # every measure of a group, instead of naming them
     factory: bool = False  # a factory device registers first and then uses the owner's apikey
 
-    @field_validator("deviceid")
+    @field_validator("deviceid", "apikey")
     @classmethod
-    def _deviceid(cls, value: str) -> str:
-        if not re.fullmatch(r"[0-9a-f]{10}", value):
-            raise ValueError("a deviceid is 10 lowercase hex digits, e.g. 10000abcde")
-        return value
-
-    @field_validator("apikey")
-    @classmethod
-    def _apikey(cls, value: str) -> str:
-        if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", value):
-            raise ValueError("an apikey is a lowercase UUID, e.g. 123e4567-e89b-12d3-a456-426614174000")
+    def _iotgo_form(cls, value: str, info: ValidationInfo) -> str:
+        pattern, expected = _IOTGO_FORMS[str(info.field_name)]
+        if not re.fullmatch(pattern, value):
+            raise ValueError(expected)
         return value
 
     @model_validator(mode="after")
