@@ -46,7 +46,7 @@ class GatewayService:
         self._next: LoadedConfig | None = None
         self._swapped = asyncio.Event()
         self._swap_lock = asyncio.Lock()
-        self.config_lock = asyncio.Lock()  # one configuration change at a time, from any page
+        self._config_lock = asyncio.Lock()  # one configuration change at a time, from any page
         self._rollback: LoadedConfig | None = None  # what runs again if the applied configuration fails
         self._apply_error: Exception | None = None
         self._restore_text: str | None = None  # the file as it was before the change being applied
@@ -59,7 +59,7 @@ class GatewayService:
         """Change the configuration: ``edit`` validates and saves the file (in a thread); then the
         saved configuration runs (see :meth:`apply`: if it cannot start, the file as it was before
         comes back). Return what ``edit`` returned and the configuration. One change at a time."""
-        async with self.config_lock:
+        async with self._config_lock:
             before = await asyncio.to_thread(self.config.path.read_text, encoding="utf-8")
             result = await asyncio.to_thread(edit)
             loaded = result if isinstance(result, LoadedConfig) else await asyncio.to_thread(load_config,

@@ -173,14 +173,15 @@ def _dumps(value: Any) -> str:
     try:
         return json.dumps(value, default=str, allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(value), default=str, allow_nan=False)
+        return json.dumps(json_safe(value), default=str, allow_nan=False)
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """Return ``value`` with NaN and infinities (at any depth) as strings, which JSON can carry."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value

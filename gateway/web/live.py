@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
-from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .api import json_safe
 from .context import service_of
 
 PUSH_EVERY = 1.0
@@ -47,16 +46,10 @@ async def _push(socket: web.WebSocketResponse, request: web.Request) -> None:
             version = gateway.latest.version
             if changed:
                 await socket.send_str(json.dumps({"type": "values", "items": [
-                    {"controller": c, "name": n, "value": _plain(r.value), "status": r.status,
+                    {"controller": c, "name": n, "value": json_safe(r.value), "status": r.status,
                      "timestamp": r.timestamp, "error": r.error} for c, n, r in changed]}, default=str))
         lines = service.log_tail.since(last_log)
         if lines:
             last_log = lines[-1]["id"]
             await socket.send_str(json.dumps({"type": "log", "items": lines}, default=str))
         await asyncio.sleep(PUSH_EVERY)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value

@@ -23,8 +23,8 @@ from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
 from .context import service_of
+from .secrets import hide_secrets, keep_secrets
 
-HIDDEN = "********"
 SECTIONS: dict[str, type[BaseModel]] = {
     "serial_ports": models.SerialPort, "controllers": models.Controller, "measures": models.Measure,
     "groups": models.Group, "alarms": models.Alarm, "clouds": models.Cloud, "publish": models.PublishRule,
@@ -51,12 +51,7 @@ def register(api: Api) -> None:
 
 def shown(model: GatewayConfig) -> dict[str, Any]:
     """Return the configuration as JSON data with its secrets hidden."""
-    data = model.model_dump(mode="json", exclude_none=True)
-    for cloud, source in zip(data.get("clouds", []), model.clouds, strict=True):
-        if source.password is not None:
-            cloud["password"] = HIDDEN
-    if model.gateway.web.metrics_token is not None:
-        data["gateway"]["web"]["metrics_token"] = HIDDEN
+    data: dict[str, Any] = hide_secrets(model.model_dump(mode="json", exclude_none=True))
     return data
 
 
@@ -73,10 +68,9 @@ def _list(section: str) -> Callable[[web.Request, None], Any]:
 def _add(section: str) -> Callable[[web.Request, BaseModel], Any]:
     async def handler(request: web.Request, body: BaseModel) -> Any:
         item = _plain(body)
+        keep_secrets({section: [item]}, service_of(request).config.model)
 
         def change(document: Any) -> None:
-            if section == "clouds" and item.get("password") == HIDDEN:
-                raise ApiError(400, "enter the cloud's password")
             items = document.setdefault(section, [])
             if items is None:
                 items = document[section] = []
@@ -89,13 +83,12 @@ def _add(section: str) -> Callable[[web.Request, BaseModel], Any]:
 def _replace(section: str) -> Callable[[web.Request, BaseModel], Any]:
     async def handler(request: web.Request, body: BaseModel) -> Any:
         item = _plain(body)
+        keep_secrets({section: [item]}, service_of(request).config.model,
+                     renamed={str(item.get("name")): request.match_info["name"]})
 
         def change(document: Any) -> None:
             items = document.get(section) or []
-            index = _index(items, section, request.match_info)
-            if section == "clouds" and item.get("password") == HIDDEN:
-                item["password"] = items[index].get("password")  # the placeholder keeps the stored one
-            items[index] = item
+            items[_index(items, section, request.match_info)] = item
         await _save(request, change)
         return item
     return handler
@@ -114,11 +107,9 @@ def _delete(section: str) -> Callable[[web.Request, None], Any]:
 def _settings(section: str) -> Callable[[web.Request, BaseModel], Any]:
     async def handler(request: web.Request, body: BaseModel) -> Any:
         item = _plain(body)
+        keep_secrets({section: item}, service_of(request).config.model)
 
         def change(document: Any) -> None:
-            web_settings = item.get("web") if section == "gateway" else None
-            if isinstance(web_settings, dict) and web_settings.get("metrics_token") == HIDDEN:  # keep the token
-                web_settings["metrics_token"] = ((document.get("gateway") or {}).get("web") or {}).get("metrics_token")
             document[section] = item
         await _save(request, change)
         return item

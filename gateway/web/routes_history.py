@@ -1,4 +1,4 @@
-"""History for charts (downsampled series, CSV download, statistics per measure) and the alarm log."""
+"""History for charts: downsampled series, CSV download, and statistics per measure."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ MAX_SPAN = 400 * 86400
 
 
 def register(api: Api) -> None:
-    """Add the history and alarm endpoints."""
-    register_alarms(api)
+    """Add the history endpoints."""
     window = (("controller", "string", "the measure's controller"), ("measure", "string", "the measure"),
               ("start", "number", "epoch seconds (default: an hour ago)"), ("end", "number", "epoch seconds (now)"))
     api.route("GET", "/history/measures", "Measures with history", "history")(measures)
@@ -95,29 +94,3 @@ async def statistics(request: web.Request, _body: None) -> dict[str, Any]:
     controller, measure = _measure(request)
     return await _store(request).statistics(controller, measure)
 
-
-def register_alarms(api: Api) -> None:
-    """Add the alarm endpoints."""
-    api.route("GET", "/alarms/active", "The alarms active now", "alarms")(active_alarms)
-    api.route("GET", "/alarms/history", "Raises and clears, newest first", "alarms",
-              query=(("limit", "integer", "at most this many (500)"), ("before", "integer", "older than this id")))(
-        alarm_history)
-
-
-async def active_alarms(request: web.Request, _body: None) -> list[dict[str, Any]]:
-    gateway = running_gateway(request)
-    if gateway.alarm_log is None:
-        return []
-    return list((await gateway.alarm_log.active()).values())
-
-
-async def alarm_history(request: web.Request, _body: None) -> list[dict[str, Any]]:
-    gateway = running_gateway(request)
-    try:
-        limit = max(1, min(500, int(request.query.get("limit", "500"))))
-        before = int(request.query["before"]) if request.query.get("before") else None
-    except ValueError as exc:
-        raise ApiError(400, "limit and before are whole numbers") from exc
-    if before is not None and not 0 < before < 2**63:
-        raise ApiError(400, "before is an alarm event id (a positive whole number)")
-    return await gateway.alarm_log.history(limit, before) if gateway.alarm_log is not None else []

@@ -8,7 +8,6 @@ pattern and never used as a path otherwise.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from gateway.collect import GroupUploader
-from gateway.config.load import load_config
+from gateway.config.load import LoadedConfig, load_config
 from gateway.config.save import write_atomically
 from gateway.errors import ConfigError, GatewayError, ScriptCompileError
 from gateway.identity import global_parameters
@@ -155,20 +154,24 @@ async def _save(request: web.Request, name: str, source: str) -> dict[str, Any]:
     if problems := _problems(source, None):
         raise ApiError(422, f"'{path.name}' was not saved: it does not compile", problems=problems)
     service = service_of(request)
-    async with service.config_lock:
+
+    def save() -> LoadedConfig:
+        """Write the file; a script the configuration uses must still define what its rules call."""
         previous = path.read_text(encoding="utf-8") if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(write_atomically, path, source, keep_backup=False)
-        try:  # a script the configuration uses must still define what its rules call
-            loaded = await asyncio.to_thread(load_config, service.config.path)
-            await asyncio.to_thread(check_scripts, loaded)
+        write_atomically(path, source, keep_backup=False)
+        try:
+            loaded = load_config(service.config.path)
+            check_scripts(loaded)
         except ConfigError as exc:
             if previous is None:
                 path.unlink(missing_ok=True)
             else:
-                await asyncio.to_thread(write_atomically, path, previous, keep_backup=False)
+                write_atomically(path, previous, keep_backup=False)
             raise ApiError(422, f"'{path.name}' was not saved", problems=[str(p) for p in exc.problems]) from exc
-        await service.apply(loaded)
+        return loaded
+
+    await service.change(save)
     return {"name": path.name, "saved": True}
 
 

@@ -20,7 +20,7 @@ from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
 from .context import service_of
-from .routes_config import HIDDEN
+from .secrets import hide_secrets, keep_secrets
 from .uploads import read_files
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -58,13 +58,7 @@ async def logs(request: web.Request, _body: None) -> list[dict[str, Any]]:
 
 async def export_config(request: web.Request, _body: None) -> web.Response:
     service = service_of(request)
-    document = load_document(service.config.path.read_text(encoding="utf-8"))
-    for cloud in (document or {}).get("clouds") or []:
-        if cloud.get("password") is not None:
-            cloud["password"] = HIDDEN
-    web_settings = ((document or {}).get("gateway") or {}).get("web") or {}
-    if web_settings.get("metrics_token") is not None:
-        web_settings["metrics_token"] = HIDDEN
+    document = hide_secrets(load_document(service.config.path.read_text(encoding="utf-8")))
     return web.Response(text=dump_document(document), content_type="application/yaml",
                         headers={"Content-Disposition": 'attachment; filename="config.yaml"'})
 
@@ -78,21 +72,7 @@ async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
     except (UnicodeDecodeError, YAMLError) as exc:
         raise ApiError(400, f"not a YAML file: {exc}") from exc
     service = service_of(request)
-    current = {c.name: c.password for c in service.config.model.clouds}
-    if isinstance(document, dict):
-        for cloud in document.get("clouds") or []:
-            if isinstance(cloud, dict) and cloud.get("password") == HIDDEN:
-                secret = current.get(str(cloud.get("name")))
-                if secret is None:
-                    raise ApiError(400, f"cloud '{cloud.get('name')}': enter its password (it is not known here)")
-                cloud["password"] = secret.get_secret_value()
-        web_settings = (document.get("gateway") or {}).get("web") or {}
-        if isinstance(web_settings, dict) and web_settings.get("metrics_token") == HIDDEN:
-            token = service.config.model.gateway.web.metrics_token
-            if token is None:
-                raise ApiError(400, "gateway.web.metrics_token: enter the token (it is not known here)")
-            web_settings["metrics_token"] = token.get_secret_value()
-    text = dump_document(document)
+    text = dump_document(keep_secrets(document, service.config.model))
     _, loaded = await service.change(lambda: replace_config(service.config.path, text, check_scripts))
     logging.getLogger("gateway.web").info("configuration replaced from an uploaded file")
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures)}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import (
+    routes_alarms,
     routes_auth,
     routes_config,
     routes_history,
@@ -43,7 +44,7 @@ def build_api() -> Api:
     """Return the table of every API endpoint."""
     api = Api()
     for module in (routes_auth, routes_status, routes_config, routes_measures, routes_scripts, routes_settings,
-                   routes_history):
+                   routes_history, routes_alarms):
         module.register(api)
     return api
 

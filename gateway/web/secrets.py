@@ -1,0 +1,59 @@
+"""Secrets never leave the gateway: cloud passwords and the metrics token read as ``********``,
+and that placeholder sent back (in a form, or in an exported config.yaml imported again) keeps
+the stored value. One place knows where secrets live in a configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.config import GatewayConfig
+
+from .api import ApiError
+
+HIDDEN = "********"
+
+
+def hide_secrets(config: Any) -> Any:
+    """Replace every secret of a configuration-shaped mapping (JSON data or a YAML document) by
+    the placeholder, in place; return it."""
+    for cloud in _clouds(config):
+        if cloud.get("password") is not None:
+            cloud["password"] = HIDDEN
+    web = _web(config)
+    if web.get("metrics_token") is not None:
+        web["metrics_token"] = HIDDEN
+    return config
+
+
+def keep_secrets(config: Any, current: GatewayConfig, renamed: Mapping[str, str] | None = None) -> Any:
+    """Put the stored value back wherever ``config`` holds the placeholder, in place; a cloud is
+    matched by name (``renamed`` maps a new name to the stored one). Raise ApiError (400) for a
+    placeholder whose value is not known here."""
+    stored = {c.name: c.password for c in current.clouds}
+    for cloud in _clouds(config):
+        if cloud.get("password") == HIDDEN:
+            name = str(cloud.get("name"))
+            secret = stored.get((renamed or {}).get(name, name))
+            if secret is None:
+                raise ApiError(400, f"cloud '{name}': enter its password (it is not known here)",
+                               problems=[{"path": "password", "message": "enter the password"}])
+            cloud["password"] = secret.get_secret_value()
+    web = _web(config)
+    if web.get("metrics_token") == HIDDEN:
+        token = current.gateway.web.metrics_token
+        if token is None:
+            raise ApiError(400, "gateway.web.metrics_token: enter the token (it is not known here)")
+        web["metrics_token"] = token.get_secret_value()
+    return config
+
+
+def _clouds(config: Any) -> list[Any]:
+    clouds = config.get("clouds") if isinstance(config, Mapping) else None
+    return [c for c in clouds or [] if isinstance(c, Mapping)]
+
+
+def _web(config: Any) -> Any:
+    gateway = config.get("gateway") if isinstance(config, Mapping) else None
+    web = gateway.get("web") if isinstance(gateway, Mapping) else None
+    return web if isinstance(web, Mapping) else {}
