@@ -83,6 +83,8 @@ class MqttConnector:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
+        self.subscribed = asyncio.Event()  # set once the broker answered every SUBSCRIBE of this connection
+        self._pending_subscribes: dict[int, list[str]] = {}  # paho mid -> the filters it asked for
         self._inflight: dict[int, tuple[int, float]] = {}  # paho mid -> (outbox id, monotonic send time)
         self._window_free = asyncio.Event()  # set while fewer than max_inflight wait for a PUBACK
         self._socket_error = ""  # paho's last socket error text, to explain a refusal
@@ -148,6 +150,8 @@ class MqttConnector:
     async def _connect(self) -> None:
         self._connected.clear()
         self._lost.clear()
+        self.subscribed.clear()
+        self._pending_subscribes.clear()
         self._socket_error = ""
         with self._ack_lock:
             self._acks.clear()
@@ -173,12 +177,39 @@ class MqttConnector:
         self.state = LinkState(connected=True, last_error=self.state.last_error, since=time.time(),
                                delivered=self.state.delivered, failures=self.state.failures)
         log.info("%s: connected to %s:%d as %s", self.cloud.name, host, port, self._client_id)
-        if self._subscriptions:
-            for start in range(0, len(self._subscriptions), FILTERS_PER_SUBSCRIBE):  # AWS IoT: 8 per SUBSCRIBE
-                client.subscribe(self._subscriptions[start : start + FILTERS_PER_SUBSCRIBE])
-            log.info("%s: subscribed to %s", self.cloud.name, ", ".join(t for t, _ in self._subscriptions))
+        self._subscribe(client)
         if self._on_connected is not None:
             await self._on_connected()
+
+    def _subscribe(self, client: paho.Client) -> None:
+        """Send the subscriptions, at most 8 filters per SUBSCRIBE (AWS IoT's limit).
+
+        Each SUBACK is checked in ``_subscribe_answered``: a broker may refuse a filter its policy
+        does not allow, and the user must learn that from the log rather than from silence.
+        """
+        for start in range(0, len(self._subscriptions), FILTERS_PER_SUBSCRIBE):
+            chunk = self._subscriptions[start : start + FILTERS_PER_SUBSCRIBE]
+            result, mid = client.subscribe(chunk)
+            if result != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+                raise _Disconnected
+            self._pending_subscribes[mid] = [topic for topic, _ in chunk]
+        if not self._pending_subscribes:
+            self.subscribed.set()
+
+    def _subscribe_answered(self, mid: int, refusals: list[str]) -> None:
+        """Log what the broker granted or refused; ``refusals`` holds a reason or "" per filter."""
+        topics = self._pending_subscribes.pop(mid, None)
+        if topics is None:
+            return
+        granted = [topic for topic, refusal in zip(topics, refusals, strict=False) if not refusal]
+        for topic, refusal in zip(topics, refusals, strict=False):
+            if refusal:
+                log.warning("%s: the broker refused the subscription to %s (%s); nothing published there "
+                            "will reach the subscribe scripts", self.cloud.name, topic, refusal)
+        if granted:
+            log.info("%s: subscribed to %s", self.cloud.name, ", ".join(granted))
+        if not self._pending_subscribes:
+            self.subscribed.set()
 
     def _new_client(self) -> paho.Client:
         cloud = self.cloud
@@ -200,6 +231,7 @@ class MqttConnector:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_received
+        client.on_subscribe = self._on_subscribe
         client.on_log = self._on_log
         return client
 
@@ -299,6 +331,12 @@ class MqttConnector:
                 return
             self._ack_wakeup_pending = True
         self._call(client, self._take_acknowledgements)
+
+    def _on_subscribe(self, client: paho.Client, _userdata: Any, mid: int, reasons: list[Any], _props: Any) -> None:
+        # MQTT 3.1.1 has one failure code, which paho names "Unspecified error"; 5 gives the reason.
+        refusals = [("" if not reason.is_failure else str(reason) if self.cloud.mqtt_version == "5"
+                     else "SUBACK failure 0x80, usually the broker's policy") for reason in reasons]
+        self._call(client, self._subscribe_answered, mid, refusals)
 
     def _take_acknowledgements(self) -> None:
         with self._ack_lock:

@@ -1,8 +1,11 @@
-"""Generic MQTT: username and password (never logged), a wrong password explained, the last will."""
+"""Generic MQTT: username and password (never logged), a wrong password explained, the last will,
+a subscription the broker refuses."""
 
 from __future__ import annotations
 
 import asyncio
+import glob
+import json
 import logging
 import os
 import signal
@@ -33,7 +36,7 @@ def password_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     broker.close()
 
 
-def _config(tmp_path: Path, port: int, password: str, **cloud: Any) -> Path:
+def _config(tmp_path: Path, port: int, password: str, subscribe: tuple[str, ...] = (), **cloud: Any) -> Path:
     config: dict[str, Any] = {
         "gateway": {"name": "auth", "data_dir": "state", "web": {"host": "127.0.0.1", "port": free_port()}},
         "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
@@ -42,8 +45,10 @@ def _config(tmp_path: Path, port: int, password: str, **cloud: Any) -> Path:
         "clouds": [{"name": "default", "type": "mqtt", "host": "127.0.0.1", "port": port, "client_id": "gw-auth",
                     "username": "gateway", "password": password, **cloud}],
         "publish": [{"name": "up", "cloud": "default", "topic": "auth/data", "qos": 1, "groups": ["g"]}],
+        "subscribe": [{"name": f"sub{i}", "cloud": "default", "topic": topic, "qos": 1, "function": "on_message",
+                       "script": "scripts/on_message.py"} for i, topic in enumerate(subscribe)],
     }
-    return write_config(tmp_path, config)
+    return write_config(tmp_path, config, {"on_message.py": "def on_message(topic, payload):\n    pass\n"})
 
 
 class _Watcher(Subscriber):
@@ -92,3 +97,39 @@ def test_the_last_will_announces_a_dead_gateway(tmp_path: Path, password_broker:
             gateway.kill()
         watcher.close()
     assert message.payload == b"offline"
+
+
+
+def _policy_broker(tmp_path: Path, acls: list[dict[str, Any]]) -> MosquittoBroker:
+    """A broker whose user ``gateway`` may only do what ``acls`` allow, enforced by mosquitto's
+    dynamic-security plugin (the plain ACL file never refuses a SUBSCRIBE, AWS IoT policies do)."""
+    plugins = glob.glob("/usr/lib/*/mosquitto_dynamic_security.so")
+    assert plugins, "the mosquitto package ships mosquitto_dynamic_security.so"
+    policy = tmp_path / "dynsec.json"
+    subprocess.run(["mosquitto_ctrl", "dynsec", "init", str(policy), "gateway", SECRET], check=True,
+                   capture_output=True)
+    document = json.loads(policy.read_text())
+    document["roles"][0]["acls"] = acls
+    policy.write_text(json.dumps(document))
+    broker = MosquittoBroker(free_port(), extra_config=f"allow_anonymous false\nplugin {plugins[0]}\n"
+                                                       f"plugin_opt_config_file {policy}\n")
+    broker.start()
+    return broker
+
+
+@pytest.mark.parametrize("mqtt_version", ["3.1.1", "5"])
+async def test_a_refused_subscription_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                mqtt_version: str) -> None:
+    broker = _policy_broker(tmp_path, [{"acltype": "publishClientSend", "topic": "auth/#", "allow": True},
+                                       {"acltype": "subscribePattern", "topic": "cmd/allowed", "allow": True}])
+    caplog.set_level(logging.INFO, logger="gateway.cloud")
+    try:
+        path = _config(tmp_path, broker.port, SECRET, subscribe=("cmd/allowed", "cmd/forbidden"),
+                       mqtt_version=mqtt_version)
+        async with running_gateway(path) as gateway:
+            await asyncio.wait_for(gateway.connectors["default"].subscribed.wait(), 15)
+    finally:
+        broker.close()
+    refused = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "refused" in r.getMessage()]
+    assert len(refused) == 1 and "subscription to cmd/forbidden" in refused[0], refused
+    assert "default: subscribed to cmd/allowed\n" in caplog.text

@@ -40,10 +40,7 @@ async def test_setpoint_written_and_acknowledged(tmp_path: Path, broker: Mosquit
     acks = subscribe("awsiot/ack")
     try:
         async with running_gateway(path) as gateway:
-            connector = gateway.connectors["default"]
-            while not connector.state.connected:
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.2)  # let the SUBSCRIBE reach the broker
+            await asyncio.wait_for(gateway.connectors["default"].subscribed.wait(), 15)
             await asyncio.to_thread(mqtt_publish.single, "awsiot/send", '{"Setpoint": 42.5, "Temp": 1}',
                                     qos=1, hostname="127.0.0.1", port=broker.port)
             ack = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
