@@ -20,19 +20,25 @@ async def test_metrics_for_a_session_or_a_bearer_token_only(web_gateway: WebGate
     try:
         async with anonymous.http.get(web_gateway.url + "/metrics") as response:
             assert response.status == 401
-        await asyncio.sleep(1.5)  # a few polls, uploads and script calls
-        async with client.http.get(web_gateway.url + "/metrics") as response:
-            assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
-            samples = _samples(await response.text())
         plc = (("controller", "PLC1"),)
+        upload = (("script", "publish:upload"),)
+        for _ in range(150):  # until a few polls, an upload and its script call have happened
+            async with client.http.get(web_gateway.url + "/metrics") as response:
+                assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+                samples = _samples(await response.text())
+            if (samples.get(("gateway_controller_reads_total", plc), 0) >= 3
+                    and samples.get(("gateway_script_calls_total", upload), 0) >= 1
+                    and samples.get(("gateway_cloud_published_total", (("cloud", "default"),)), 0) >= 1):
+                break
+            await asyncio.sleep(0.1)
         reads = samples[("gateway_controller_reads_total", plc)]
         assert reads >= 3 and samples[("gateway_controller_read_errors_total", plc)] == 0
         assert samples[("gateway_controller_read_seconds_count", plc)] == reads
         assert samples[("gateway_controller_read_seconds_sum", plc)] > 0
         assert samples[("gateway_cloud_connected", (("cloud", "default"),))] == 1
         assert samples[("gateway_cloud_published_total", (("cloud", "default"),))] >= 1
-        assert samples[("gateway_script_calls_total", (("script", "publish:upload"),))] >= 1
-        assert samples[("gateway_script_timeouts_total", (("script", "publish:upload"),))] == 0
+        assert samples[("gateway_script_calls_total", upload)] >= 1
+        assert samples[("gateway_script_timeouts_total", upload)] == 0
         assert ("gateway_outbox_depth", ()) in samples and samples[("gateway_outbox_evicted_total", ())] == 0
         assert samples[("gateway_alarms_active", ())] == 1
 
