@@ -7,6 +7,7 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -56,3 +57,23 @@ async def running_service(config_path: Path, web: bool = True) -> AsyncIterator[
 def mqtt_cloud(port: int) -> dict[str, object]:
     """A plain MQTT cloud on the test broker."""
     return {"name": "default", "type": "mqtt", "host": "127.0.0.1", "port": port, "client_id": "gateway-under-test"}
+
+
+def simulated_gateway(name: str, broker_port: int, publish: list[dict[str, Any]], *, measure: str = "L",
+                      address: str = "sine", upload_interval: float = 0.2, history: bool = False) -> dict[str, Any]:
+    """The smallest whole gateway: one simulated controller ``Sim`` whose one measure is in group
+    ``g``, the test broker as cloud ``default``, and ``publish`` rules (see ``script_rule``)."""
+    return {
+        "gateway": {"name": name, "data_dir": "state"},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": measure, "controller": "Sim", "group": "g", "address": address, "type": "FLOAT"}],
+        "groups": [{"name": "g", "upload_interval": upload_interval, "history": history}],
+        "clouds": [mqtt_cloud(broker_port)],
+        "publish": publish,
+    }
+
+
+def script_rule(name: str, topic: str, script: str, function: str = "main") -> dict[str, Any]:
+    """A QoS 1 publish rule of group ``g`` to cloud ``default`` that runs ``function`` of scripts/``script``."""
+    return {"name": name, "cloud": "default", "topic": topic, "qos": 1, "groups": ["g"], "function": function,
+            "script": f"scripts/{script}"}

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.demo.broker import MosquittoBroker
 from tests.conftest import Subscriber, free_port
-from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
+from tests.integration.gateway_harness import running_gateway, script_rule, simulated_gateway, write_config
 
 SEQUENCE_SCRIPT = """
 state = {"n": 0}
@@ -46,15 +46,8 @@ async def _wait_until(condition: Any, timeout: float, what: str) -> None:
 
 
 async def test_outage_loses_nothing_and_keeps_order(tmp_path: Path, persistent_broker: MosquittoBroker) -> None:
-    config = {
-        "gateway": {"name": "outage", "data_dir": str(tmp_path / "state")},
-        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
-        "measures": [{"name": "Level", "controller": "Sim", "group": "fast", "address": "sine/5", "type": "FLOAT"}],
-        "groups": [{"name": "fast", "upload_interval": 0.05}],
-        "clouds": [mqtt_cloud(persistent_broker.port)],
-        "publish": [{"name": "seq", "cloud": "default", "topic": "seq/test", "qos": 1, "groups": ["fast"],
-                     "function": "main", "script": "scripts/sequence.py"}],
-    }
+    config = simulated_gateway("outage", persistent_broker.port, [script_rule("seq", "seq/test", "sequence.py")],
+                               measure="Level", address="sine/5", upload_interval=0.05)
     path = write_config(tmp_path, config, {"sequence.py": SEQUENCE_SCRIPT})
     subscriber = Subscriber(persistent_broker.port, "seq/#", client_id="outage-subscriber", clean=False)
     received: list[int] = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.demo.broker import MosquittoBroker
 from tests.conftest import free_port
-from tests.integration.gateway_harness import mqtt_cloud, write_config
+from tests.integration.gateway_harness import script_rule, simulated_gateway, write_config
 
 
 def _wait_for_line(process: subprocess.Popen[str], text: str, timeout: float) -> list[str]:
@@ -30,15 +30,8 @@ def _wait_for_line(process: subprocess.Popen[str], text: str, timeout: float) ->
 
 
 def _config(broker: MosquittoBroker) -> dict[str, Any]:
-    return {
-        "gateway": {"name": "proc", "data_dir": "state"},
-        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
-        "measures": [{"name": "Level", "controller": "Sim", "group": "g", "address": "ramp/10", "type": "FLOAT"}],
-        "groups": [{"name": "g", "upload_interval": 0.2}],
-        "clouds": [mqtt_cloud(broker.port)],
-        "publish": [{"name": "upload", "cloud": "default", "topic": "awsiot/test", "qos": 1, "groups": ["g"],
-                     "function": "vars_upload_test", "script": "scripts/vars_upload_test.py"}],
-    }
+    rule = script_rule("upload", "awsiot/test", "vars_upload_test.py", function="vars_upload_test")
+    return simulated_gateway("proc", broker.port, [rule], measure="Level", address="ramp/10")
 
 
 def _stop_with_ctrl_c(

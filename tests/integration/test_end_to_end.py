@@ -14,7 +14,7 @@ from gateway.demo.broker import MosquittoBroker
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from gateway_plugins.s7.simserver import S7SimServer
 from tests.conftest import Subscriber, free_port
-from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
+from tests.integration.gateway_harness import mqtt_cloud, running_gateway, script_rule, simulated_gateway, write_config
 
 PLC1_VALUES = {"Temp": 21.5, "Pressure": 345, "Flow": 123456, "PumpOn": True}
 S7_VALUES = {"Running": True, "Speed": 1450.25, "Counter": -42, "Level": 812}
@@ -133,15 +133,8 @@ async def test_a_dead_plc_does_not_stop_the_others(tmp_path: Path, broker: Mosqu
 async def test_scripts_in_the_running_gateway_see_its_global_parameters(
     tmp_path: Path, broker: MosquittoBroker, subscribe: Any
 ) -> None:
-    config = {
-        "gateway": {"name": "params", "data_dir": str(tmp_path / "state"), "labels": {"site": "plant-3"}},
-        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
-        "measures": [{"name": "L", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
-        "groups": [{"name": "g", "upload_interval": 0.2}],
-        "clouds": [mqtt_cloud(broker.port)],
-        "publish": [{"name": "p", "cloud": "default", "topic": "params/out", "qos": 1, "groups": ["g"],
-                     "function": "main", "script": "scripts/params.py"}],
-    }
+    config = simulated_gateway("params", broker.port, [script_rule("p", "params/out", "params.py")])
+    config["gateway"]["labels"] = {"site": "plant-3"}
     script = ("def main(data, api):\n    p = api.get_global_parameter()\n"
               "    return [p.get('site'), bool(p.get('gateway_sn'))]\n")
     path = write_config(tmp_path, config, {"params.py": script})
@@ -156,17 +149,8 @@ async def test_each_script_has_its_own_log_file_with_its_prints_and_failures(
 ) -> None:
     from gateway.script_logs import log_file_name
 
-    config = {
-        "gateway": {"name": "logs", "data_dir": str(tmp_path / "state")},
-        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
-        "measures": [{"name": "L", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
-        "groups": [{"name": "g", "upload_interval": 0.2}],
-        "clouds": [mqtt_cloud(broker.port)],
-        "publish": [{"name": "talk", "cloud": "default", "topic": "logs/out", "qos": 1, "groups": ["g"],
-                     "function": "main", "script": "scripts/talk.py"},
-                    {"name": "fail/../../x", "cloud": "default", "topic": "logs/bad", "qos": 1, "groups": ["g"],
-                     "function": "main", "script": "scripts/fail.py"}],
-    }
+    config = simulated_gateway("logs", broker.port, [script_rule("talk", "logs/out", "talk.py"),
+                                                     script_rule("fail/../../x", "logs/bad", "fail.py")])
     talk = ("import logging\ndef main(data, api):\n    print('hello from talk')\n"
             "    logging.warning('careful')\n    return 1\n")
     fail = "def main(data, api):\n    return 1 / 0\n"
@@ -192,15 +176,7 @@ async def test_each_script_has_its_own_log_file_with_its_prints_and_failures(
 async def test_scripts_get_statistics_from_the_history_of_their_gateway(
     tmp_path: Path, broker: MosquittoBroker, subscribe: Any
 ) -> None:
-    config = {
-        "gateway": {"name": "stats", "data_dir": str(tmp_path / "state")},
-        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
-        "measures": [{"name": "L", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
-        "groups": [{"name": "g", "upload_interval": 0.2, "history": True}],
-        "clouds": [mqtt_cloud(broker.port)],
-        "publish": [{"name": "p", "cloud": "default", "topic": "stats/out", "qos": 1, "groups": ["g"],
-                     "function": "main", "script": "scripts/stats.py"}],
-    }
+    config = simulated_gateway("stats", broker.port, [script_rule("p", "stats/out", "stats.py")], history=True)
     script = "def main(data, api):\n    return api.get_statistics('L')['5min']\n"
     path = write_config(tmp_path, config, {"stats.py": script})
     subscriber = subscribe("stats/out")
