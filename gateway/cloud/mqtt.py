@@ -201,11 +201,13 @@ class MqttConnector:
         topics = self._pending_subscribes.pop(mid, None)
         if topics is None:
             return
-        granted = [topic for topic, refusal in zip(topics, refusals, strict=False) if not refusal]
+        granted = []
         for topic, refusal in zip(topics, refusals, strict=False):
             if refusal:
                 log.warning("%s: the broker refused the subscription to %s (%s); nothing published there "
                             "will reach the subscribe scripts", self.cloud.name, topic, refusal)
+            else:
+                granted.append(topic)
         if granted:
             log.info("%s: subscribed to %s", self.cloud.name, ", ".join(granted))
         if not self._pending_subscribes:
@@ -333,10 +335,14 @@ class MqttConnector:
         self._call(client, self._take_acknowledgements)
 
     def _on_subscribe(self, client: paho.Client, _userdata: Any, mid: int, reasons: list[Any], _props: Any) -> None:
-        # MQTT 3.1.1 has one failure code, which paho names "Unspecified error"; 5 gives the reason.
-        refusals = [("" if not reason.is_failure else str(reason) if self.cloud.mqtt_version == "5"
-                     else "SUBACK failure 0x80, usually the broker's policy") for reason in reasons]
-        self._call(client, self._subscribe_answered, mid, refusals)
+        self._call(client, self._subscribe_answered, mid, [self._refusal(reason) for reason in reasons])
+
+    def _refusal(self, reason: Any) -> str:
+        """Why a SUBACK code refuses its filter, or "" when it grants it. MQTT 3.1.1 has a single
+        failure code, which paho calls "Unspecified error"; MQTT 5 says why."""
+        if not reason.is_failure:
+            return ""
+        return str(reason) if self.cloud.mqtt_version == "5" else "SUBACK failure 0x80, usually the broker's policy"
 
     def _take_acknowledgements(self) -> None:
         with self._ack_lock:
