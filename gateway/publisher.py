@@ -59,7 +59,7 @@ class RulePublisher:
             outcome = await self._run_rule(rule, context, snapshot)
             if outcome.error:
                 continue
-            if outcome.messages:
+            if outcome.messages and log.isEnabledFor(logging.INFO):
                 topics = sorted({m.topic for m in outcome.messages})
                 log.info("%s: %s: %d message(s), %d bytes -> %s", rule.name, snapshot["group_name"],
                          len(outcome.messages), sum(len(m.payload) for m in outcome.messages),

@@ -42,7 +42,6 @@ class AlarmEngine:
             controller = rule.controller or next(m.controller for m in measures if m.name == rule.measure)
             self._rules.append((rule, controller))
         self.states: dict[str, AlarmState] = {rule.name: AlarmState() for rule in rules}
-        self._seen: dict[str, int] = {}
 
     async def restore(self) -> None:
         """Take up the alarms that were active before a restart; forget those whose rule is gone."""
