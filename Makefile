@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := mosquitto mosquitto-clients git
-TEST_APT_PACKAGES := chromium
+# building the app package: Debian roots (mmdebstrap) and the target's programs run under qemu-user
+PACKAGE_APT_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test
+TEST_APT_PACKAGES := chromium $(PACKAGE_APT_PACKAGES)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench package setup system-packages lint clean
@@ -24,6 +26,7 @@ bench: setup
 	$(BIN)/python -m tests.bench.bench_history
 
 package: setup
+	$(MAKE) system-packages APT_PACKAGES="$(PACKAGE_APT_PACKAGES)"
 	$(BIN)/python packaging/build_app.py --arch $(or $(ARCH),$(shell uname -m))
 
 lint: setup
@@ -45,7 +48,7 @@ system-packages:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,package]'
 	touch $@
 
 clean:

@@ -1,20 +1,23 @@
-"""Build the app package for a gateway: ``<name>-<version>-<arch>.tar.gz``, installable offline.
+"""Build the app package for a gateway: ``<name>-<version>-<arch>.tar.gz``, installable offline on a
+device that has no Python.
 
-    python packaging/build_app.py --arch aarch64 [--python 3.11] [--out dist]     (or: make package)
+    python packaging/build_app.py --arch armv7l [--out dist] [--cache DIR]     (or: make package)
 
-The package holds the gateway's wheel (the web UI inside), every dependency as a wheel for the
-target (downloaded with pip's platform options; a dependency without a wheel for the target is
-named and the build fails), the default configuration and example scripts, ``install.sh`` (offline
-install into a virtual environment, upgrade in place with rollback), ``uninstall.sh``, a systemd
-unit, a plain start script for gateways without systemd, and ``MANIFEST`` with the version and the
-sha256 of every file.
+The package brings its own CPython 3.11 (Debian bookworm's for the target, with glibc and every
+library it links) with the gateway and all its dependencies installed and compiled, so the device
+needs nothing but a Linux kernel (3.2 or newer) and a POSIX shell. Wheels PyPI lacks for the
+target are built from their sdists in an emulated Debian root (qemu-user). Besides the runtime
+the package holds the default configuration and example scripts, ``install.sh`` (offline,
+upgrade in place with rollback), ``uninstall.sh``, ``start.sh`` for gateways without systemd,
+a systemd unit, and ``MANIFEST`` with the version, the loader slot and the sha256 of every file.
+Each step is printed with its time; roots and built wheels are cached (see appbuild/cache.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
-import platform
 import shutil
 import subprocess
 import sys
@@ -22,97 +25,115 @@ import tarfile
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
+
+from appbuild import debian, runtime, wheels
+from appbuild.cache import default_cache
+from appbuild.errors import BuildError
+from appbuild.steps import Steps
+from appbuild.targets import DEBIAN_SUITE, PYTHON, TARGETS, Target
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files"
 NAME = "plc-edge-gateway"
-PLATFORMS = {
-    "x86_64": ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "linux_x86_64"),
-    "aarch64": ("manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64", "linux_aarch64"),
-    "armv7l": ("manylinux2014_armv7l", "manylinux_2_17_armv7l", "manylinux_2_31_armv7l", "linux_armv7l"),
-}
 
 
-class BuildError(Exception):
-    """The package cannot be built; the message says why."""
+def project() -> dict[str, Any]:
+    """Return pyproject.toml's [project] table."""
+    return dict(tomllib.loads((REPO / "pyproject.toml").read_text())["project"])
 
 
-def dependencies() -> list[str]:
-    """Return the runtime requirements of the gateway, as pyproject.toml states them."""
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return list(project["dependencies"])
+def build(target: Target, out: Path, cache: Path, steps: Steps) -> Path:
+    """Build the package for ``target``; return the tarball's path."""
+    version = str(project()["version"])
+    build_id = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    name = f"{NAME}-{version}-{target.arch}"
+    scratch = REPO / "build" / "package" / target.arch
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    staging = scratch / name
+    release = staging / "runtime"
+    with steps.step("resolving the dependencies"):
+        pins = wheels.resolve(list(project()["dependencies"]), scratch)
+        steps.note(f"{len(pins)} distributions")
+    with steps.step(f"wheels for {target.arch}"):
+        dependency_wheels = wheels.fetch(pins, target, scratch / "wheels", cache, steps)
+        own_wheel = _gateway_wheel(scratch / "own")
+    with steps.step(f"Debian {DEBIAN_SUITE} packages of the interpreter ({target.debian})"):
+        source = debian.unpack(debian.root(cache, "runtime", target, debian.RUNTIME_PACKAGES, steps,
+                                           variant="extract"), scratch / "debian")
+    with steps.step("interpreter, standard library and dependencies"):
+        runtime.copy_interpreter(source, release)
+        wheels.target_install([own_wheel, *dependency_wheels], target, release / runtime.SITE)
+        shutil.copytree(FILES / "runtime", release, symlinks=True, dirs_exist_ok=True)
+    with steps.step("shared libraries"):
+        steps.note("bundled: " + ", ".join(runtime.bundle_libraries(source, release, target)))
+    with steps.step("rpaths and the loader slot"):
+        slot = runtime.make_relocatable(release, target)
+    with steps.step("bytecode"):
+        runtime.compile_bytecode(release)
+    with steps.step("configuration, scripts and MANIFEST"):
+        _stage_files(staging)
+        debian_python = _debian_version(source, f"python{PYTHON}-minimal")
+        header = [f"name {NAME}", f"version {version}", f"build {build_id}", f"arch {target.arch}",
+                  f"python {debian_python} (Debian {DEBIAN_SUITE})", f"loader lib/{target.loader}",
+                  f"interpreter bin/python{PYTHON} {slot[0]} {slot[1]}", f"size_kb {_disk_kb(release)}"]
+        _write_manifest(staging, header)
+    out.mkdir(parents=True, exist_ok=True)
+    package = out / f"{name}.tar.gz"
+    with steps.step("tarball"):
+        partial = package.with_name(package.name + ".part")
+        with tarfile.open(partial, "w:gz", compresslevel=9) as archive:
+            archive.add(staging, arcname=name)
+        partial.replace(package)
+    _report(package, release, steps)
+    return package
 
 
-def version() -> str:
-    """Return the gateway's version."""
-    return str(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"])
-
-
-def download(requirements: list[str], arch: str, python: str, wheels: Path) -> None:
-    """Download a wheel of every requirement (and what it needs) for ``arch``; raise BuildError
-    naming each distribution that has no wheel for it."""
-    done = subprocess.run([*_pip_download(arch, python, wheels), *requirements], capture_output=True, text=True)
-    if done.returncode == 0:
-        return
-    missing = _without_wheels(requirements, arch, python, wheels.parent / "resolve")
-    raise BuildError(f"no wheel for {arch} (Python {python}) of: " + (", ".join(missing) or "(see pip)")
-                     + ("" if missing else f"\n{done.stderr[-1500:]}"))
-
-
-def _pip_download(arch: str, python: str, dest: Path, platforms: tuple[str, ...] | None = None) -> list[str]:
-    tags = platforms if platforms is not None else PLATFORMS[arch]
-    return [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(dest),
-            "--python-version", python, "--implementation", "cp", "--abi", f"cp{python.replace('.', '')}",
-            "--abi", "abi3", "--abi", "none", *[option for tag in tags for option in ("--platform", tag)]]
-
-
-def _without_wheels(requirements: list[str], arch: str, python: str, scratch: Path) -> list[str]:
-    """Resolve the dependency closure for this machine, then try each pinned distribution alone
-    for ``arch``: the ones that fail are exactly those without a wheel."""
-    host = scratch / "host"
-    host_platforms = PLATFORMS.get(platform.machine(), PLATFORMS["x86_64"])
-    subprocess.run([*_pip_download(arch, python, host, host_platforms), *requirements], capture_output=True)
-    pins = sorted({"==".join(wheel.name.split("-")[:2]) for wheel in host.glob("*.whl")})
-    target = scratch / "target"
-    return [pin for pin in pins if subprocess.run([*_pip_download(arch, python, target), "--no-deps", pin],
-                                                  capture_output=True).returncode != 0]
-
-
-def stage(folder: Path, arch: str, python: str, build_id: str) -> None:
-    """Fill ``folder`` with everything the package holds."""
-    wheels = folder / "wheels"
-    wheels.mkdir(parents=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels),
+def _gateway_wheel(folder: Path) -> Path:
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(folder),
                            str(REPO)], capture_output=True, text=True)
     if done.returncode != 0:
         raise BuildError(f"the gateway's wheel did not build:\n{done.stderr[-2000:]}")
-    download(dependencies(), arch, python, wheels)
-    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
-    shutil.copytree(REPO / "scripts", folder / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    [wheel] = folder.glob("*.whl")
+    return wheel
+
+
+def _stage_files(staging: Path) -> None:
+    shutil.copy(REPO / "config.yaml", staging / "config.yaml")
+    shutil.copytree(REPO / "scripts", staging / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
     for item in FILES.iterdir():
-        shutil.copy(item, folder / item.name)
-        if item.suffix == ".sh":
-            (folder / item.name).chmod(0o755)
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    lines = [f"name {NAME}", f"version {version()}", f"build {build_id}", f"arch {arch}", f"python {python}"]
-    lines += [f"sha256 {_sha256(p)}  {p.relative_to(folder)}" for p in files]
-    (folder / "MANIFEST").write_text("\n".join(lines) + "\n")
+        if item.is_file():
+            shutil.copy(item, staging / item.name)
+            (staging / item.name).chmod(0o755 if item.suffix == ".sh" else 0o644)
 
 
-def build(arch: str, python: str, out: Path) -> Path:
-    """Build the package; return its path."""
-    if arch not in PLATFORMS:
-        raise BuildError(f"unknown architecture '{arch}' (known: {', '.join(PLATFORMS)})")
-    build_id = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    name = f"{NAME}-{version()}-{arch}"
-    staging = REPO / "build" / "package" / name
-    shutil.rmtree(staging, ignore_errors=True)
-    stage(staging, arch, python, build_id)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"{name}.tar.gz"
-    with tarfile.open(target, "w:gz") as archive:
-        archive.add(staging, arcname=name)
-    return target
+def _write_manifest(staging: Path, header: list[str]) -> None:
+    files = sorted(p for p in staging.rglob("*") if p.is_file() and not p.is_symlink())
+    lines = [*header, *(f"sha256 {_sha256(p)}  {p.relative_to(staging)}" for p in files)]
+    (staging / "MANIFEST").write_text("\n".join(lines) + "\n")
+
+
+def _debian_version(source: Path, package: str) -> str:
+    """Return the Debian version of ``package`` in an unpacked root (its changelog's first line)."""
+    changelog = source / "usr" / "share" / "doc" / package / "changelog.Debian.gz"
+    with gzip.open(changelog, "rt") as handle:
+        first = handle.readline()
+    return first.split("(", 1)[1].split(")", 1)[0] if "(" in first else "unknown"
+
+
+def _disk_kb(folder: Path) -> int:
+    """Return what ``folder`` takes on a file system of 4 KiB blocks."""
+    return sum(-(-path.stat().st_size // 4096) * 4 for path in folder.rglob("*") if path.is_file())
+
+
+def _report(package: Path, release: Path, steps: Steps) -> None:
+    parts = {p.name: _disk_kb(p) for p in (release / runtime.SITE).iterdir() if p.is_dir()}
+    parts["standard library"] = _disk_kb(release / runtime.STDLIB)
+    parts["shared libraries"] = sum(-(-p.stat().st_size // 4096) * 4 for p in (release / "lib").glob("*.so*"))
+    largest = sorted(parts.items(), key=lambda item: -item[1])[:6]
+    sizes = f"package {package.stat().st_size / 2**20:.1f} MiB; installed release {_disk_kb(release) / 1024:.1f} MiB"
+    steps.note(f"{sizes}; largest: " + ", ".join(f"{name} {kb / 1024:.1f} MiB" for name, kb in largest))
 
 
 def _sha256(path: Path) -> str:
@@ -121,16 +142,18 @@ def _sha256(path: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arch", default="x86_64", choices=sorted(PLATFORMS))
-    parser.add_argument("--python", default="3.11", help="the target's Python version")
+    parser.add_argument("--arch", default="x86_64", choices=sorted(TARGETS))
     parser.add_argument("--out", type=Path, default=REPO / "dist")
+    parser.add_argument("--cache", type=Path, default=default_cache(),
+                        help="where Debian roots and built wheels are kept between builds")
     options = parser.parse_args()
+    steps = Steps()
     try:
-        target = build(options.arch, options.python, options.out)
+        package = build(TARGETS[options.arch], options.out, options.cache, steps)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"built {target} ({target.stat().st_size / 2**20:.1f} MiB)")
+    print(f"built {package} ({package.stat().st_size / 2**20:.1f} MiB) in {sum(steps.times.values()):.0f} s")
     return 0
 
 

@@ -24,6 +24,7 @@ from gateway.publish_limits import message_problem
 
 from .budget import DEFAULT_STEPS
 from .compiler import compile_script, require_function
+from .memory import address_space_capped, peak_resident_bytes
 from .protocol import MAX_LINE_BYTES, SCRIPT_LOGGER, context_to_json, dump, load, messages_from_json, writes_from_json
 from .wizard_api import QUERIES, CallContext, OutgoingMessage, SendNow, WriteRequest
 
@@ -77,6 +78,7 @@ class ScriptRunner:
         self._worker: asyncio.subprocess.Process | None = None
         self._stale = False
         self._lock = asyncio.Lock()
+        self._check_peak_memory: bool | None = None  # decided once the first worker has set its limit
 
     @property
     def script_names(self) -> list[str]:
@@ -158,6 +160,9 @@ class ScriptRunner:
             except (ConnectionError, ValueError) as exc:
                 await self._kill()
                 return self._failed(name, f"the script worker stopped ({exc}); it is restarted for the next call")
+            if overrun := self._memory_overrun():
+                await self._kill()
+                return self._failed(name, overrun)
         if answer.get("error"):
             return CallOutcome(error=str(answer["error"]))
         try:
@@ -165,6 +170,21 @@ class ScriptRunner:
                             writes_from_json(answer.get("writes", [])))
         except (KeyError, TypeError, ValueError) as exc:  # a worker answering nonsense is not trusted
             return self._failed(name, f"the script worker's answer was refused: {exc}")
+
+    def _memory_overrun(self) -> str | None:
+        """Say why the call that just ended fails when the worker went over its memory limit on a
+        system that does not enforce RLIMIT_AS (see :mod:`.memory`); None otherwise."""
+        worker = self._worker
+        if worker is None:
+            return None
+        if self._check_peak_memory is None:
+            self._check_peak_memory = not address_space_capped(worker.pid)
+            if self._check_peak_memory:
+                log.warning("this system does not enforce the script worker's address-space limit (qemu-user "
+                            "does not): the worker's peak memory is checked after each call instead")
+        if self._check_peak_memory and peak_resident_bytes(worker.pid) > self._memory_mb * 2**20:
+            return f"used more than {self._memory_mb} MiB of memory; the script worker is restarted"
+        return None
 
     def _failed(self, name: str, error: str) -> CallOutcome:
         logging.getLogger(f"{SCRIPT_LOGGER}.{name or 'callback'}").error("call failed: %s", error)

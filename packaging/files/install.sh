@@ -1,39 +1,66 @@
 #!/bin/sh
-# Install or upgrade the gateway from this package, offline.
+# Install or upgrade the gateway from this package, offline. The package brings its own Python and
+# libraries: the device needs a Linux kernel 3.2 or newer and a POSIX shell (busybox is enough).
 #
-#   sudo ./install.sh            PREFIX, DATA and LOGS may be set in the environment:
+#   ./install.sh                 as root; PREFIX, DATA and LOGS may be set in the environment:
 #   PREFIX=/var/user/app/plc-edge-gateway  DATA=/var/user/data/dbhome/plc-edge-gateway
 #   LOGS=/var/user/log/plc-edge-gateway    NO_SYSTEMD=1 to skip the systemd unit
+#   START=0 to install without starting    READY_TIMEOUT=120 seconds to wait for the gateway
 #
 # Each version goes to its own folder under $PREFIX/releases; $PREFIX/current points at the one
-# in use. Configuration, certificates, the outbox and the history live in $DATA and are never
-# touched by an upgrade. An upgrade that does not answer ready within READY_TIMEOUT s (60) is
-# rolled back.
+# in use, and the one before it is kept for a rollback (older ones are removed: flash is small).
+# Configuration, certificates, the outbox and the history live in $DATA and are never touched by
+# an upgrade. An upgrade that does not answer ready within READY_TIMEOUT s is rolled back.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=plc-edge-gateway
 PREFIX=${PREFIX:-/var/user/app/$NAME}
 DATA=${DATA:-/var/user/data/dbhome/$NAME}
 LOGS=${LOGS:-/var/user/log/$NAME}
-PYTHON=${PYTHON:-python3}
-VERSION=$(sed -n 's/^version //p' "$HERE/MANIFEST")
-BUILD=$(sed -n 's/^build //p' "$HERE/MANIFEST")
+READY_TIMEOUT=${READY_TIMEOUT:-120}
+field() { sed -n "s/^$1 //p" "$HERE/MANIFEST"; }
+VERSION=$(field version)
+BUILD=$(field build)
+ARCH=$(field arch)
 RELEASE="$PREFIX/releases/$VERSION-$BUILD"
 
 say() { printf '%s\n' "$*"; }
 fail() { printf 'install failed: %s\n' "$*" >&2; exit 1; }
 
+MACHINE=$(uname -m)
+case "$ARCH:$MACHINE" in
+  "$ARCH:$ARCH"|armv7l:armv7*|armv7l:armv8l) ;;
+  *) fail "this package is for $ARCH, this device is $MACHINE" ;;
+esac
+
 say "checking the package files against MANIFEST"
-(cd "$HERE" && sed -n 's/^sha256 //p' MANIFEST | sha256sum -c --quiet -) || fail "a file does not match MANIFEST"
+BAD=$(cd "$HERE" && sed -n 's/^sha256 //p' MANIFEST | sha256sum -c - 2>&1 | grep -v ': OK$' || true)
+[ -z "$BAD" ] || fail "files do not match MANIFEST (a damaged copy?): $(printf '%s' "$BAD" | head -n 3)"
 
 mkdir -p "$PREFIX/releases" "$DATA" "$LOGS"
-if [ -d "$RELEASE" ]; then rm -rf "$RELEASE"; fi
-say "installing $NAME $VERSION (build $BUILD) into $RELEASE"
-"$PYTHON" -m venv "$RELEASE/venv" || fail "cannot create a virtual environment with $PYTHON"
-"$RELEASE/venv/bin/pip" install --quiet --no-index --find-links "$HERE/wheels" "$NAME" \
-  || { rm -rf "$RELEASE"; fail "pip could not install from the package's wheels"; }
-cp "$HERE/start.sh" "$RELEASE/start.sh"
-cp "$HERE/MANIFEST" "$RELEASE/MANIFEST"
+NEED_KB=$(field size_kb)
+FREE_KB=$(df -Pk "$PREFIX/releases" | awk 'NR == 2 { print $4 }')
+[ -d "$RELEASE" ] && rm -rf "$RELEASE"
+if [ -n "$FREE_KB" ] && [ "$FREE_KB" -lt "$NEED_KB" ]; then
+  fail "$PREFIX needs $((NEED_KB / 1024)) MiB free for this release, it has $((FREE_KB / 1024)) MiB"
+fi
+
+say "installing $NAME $VERSION (build $BUILD, $ARCH) into $RELEASE"
+mkdir -p "$RELEASE.partial"
+cp -R "$HERE/runtime/." "$RELEASE.partial/" || { rm -rf "$RELEASE.partial"; fail "copying the files failed"; }
+# the interpreter asks the kernel for this release's own loader (glibc), not the device's
+set -- $(field interpreter)
+LOADER="$RELEASE/$(field loader)"
+[ "${#LOADER}" -lt "$3" ] || { rm -rf "$RELEASE.partial"; fail "the install path is too long (${#LOADER} of $(( $3 - 1 )) characters)"; }
+printf '%s\000' "$LOADER" | dd of="$RELEASE.partial/$1" bs=1 seek="$2" conv=notrunc 2>/dev/null \
+  || { rm -rf "$RELEASE.partial"; fail "cannot write the loader path into $1"; }
+mv "$RELEASE.partial" "$RELEASE"
+cp "$HERE/start.sh" "$HERE/MANIFEST" "$RELEASE/"
+
+if ! PROBLEM=$("$RELEASE/bin/gateway" --version 2>&1); then
+  rm -rf "$RELEASE"
+  fail "the gateway's interpreter does not run on this device (kernel $(uname -r), $MACHINE): $PROBLEM"
+fi
 
 if [ ! -f "$DATA/config.yaml" ]; then
   say "first install: the default configuration goes to $DATA/config.yaml"
@@ -41,11 +68,19 @@ if [ ! -f "$DATA/config.yaml" ]; then
   mkdir -p "$DATA/scripts"
   cp "$HERE"/scripts/*.py "$DATA/scripts/"
 fi
-"$RELEASE/venv/bin/gateway" check -c "$DATA/config.yaml" >/dev/null \
+say "checking $DATA/config.yaml with this version"
+"$RELEASE/bin/gateway" check -c "$DATA/config.yaml" >/dev/null \
   || { rm -rf "$RELEASE"; fail "$DATA/config.yaml does not pass this version's gateway check; nothing was changed"; }
 
 PREVIOUS=$(readlink "$PREFIX/current" 2>/dev/null || true)
-ln -sfn "$RELEASE" "$PREFIX/current.new" && mv -Tf "$PREFIX/current.new" "$PREFIX/current"
+# point $PREFIX/current at a release in one rename(2), so a power cut leaves the old link or the
+# new one; busybox's mv has no -T and would move the new link into the old release's folder
+switch_to() {
+  rm -f "$PREFIX/current.new"
+  ln -s "$1" "$PREFIX/current.new" &&
+    "$1/bin/python" -c 'import os, sys; os.replace(sys.argv[1], sys.argv[2])' "$PREFIX/current.new" "$PREFIX/current"
+}
+switch_to "$RELEASE"
 
 USE_SYSTEMD=0
 if [ -z "${NO_SYSTEMD:-}" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
@@ -64,12 +99,13 @@ restart() {
 }
 
 ready() {
-  "$PREFIX/current/venv/bin/python" - "$DATA/config.yaml" "${READY_TIMEOUT:-60}" <<'PY'
+  "$PREFIX/current/bin/python" - "$DATA/config.yaml" "$READY_TIMEOUT" <<'PY'
 import json, sys, time, urllib.request
 from gateway.config import load_config
 web = load_config(sys.argv[1]).model.gateway.web
 host = "127.0.0.1" if web.host in ("0.0.0.0", "", "::") else web.host
-for _ in range(int(sys.argv[2])):
+deadline = time.monotonic() + int(sys.argv[2])
+while time.monotonic() < deadline:
     try:
         with urllib.request.urlopen(f"http://{host}:{web.port}/api/v1/health", timeout=2) as answer:
             if json.load(answer).get("status") == "ready":
@@ -81,18 +117,28 @@ sys.exit(1)
 PY
 }
 
+prune() {  # keep the release in use and the one before it
+  for old in "$PREFIX"/releases/*; do
+    case "$old" in "$RELEASE"|"$PREVIOUS"|*.partial) ;; *) [ -d "$old" ] && rm -rf "$old" && say "removed the old release $old" ;; esac
+  done
+}
+
 if [ -n "$PREVIOUS" ] || [ "${START:-1}" = 1 ]; then
   say "starting the gateway"
   restart
   if ready; then
     say "$NAME $VERSION is running and ready"
     [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$RELEASE" ] && say "previous release kept in $PREVIOUS for a manual rollback"
+    prune
   elif [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$RELEASE" ]; then
-    say "the new version did not answer ready within ${READY_TIMEOUT:-60} s: rolling back to $PREVIOUS"
-    ln -sfn "$PREVIOUS" "$PREFIX/current.new" && mv -Tf "$PREFIX/current.new" "$PREFIX/current"
+    say "the new version did not answer ready within $READY_TIMEOUT s: rolling back to $PREVIOUS"
+    switch_to "$PREVIOUS"
     restart
-    fail "upgrade rolled back; see $LOGS/gateway.log"
+    ready || fail "upgrade rolled back, but $PREVIOUS did not answer ready either; see $LOGS/gateway.log"
+    fail "upgrade rolled back: $PREVIOUS runs again; see $LOGS/gateway.log for why the new version did not start"
   else
-    fail "the gateway did not answer ready within ${READY_TIMEOUT:-60} s; see $LOGS/gateway.log"
+    fail "the gateway did not answer ready within $READY_TIMEOUT s; see $LOGS/gateway.log"
   fi
+else
+  prune
 fi

@@ -1,21 +1,17 @@
 """The app package for this machine's architecture: built, installed offline into a temporary
-prefix (pip may not reach the registry), started without systemd, ready, publishing; then
-upgraded to a rebuilt package with the configuration and the undelivered outbox kept."""
+prefix on its own interpreter, started without systemd, ready, publishing; then upgraded to a
+rebuilt package with the configuration and the undelivered outbox kept, and a broken upgrade
+rolled back. The aarch64 package is installed and checked on an emulated Cortex-A53."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import re
-import shutil
 import sqlite3
 import subprocess
-import sys
-import tarfile
 import time
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,24 +19,10 @@ import pytest
 import yaml
 
 from gateway.demo.broker import MosquittoBroker
-from tests.conftest import REPO, Subscriber, free_port
+from tests.conftest import Subscriber, free_port
+from tests.packaging.harness import EmulatedDevice, broken_copy, build_package, require_emulation, unpack
 
 pytestmark = pytest.mark.slow
-
-
-def _build(out: Path) -> Path:
-    done = subprocess.run([sys.executable, str(REPO / "packaging" / "build_app.py"), "--arch", platform.machine(),
-                           "--out", str(out)], capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr
-    [package] = out.glob("*.tar.gz")
-    return package
-
-
-def _unpack(package: Path, folder: Path) -> Path:
-    with tarfile.open(package) as archive:
-        archive.extractall(folder, filter="data")
-    [root] = folder.iterdir()
-    return root
 
 
 def _run(script: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,13 +48,11 @@ def _outbox_rows(data: Path) -> int:
 
 
 @pytest.fixture
-def offline_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """An environment whose pip cannot reach any registry, and the install locations."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PIP_INDEX_URL",
-                                                            "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS")}
+def install_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The install locations, and an environment with no Python or pip settings of this machine's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "VIRTUAL_ENV"))}
     env.update(PREFIX=str(tmp_path / "app"), DATA=str(tmp_path / "data"), LOGS=str(tmp_path / "log"),
-               NO_SYSTEMD="1", PIP_INDEX_URL="http://127.0.0.1:9/nothing", PIP_NO_CACHE_DIR="1",
-               PIP_CONFIG_FILE=os.devnull, PYTHON=shutil.which("python3") or sys.executable)
+               NO_SYSTEMD="1", PYTHONPATH=str(tmp_path / "nothing"))
     yield env
     start = tmp_path / "app" / "current" / "start.sh"
     if start.exists():  # a failed test may leave it running
@@ -80,18 +60,19 @@ def offline_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def test_build_install_offline_run_and_upgrade_keeping_config_and_outbox(tmp_path: Path,
-                                                                       offline_env: dict[str, str]) -> None:
-    package = _build(tmp_path / "dist")
+                                                                       install_env: dict[str, str]) -> None:
+    package, _log = build_package(platform.machine(), tmp_path / "dist")
     assert re.fullmatch(rf"plc-edge-gateway-\d+\.\d+\.\d+-{platform.machine()}\.tar\.gz", package.name)
-    first = _unpack(package, tmp_path / "first")
+    first = unpack(package, tmp_path / "first")
     manifest = (first / "MANIFEST").read_text()
-    assert "sha256 " in manifest and "wheels/plc_edge_gateway-" in manifest
+    assert "sha256 " in manifest and "  runtime/lib/python3/dist-packages/gateway/cli.py\n" in manifest
+    assert re.search(r"^interpreter bin/python3\.11 \d+ 256$", manifest, re.M)
     assert {"install.sh", "uninstall.sh", "start.sh", "plc-edge-gateway.service", "config.yaml"} <= {
         p.name for p in first.iterdir()}
 
-    installed = _run(first / "install.sh", {**offline_env, "START": "0"})
+    installed = _run(first / "install.sh", {**install_env, "START": "0"})
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    data, prefix = Path(offline_env["DATA"]), Path(offline_env["PREFIX"])
+    data, prefix = Path(install_env["DATA"]), Path(install_env["PREFIX"])
     config = yaml.safe_load((data / "config.yaml").read_text())
     web_port, broker_port = free_port(), free_port()
     config["gateway"]["web"] = {"host": "127.0.0.1", "port": web_port}
@@ -104,9 +85,9 @@ def test_build_install_offline_run_and_upgrade_keeping_config_and_outbox(tmp_pat
     broker.start()
     subscriber = Subscriber(broker_port, "awsiot/#", client_id="package-test")
     try:
-        started = _run(prefix / "current" / "start.sh", offline_env, "start")
+        started = _run(prefix / "current" / "start.sh", install_env, "start")
         assert started.returncode == 0, started.stderr
-        assert _ready(web_port), (Path(offline_env["LOGS"]) / "gateway.log").read_text()[-3000:]
+        assert _ready(web_port), (Path(install_env["LOGS"]) / "gateway.log").read_text()[-3000:]
         assert subscriber.get(20).topic == "awsiot/test"
     finally:
         subscriber.close()
@@ -117,8 +98,8 @@ def test_build_install_offline_run_and_upgrade_keeping_config_and_outbox(tmp_pat
     waiting = _outbox_rows(data)
     assert waiting >= 5
 
-    second = _unpack(_build(tmp_path / "dist2"), tmp_path / "second")
-    upgraded = _run(second / "install.sh", offline_env)
+    second = unpack(build_package(platform.machine(), tmp_path / "dist2")[0], tmp_path / "second")
+    upgraded = _run(second / "install.sh", install_env)
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
     assert "is running and ready" in upgraded.stdout and "previous release kept" in upgraded.stdout
     assert len(list((prefix / "releases").iterdir())) == 2
@@ -136,46 +117,26 @@ def test_build_install_offline_run_and_upgrade_keeping_config_and_outbox(tmp_pat
     finally:
         subscriber.close()
         broker.close()
-    broken = _broken_copy(second, tmp_path / "broken")
-    refused = _run(broken / "install.sh", {**offline_env, "READY_TIMEOUT": "15"})
+    broken = broken_copy(second, tmp_path / "broken")
+    refused = _run(broken / "install.sh", {**install_env, "READY_TIMEOUT": "15"})
     assert refused.returncode == 1 and "rolling back to" in refused.stdout, refused.stdout + refused.stderr
     assert os.readlink(prefix / "current").endswith(re.search(r"build (\d+)", (second / "MANIFEST").read_text())[1])
     assert _ready(web_port)  # the previous version runs again
 
-    removed = _run(second / "uninstall.sh", offline_env)
+    removed = _run(second / "uninstall.sh", install_env)
     assert removed.returncode == 0 and not prefix.exists() and (data / "config.yaml").exists()
 
 
-@pytest.mark.parametrize("arch", ["aarch64", "armv7l"])
-def test_packages_for_the_gateways_arm_cpus_build_or_name_what_has_no_wheel(arch: str, tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(REPO / "packaging" / "build_app.py"), "--arch", arch,
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
-    if done.returncode == 0:
-        [package] = tmp_path.glob("*.tar.gz")
-        assert package.name.endswith(f"-{arch}.tar.gz")
-        with tarfile.open(package) as archive:
-            wheels = [n for n in archive.getnames() if n.endswith(".whl")]
-        assert any(arch in name for name in wheels)  # compiled dependencies are the target's
-    else:
-        print(done.stderr)  # the report of this run: which dependencies have no wheel for the target
-        assert re.fullmatch(rf"error: no wheel for {arch} \(Python 3\.11\) of: [\w.=-]+(, [\w.=-]+)*\n", done.stderr)
-        assert "Traceback" not in done.stderr
-
-
-def _broken_copy(package: Path, folder: Path) -> Path:
-    """A copy of an unpacked package whose gateway exits at once: an upgrade that cannot start."""
-    shutil.copytree(package, folder)
-    [wheel] = (folder / "wheels").glob("plc_edge_gateway-*.whl")
-    patched = wheel.with_suffix(".tmp")
-    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(patched, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "gateway/service.py":  # `gateway check` passes, `gateway run` fails
-                data = data.replace(b"\nlog = ", b"\nraise SystemExit('broken on purpose')\nlog = ", 1)
-            target.writestr(item, data)
-    patched.replace(wheel)
-    manifest = (folder / "MANIFEST").read_text()
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    manifest = re.sub(rf"sha256 \w+  (wheels/{re.escape(wheel.name)})", rf"sha256 {digest}  \1", manifest)
-    (folder / "MANIFEST").write_text(re.sub(r"build (\d+)", r"build \g<1>9", manifest))
-    return folder
+def test_the_aarch64_package_installs_and_checks_on_an_emulated_cortex_a53(tmp_path: Path) -> None:
+    require_emulation("aarch64")
+    device = EmulatedDevice.make(tmp_path / "root", "aarch64")
+    package, _log = build_package("aarch64", tmp_path / "dist")
+    unpack(package, device.path("/tmp/package"))
+    folder = package.name.removesuffix(".tar.gz")
+    installed = device.run(f"cd /tmp/package/{folder} && NO_SYSTEMD=1 START=0 ./install.sh")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    current = "/var/user/app/plc-edge-gateway/current/bin"
+    checked = device.run(f"{current}/gateway check -c /var/user/data/dbhome/plc-edge-gateway/config.yaml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    machine = device.run(f"{current}/python -c 'import platform; print(platform.machine())'")
+    assert machine.stdout.strip() == "aarch64"

@@ -1,0 +1,130 @@
+"""Make the package's own interpreter: Debian's CPython for the target, the standard library
+without what a gateway never runs, the dependencies installed into it, and every shared library
+any of it links, down to glibc and its loader, so nothing is taken from the device.
+
+Layout (the release folder on the device)::
+
+    bin/python3.11    Debian's interpreter; PT_INTERP is a placeholder that install.sh overwrites
+                      with this release's loader, DT_RPATH is $ORIGIN/../lib
+    bin/gateway       the launcher: clears LD_* and PYTHON* and runs python3.11 -I -m gateway
+    lib/              glibc, its loader and every library the interpreter or a module needs
+    lib/python3.11/   the standard library and its C modules (lib-dynload)
+    lib/python3/dist-packages/   the gateway and its dependencies
+
+Every ELF file gets a DT_RPATH relative to itself ($ORIGIN), so the release works from any
+folder and is searched before LD_LIBRARY_PATH; only the loader's path is absolute.
+"""
+
+from __future__ import annotations
+
+import compileall
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from . import elf
+from .errors import BuildError
+from .targets import PYTHON, Target
+
+INTERPRETER_SLOT = 256  # bytes of PT_INTERP: the loader's absolute path and its NUL, written at install
+PLACEHOLDER_NAME = "plc-edge-gateway-loader"
+SITE = f"lib/python{PYTHON[0]}/dist-packages"
+STDLIB = f"lib/python{PYTHON}"
+# never run on a gateway: tests, GUIs, the REPL's line editing, packaging tools, old databases
+STDLIB_LEFT_OUT = {"test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ensurepip", "lib2to3", "pydoc_data",
+                   "distutils", "venv", "__phello__", "sitecustomize.py", "EXTERNALLY-MANAGED"}
+EXTENSIONS_LEFT_OUT = ("_test", "_ctypes_test", "xxlimited", "_xxtestfuzz", "_xxsubinterpreters", "_curses",
+                       "readline", "nis", "ossaudiodev", "_dbm", "_gdbm", "_crypt")
+# glibc's own libraries find each other without help; patching them is not worth the risk
+GLIBC = ("ld-linux", "libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so", "libresolv.so")
+
+
+def placeholder(target: Target) -> str:
+    """Return the interpreter path the build writes: as long as the slot, unmistakable, absolute."""
+    tail = f"/{PLACEHOLDER_NAME}/{target.loader}"
+    return "/" + "x" * (INTERPRETER_SLOT - 2 - len(tail)) + tail
+
+
+def copy_interpreter(source: Path, dest: Path) -> None:
+    """Copy the interpreter and the standard library from an unpacked Debian root."""
+    (dest / "bin").mkdir(parents=True)
+    shutil.copy2(source / "usr" / "bin" / f"python{PYTHON}", dest / "bin" / f"python{PYTHON}")
+
+    def left_out(folder: str, names: list[str]) -> set[str]:
+        if Path(folder).name == "lib-dynload":
+            return {name for name in names if name.startswith(EXTENSIONS_LEFT_OUT)}
+        return {name for name in names if name in STDLIB_LEFT_OUT or name.startswith("config-")
+                or name == "__pycache__"}
+
+    shutil.copytree(source / "usr" / STDLIB, dest / STDLIB, symlinks=False, ignore=left_out,
+                    ignore_dangling_symlinks=True)
+
+
+def bundle_libraries(source: Path, dest: Path, target: Target) -> list[str]:
+    """Copy into ``dest/lib`` every library an ELF file of ``dest`` needs, from the Debian root;
+    return their names. Raise BuildError naming what no folder has."""
+    system = [source / prefix / sub for prefix in ("usr/lib", "lib") for sub in (target.triplet, "")]
+    libdir = dest / "lib"
+    libdir.mkdir(exist_ok=True)
+    unresolved: dict[str, str] = {}
+    bundled: set[str] = set()
+    pending = [path for path in _elf_files(dest)]
+    while pending:
+        path = pending.pop()
+        info = elf.read(path)
+        if info.machine != target.elf_machine:
+            raise BuildError(f"{path.relative_to(dest)} is built for {info.machine}, not {target.arch}")
+        own = [_expand(entry, path) for entry in info.search]
+        for name in info.needed:
+            if name in bundled or any((folder / name).exists() for folder in (*own, libdir)):
+                continue
+            found = next((folder / name for folder in system if (folder / name).exists()), None)
+            if found is None:
+                unresolved[name] = str(path.relative_to(dest))
+                continue
+            shutil.copy(found.resolve(), libdir / name)  # with its mode: the loader must stay executable
+            bundled.add(name)
+            pending.append(libdir / name)
+    if unresolved:
+        raise BuildError("no library found for: " + ", ".join(f"{n} (needed by {w})" for n, w in unresolved.items()))
+    return sorted(bundled)
+
+
+def make_relocatable(dest: Path, target: Target) -> tuple[int, int]:
+    """Point every ELF file's DT_RPATH at ``lib/`` relative to itself and give the interpreter the
+    placeholder loader; return the file offset and size of the interpreter's PT_INTERP."""
+    libdir = dest / "lib"
+    for path in _elf_files(dest):
+        if path.parent == libdir and path.name.startswith(GLIBC):
+            continue
+        info = elf.read(path)
+        own = [entry for entry in info.search if entry.startswith("$ORIGIN")]  # e.g. auditwheel's .libs
+        to_lib = "$ORIGIN" + ("" if path.parent == libdir else "/" + os.path.relpath(libdir, path.parent))
+        elf.set_rpath(path, [*own, to_lib] if to_lib not in own else own)
+    python = dest / "bin" / f"python{PYTHON}"
+    elf.set_interpreter(python, placeholder(target))
+    slot = elf.read(python).interpreter
+    if slot is None or slot[1] != INTERPRETER_SLOT:
+        raise BuildError(f"the interpreter's PT_INTERP is {slot}, not a {INTERPRETER_SLOT}-byte slot")
+    with python.open("rb") as handle:
+        handle.seek(slot[0])
+        if handle.read(slot[1]).rstrip(b"\0").decode() != placeholder(target):
+            raise BuildError("the interpreter's PT_INTERP does not hold the placeholder")
+    return slot
+
+
+def compile_bytecode(dest: Path) -> None:
+    """Compile every module ahead, so the device never spends its slow CPU or its flash on it."""
+    if sys.version_info[:2] != tuple(int(part) for part in PYTHON.split(".")):
+        raise BuildError(f"bytecode for Python {PYTHON} needs this build to run on Python {PYTHON}")
+    if not compileall.compile_dir(dest / "lib", quiet=2, workers=0):
+        raise BuildError("some modules do not compile")
+
+
+def _elf_files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if elf.is_elf(path))
+
+
+def _expand(entry: str, path: Path) -> Path:
+    return Path(os.path.normpath(entry.replace("$ORIGIN", str(path.parent)).replace("${ORIGIN}", str(path.parent))))
