@@ -32,6 +32,7 @@ from appbuild.cache import default_cache
 from appbuild.errors import BuildError
 from appbuild.steps import Steps
 from appbuild.targets import DEBIAN_SUITE, PYTHON, TARGETS, Target
+from ruamel.yaml import YAML
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files"
@@ -100,12 +101,23 @@ def _gateway_wheel(folder: Path) -> Path:
 
 
 def _stage_files(staging: Path) -> None:
-    shutil.copy(REPO / "config.yaml", staging / "config.yaml")
+    _device_config(REPO / "config.yaml", staging / "config.yaml")
     shutil.copytree(REPO / "scripts", staging / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
     for item in FILES.iterdir():
         if item.is_file():
             shutil.copy(item, staging / item.name)
             (staging / item.name).chmod(0o755 if item.suffix == ".sh" else 0o644)
+
+
+def _device_config(source: Path, target: Path) -> None:
+    """Write the default configuration for a device: the demo's, with the web UI reachable from the
+    network, since a gateway is configured from another machine's browser (the first visitor needs
+    the one-time setup code, readable by root only on the gateway)."""
+    yaml = YAML()
+    config = yaml.load(source.read_text())
+    config["gateway"]["web"]["host"] = "0.0.0.0"
+    with target.open("w") as handle:
+        yaml.dump(config, handle)
 
 
 def _write_manifest(staging: Path, header: list[str]) -> None:

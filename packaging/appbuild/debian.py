@@ -8,6 +8,7 @@ Python, standing in for a gateway's firmware).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def root(cache: Path, purpose: str, target: Target, packages: list[str], steps: 
     if is_fresh(archive):
         steps.note(f"cached {archive}")
         return archive
+    if shutil.which("mmdebstrap") is None:
+        raise BuildError("mmdebstrap is missing: apt-get install mmdebstrap (make package installs it)")
     if variant != "extract":
         ensure_emulation(target)
     archive.parent.mkdir(parents=True, exist_ok=True)

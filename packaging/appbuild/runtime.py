@@ -69,7 +69,7 @@ def bundle_libraries(source: Path, dest: Path, target: Target) -> list[str]:
     libdir.mkdir(exist_ok=True)
     unresolved: dict[str, str] = {}
     bundled: set[str] = set()
-    pending = [path for path in _elf_files(dest)]
+    pending = _elf_files(dest)
     while pending:
         path = pending.pop()
         info = elf.read(path)

@@ -6,6 +6,7 @@
 #   PREFIX=/var/user/app/plc-edge-gateway  DATA=/var/user/data/dbhome/plc-edge-gateway
 #   LOGS=/var/user/log/plc-edge-gateway    NO_SYSTEMD=1 to skip the systemd unit
 #   START=0 to install without starting    READY_TIMEOUT=120 seconds to wait for the gateway
+#   REINSTALL=1 to install the build in use again (repairs a damaged release)
 #
 # Each version goes to its own folder under $PREFIX/releases; $PREFIX/current points at the one
 # in use, and the one before it is kept for a rollback (older ones are removed: flash is small).
@@ -38,20 +39,26 @@ BAD=$(cd "$HERE" && sed -n 's/^sha256 //p' MANIFEST | sha256sum -c - 2>&1 | grep
 [ -z "$BAD" ] || fail "files do not match MANIFEST (a damaged copy?): $(printf '%s' "$BAD" | head -n 3)"
 
 mkdir -p "$PREFIX/releases" "$DATA" "$LOGS"
+if [ "$(readlink "$PREFIX/current" 2>/dev/null || true)" = "$RELEASE" ] && [ -z "${REINSTALL:-}" ]; then
+  say "$NAME $VERSION (build $BUILD) is already installed and in use; REINSTALL=1 installs it again"
+  exit 0
+fi
+rm -rf "$RELEASE.partial"
+[ -d "$RELEASE" ] && rm -rf "$RELEASE"
 NEED_KB=$(field size_kb)
 FREE_KB=$(df -Pk "$PREFIX/releases" | awk 'NR == 2 { print $4 }')
-[ -d "$RELEASE" ] && rm -rf "$RELEASE"
 if [ -n "$FREE_KB" ] && [ "$FREE_KB" -lt "$NEED_KB" ]; then
   fail "$PREFIX needs $((NEED_KB / 1024)) MiB free for this release, it has $((FREE_KB / 1024)) MiB"
 fi
 
-say "installing $NAME $VERSION (build $BUILD, $ARCH) into $RELEASE"
-mkdir -p "$RELEASE.partial"
-cp -R "$HERE/runtime/." "$RELEASE.partial/" || { rm -rf "$RELEASE.partial"; fail "copying the files failed"; }
 # the interpreter asks the kernel for this release's own loader (glibc), not the device's
 set -- $(field interpreter)
 LOADER="$RELEASE/$(field loader)"
-[ "${#LOADER}" -lt "$3" ] || { rm -rf "$RELEASE.partial"; fail "the install path is too long (${#LOADER} of $(( $3 - 1 )) characters)"; }
+[ "${#LOADER}" -lt "$3" ] || fail "PREFIX is too long: the loader's path would take ${#LOADER} of at most $(( $3 - 1 )) characters"
+
+say "installing $NAME $VERSION (build $BUILD, $ARCH) into $RELEASE"
+mkdir -p "$RELEASE.partial"
+cp -R "$HERE/runtime/." "$RELEASE.partial/" || { rm -rf "$RELEASE.partial"; fail "copying the files failed"; }
 printf '%s\000' "$LOADER" | dd of="$RELEASE.partial/$1" bs=1 seek="$2" conv=notrunc 2>/dev/null \
   || { rm -rf "$RELEASE.partial"; fail "cannot write the loader path into $1"; }
 mv "$RELEASE.partial" "$RELEASE"
@@ -130,6 +137,10 @@ if [ -n "$PREVIOUS" ] || [ "${START:-1}" = 1 ]; then
     say "$NAME $VERSION is running and ready"
     [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$RELEASE" ] && say "previous release kept in $PREVIOUS for a manual rollback"
     prune
+    if [ -f "$DATA/state/setup-code" ]; then
+      say "set the administrator password in the web UI (port 8080 unless $DATA/config.yaml says otherwise)"
+      say "with the one-time setup code $(cat "$DATA/state/setup-code"), or run: $PREFIX/current/bin/gateway passwd -c $DATA/config.yaml"
+    fi
   elif [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$RELEASE" ]; then
     say "the new version did not answer ready within $READY_TIMEOUT s: rolling back to $PREVIOUS"
     switch_to "$PREVIOUS"

@@ -170,6 +170,16 @@ def interpreter_of(executable: Path) -> str:
         return binary.read(slot[1]).split(b"\0")[0].decode()
 
 
+def bytes_written(pids: list[int]) -> int:
+    """Return what the processes have caused to be written to storage so far (flash wear)."""
+    total = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                total += int(line.split()[1])
+    return total
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """Return the CPU time (user and system) the processes have used so far."""
     ticks = os.sysconf("SC_CLK_TCK")

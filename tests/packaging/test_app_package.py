@@ -70,6 +70,11 @@ def test_build_install_offline_run_and_upgrade_keeping_config_and_outbox(tmp_pat
     assert {"install.sh", "uninstall.sh", "start.sh", "plc-edge-gateway.service", "config.yaml"} <= {
         p.name for p in first.iterdir()}
 
+    too_deep = tmp_path / ("p" * 200) / "app"
+    refused = _run(first / "install.sh", {**install_env, "PREFIX": str(too_deep)})
+    assert refused.returncode == 1 and "PREFIX is too long" in refused.stderr, refused.stdout + refused.stderr
+    assert not list((too_deep / "releases").iterdir())  # nothing half-installed
+
     installed = _run(first / "install.sh", {**install_env, "START": "0"})
     assert installed.returncode == 0, installed.stdout + installed.stderr
     data, prefix = Path(install_env["DATA"]), Path(install_env["PREFIX"])

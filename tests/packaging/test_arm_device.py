@@ -29,6 +29,7 @@ from tests.packaging.harness import (
     EmulatedDevice,
     broken_copy,
     build_package,
+    bytes_written,
     cpu_seconds,
     guest_resident_bytes,
     interpreter_of,
@@ -153,15 +154,18 @@ def test_collects_and_publishes_on_an_emulated_cortex_a8(installed: Installed, p
             foreign = {f for f in device.mapped_files(pid) if not f.startswith((release + "/", DATA + "/"))}
             assert foreign == set(), f"pid {pid} maps files that are not the release's: {sorted(foreign)}"
 
-        before, clock = cpu_seconds([main, *workers]), time.monotonic()
+        before, written, clock = cpu_seconds([main, *workers]), bytes_written([main, *workers]), time.monotonic()
         received = _drain(subscriber, 20)
         spent, elapsed = cpu_seconds([main, *workers]) - before, time.monotonic() - clock
+        written = bytes_written([main, *workers]) - written
         assert received >= 10  # uploads every second keep coming after the worker was restarted
         main_rss, worker_rss = guest_resident_bytes(main), guest_resident_bytes(workers[0])
         _report("guest memory (RSS in the guest's pages)",
                 f"main {main_rss / MiB:.1f} MiB, worker {worker_rss / MiB:.1f} MiB")
         _report("emulated CPU per polled tag (qemu on this machine, not a device)",
                 f"{spent / (TAGS * elapsed) * 1e6:.0f} us ({spent / elapsed * 100:.0f}% of a core for {TAGS} tags/s)")
+        _report("storage writes (outbox, logs) with one upload a second",
+                f"{written / elapsed / 1024:.0f} KiB/s, {written / elapsed * 86400 / 2**30:.2f} GiB a day")
     finally:
         subscriber.close()
         stopped = device.run(f"{PREFIX}/current/start.sh stop")
