@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := mosquitto mosquitto-clients git
-# building the app package: Debian roots (mmdebstrap) and the target's programs run under qemu-user
-PACKAGE_APT_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test
+# building the app package: Debian roots (mmdebstrap), the target's programs run under qemu-user,
+# and binutils that strip the target's binaries
+PACKAGE_APT_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test \
+	binutils-arm-linux-gnueabihf binutils-aarch64-linux-gnu binutils-x86-64-linux-gnu
 TEST_APT_PACKAGES := chromium $(PACKAGE_APT_PACKAGES)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -41,8 +43,8 @@ system-packages:
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:$$missing"; \
-		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+		$(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300 install -y -qq $$missing; \
 	fi
 
 $(VENV)/.installed: pyproject.toml

@@ -67,6 +67,8 @@ def build(target: Target, out: Path, cache: Path, steps: Steps) -> Path:
         runtime.copy_interpreter(source, release)
         wheels.target_install([own_wheel, *dependency_wheels], target, release / runtime.SITE)
         shutil.copytree(FILES / "runtime", release, symlinks=True, dirs_exist_ok=True)
+    with steps.step("stripping the dependencies' binaries"):
+        steps.note(f"{runtime.strip_dependencies(release, target) / 2**20:.1f} MiB saved")
     with steps.step("shared libraries"):
         steps.note("bundled: " + ", ".join(runtime.bundle_libraries(source, release, target)))
     with steps.step("rpaths and the loader slot"):
