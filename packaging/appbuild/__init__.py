@@ -1,6 +1,7 @@
 """Build the gateway's app package: a relocatable CPython for the target, every dependency
 installed into it, and the shell scripts that install, start and remove it on a device.
 
+    errors      BuildError, and EmulationUnavailable when qemu-user cannot be used
     targets     what differs between x86_64, aarch64 and armv7l (Debian arch, loader, wheel tags)
     steps       each step printed with its time
     cache       where roots and built wheels are kept between builds
