@@ -57,7 +57,9 @@ class SimPlc:
         self.device = SimDevice(id=unit_id, simdata=self._simdata(), use_bit_addressing=True, action=self._on_access)
 
     def set_value(self, name: str, value: Any) -> None:
-        """Pin a point to ``value`` (applied before the next request is answered)."""
+        """Pin a point to ``value`` (applied before the next request is answered); KeyError if unknown."""
+        if name not in self._points:
+            raise KeyError(f"no point named {name!r}")
         self._pinned[name] = value
 
     def get_value(self, name: str) -> Any:
@@ -107,17 +109,16 @@ class SimPlc:
         if area is None:
             return
         self._blocks[area] = registers
-        if not self._pinned and not self._moving:
-            return  # nothing to refresh: keep large static maps cheap to serve
-        now = self._clock()
-        for name, (point, address) in self._points.items():
-            if address.area is not area:
-                continue
-            if name in self._pinned:
-                _encode_into(point, address, registers, self._pinned.pop(name))
-                self._moving.discard(name)
-            elif name in self._moving:
-                _encode_into(point, address, registers, value_at(point.dtype, now, name, point.length))
+        for name in [name for name in self._pinned if self._points[name][1].area is area]:
+            point, address = self._points[name]
+            _encode_into(point, address, registers, self._pinned.pop(name))
+            self._moving.discard(name)
+        if self._moving:  # only what moves is refreshed: large static maps stay cheap to serve
+            now = self._clock()
+            for name in self._moving:
+                point, address = self._points[name]
+                if address.area is area:
+                    _encode_into(point, address, registers, value_at(point.dtype, now, name, point.length))
 
 
 class ModbusSimServer:

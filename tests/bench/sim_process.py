@@ -2,6 +2,7 @@
 
     python -m tests.bench.sim_process modbus PORT TAGS
     python -m tests.bench.sim_process s7 PORT TAGS
+    python -m tests.bench.sim_process plant PORT TAGS    one-register tags with clocks (end-to-end bench)
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import sys
 
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from gateway_plugins.s7.simserver import S7SimServer
-from tests.bench.tags import modbus_tags, s7_tags
+from tests.bench.tags import CLOCK_EVERY, clock_now, modbus_tags, plant_tags, s7_tags
 
 
 async def _serve(kind: str, port: int, count: int) -> None:
+    if kind == "plant":
+        await _serve_plant(port, count)
+        return
     if kind == "modbus":
         points = modbus_tags(count)
         server: ModbusSimServer | S7SimServer = ModbusSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
@@ -26,6 +30,22 @@ async def _serve(kind: str, port: int, count: int) -> None:
     await server.start()
     print("ready", flush=True)
     await asyncio.Event().wait()
+
+
+async def _serve_plant(port: int, count: int) -> None:
+    """Serve ``plant_tags``: each holds its index (mod 1000), the clocks the time, refreshed 20 times a second."""
+    points = plant_tags(count)
+    server = ModbusSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
+    for index, point in enumerate(points):
+        server.set_value(point.name, index % 1000)
+    clocks = [point.name for index, point in enumerate(points) if index % CLOCK_EVERY == 0]
+    await server.start()
+    print("ready", flush=True)
+    while True:
+        now = clock_now()
+        for name in clocks:
+            server.set_value(name, now)
+        await asyncio.sleep(0.05)
 
 
 if __name__ == "__main__":

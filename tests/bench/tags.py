@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from gateway.southbound import DataType, Point
 
 _S7_TYPES = [(DataType.FLOAT, 4), (DataType.INT, 2), (DataType.DINT, 4), (DataType.BIT, 1)]
@@ -23,3 +25,23 @@ def s7_tags(count: int) -> list[Point]:
         points.append(Point(f"t{i}", address, dtype))
         offsets[db] += size
     return points
+
+
+CLOCK_EVERY = 500  # one tag in this many is a clock: the simulator keeps it at the time
+
+
+def plant_tags(count: int) -> list[Point]:
+    """``count`` one-register tags from 400001 on (one Modbus unit holds 65,536), WORD and INT;
+    tag ``t0``, ``t500``... are clocks the end-to-end simulator keeps at the time in tenths of a
+    second (modulo 65,536), so a delivered value tells how old it is."""
+    return [Point(f"t{i}", f"4{i + 1:05d}", DataType.INT if i % 2 else DataType.WORD) for i in range(count)]
+
+
+def clock_now() -> int:
+    """Return what a clock tag holds now: the time in tenths of a second, modulo 65,536."""
+    return int(time.time() * 10) % 65536
+
+
+def clock_age(value: int) -> float:
+    """Return how many seconds ago a clock tag held ``value``."""
+    return ((clock_now() - value) % 65536) / 10

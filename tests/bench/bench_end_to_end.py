@@ -1,0 +1,302 @@
+"""End-to-end benchmark: the real gateway (``gateway run``: main process and script worker) polling
+Modbus PLCs served by other processes every second, a Device Supervisor-style script publishing
+each whole group (``scripts/vars_upload_test.py``, one group per PLC, every second), the outbox,
+and a real Mosquitto at QoS 1.
+
+    python -m tests.bench.bench_end_to_end [--scenarios 1x1000,1x10000,2x50000,10x10000]
+                                           [--seconds 20] [--baseline REV]     (or: make bench)
+
+For each scenario it prints polled and delivered tags/s, the gateway's CPU per polled tag (main
+process and worker, from /proc), their RSS, the start-up time (process start to the first
+completed poll of every PLC) and the age of values at delivery, p50 and p99 (one tag in 500 is a
+clock the simulator keeps at the time). ``--baseline REV`` runs the same scenarios, in the same
+run, on a git worktree of REV in its own virtual environment (made once under build/bench/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from gateway.demo.broker import MosquittoBroker
+from tests.bench.tags import CLOCK_EVERY, clock_age, plant_tags
+from tests.conftest import REPO, free_port
+
+SCENARIOS = {"1x1000": (1, 1000), "1x10000": (1, 10000), "2x50000": (2, 50000), "10x10000": (10, 10000)}
+TOKEN = "bench-metrics-token"
+MiB = 1 << 20
+
+
+class ScenarioFailed(Exception):
+    """The gateway could not run a scenario; the message says what happened."""
+
+
+@dataclass
+class Result:
+    """What one scenario measured."""
+
+    label: str
+    polled: float  # tags/s
+    delivered: float  # tags/s
+    cpu_us: float  # gateway CPU per polled tag
+    main_rss: float  # MiB
+    worker_rss: float  # MiB
+    startup: float  # s
+    age_p50: float
+    age_p99: float
+
+    def row(self) -> str:
+        return (f"{self.label:24} {self.polled:9,.0f} {self.delivered:9,.0f} {self.cpu_us:8.1f} {self.main_rss:7.0f} "
+                f"{self.worker_rss:7.0f} {self.startup:7.1f} {self.age_p50:6.2f} {self.age_p99:6.2f}")
+
+
+HEADER = (f"{'scenario':24} {'polled/s':>9} {'deliv./s':>9} {'CPU us':>8} {'main MB':>7} {'wrk MB':>7} "
+          f"{'start s':>7} {'age50':>6} {'age99':>6}")
+
+
+class DeliveryCounter:
+    """Counts the values the gateway delivers to the broker, and how old the clock tags are."""
+
+    def __init__(self, port: int) -> None:
+        self._lock = threading.Lock()
+        self.values = 0
+        self.ages: list[float] = []
+        self.first = queue.Queue[bool]()
+        self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-counter")
+        self._client.on_connect = lambda c, *_: c.subscribe("awsiot/#", qos=1)
+        self._client.on_message = self._on_message
+        self._client.connect("127.0.0.1", port)
+        self._client.loop_start()
+
+    def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
+        records = json.loads(message.payload)
+        count, ages = 0, []
+        for record in records:
+            data = record["Data"]
+            count += len(data)
+            clocks = (data.get(f"t{i}") for i in range(0, len(data), CLOCK_EVERY))
+            ages += [clock_age(value) for value in clocks if value is not None]  # None: not read yet
+        with self._lock:
+            self.values += count
+            self.ages += ages
+        self.first.put(True)
+
+    def take(self) -> tuple[int, list[float]]:
+        """Return what arrived since the last call, and start counting again."""
+        with self._lock:
+            taken = (self.values, self.ages)
+            self.values, self.ages = 0, []
+        return taken
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+@contextmanager
+def plant(plcs: int, tags: int) -> Iterator[tuple[list[int], int]]:
+    """Start ``plcs`` simulated PLCs of ``tags`` each (own processes) and a broker; yield their ports."""
+    ports = [free_port() for _ in range(plcs)]
+    simulators = [subprocess.Popen([sys.executable, "-m", "tests.bench.sim_process", "plant", str(port), str(tags)],
+                                   cwd=REPO, stdout=subprocess.PIPE, text=True) for port in ports]
+    broker = MosquittoBroker(free_port())
+    broker.start()
+    try:
+        for simulator in simulators:
+            assert simulator.stdout is not None and simulator.stdout.readline().strip() == "ready"
+        yield ports, broker.port
+    finally:
+        broker.close()
+        for simulator in simulators:
+            simulator.terminate()
+            simulator.wait(10)
+
+
+def write_config(folder: Path, ports: list[int], tags: int, broker_port: int, web_port: int) -> Path:
+    """Write the scenario's config.yaml (one group per PLC) and its script into ``folder``."""
+    points = plant_tags(tags)
+    controllers, measures, groups = [], [], []
+    for index, port in enumerate(ports, start=1):
+        name = f"PLC{index}"
+        controllers.append({"name": name, "protocol": "modbus-tcp", "endpoint": f"127.0.0.1:{port}",
+                            "sample_period": 1.0, "timeout": 5.0, "args": {"unit_id": 1}})
+        measures += [{"name": p.name, "controller": name, "group": f"g{index}", "address": p.address,
+                      "type": str(p.dtype)} for p in points]
+        groups.append({"name": f"g{index}", "upload_interval": 1})
+    config = {
+        "gateway": {"name": "bench", "data_dir": "./state", "log_level": "warning",
+                    "web": {"host": "127.0.0.1", "port": web_port, "metrics_token": TOKEN}},
+        "controllers": controllers, "measures": measures, "groups": groups,
+        "clouds": [{"name": "broker", "type": "mqtt", "host": "127.0.0.1", "port": broker_port,
+                    "client_id": "bench-gateway"}],
+        "cache": {"max_messages": 100000, "max_mb": 512},
+        "publish": [{"name": "upload", "cloud": "broker", "topic": "awsiot/test", "qos": 1, "source": "group",
+                     "groups": [g["name"] for g in groups], "function": "vars_upload_test",
+                     "script": "vars_upload_test.py"}],
+    }
+    (folder / "vars_upload_test.py").write_text((REPO / "scripts" / "vars_upload_test.py").read_text())
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def metrics(port: int) -> dict[str, float]:
+    """Return the gateway's /metrics samples by name and labels, or {} while it does not answer."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return {}
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def successful_cycles(samples: dict[str, float], plcs: int) -> float:
+    """Return the read cycles that succeeded, summed over the PLCs."""
+    return sum(samples.get(f'gateway_controller_reads_total{{controller="PLC{i}"}}', 0)
+               - samples.get(f'gateway_controller_read_errors_total{{controller="PLC{i}"}}', 0)
+               for i in range(1, plcs + 1))
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return a process's CPU time (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    """Return a process's resident memory."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker_of(pid: int) -> int | None:
+    """Return the pid of the gateway's script worker."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[1]) == pid and b"gateway.scripting.worker" in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+def run_scenario(label: str, python: str, plcs: int, tags: int, seconds: float) -> Result:
+    """Run the gateway with ``python`` on one scenario and measure it."""
+    with plant(plcs, tags) as (ports, broker_port), tempfile.TemporaryDirectory() as scratch:
+        web_port = free_port()
+        config = write_config(Path(scratch), ports, tags, broker_port, web_port)
+        counter = DeliveryCounter(broker_port)
+        log = (Path(scratch) / "gateway.log").open("w")
+        began = time.monotonic()
+        gateway = subprocess.Popen([python, "-m", "gateway", "run", "-c", str(config)], cwd=scratch,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            startup = _wait_for_first_polls(web_port, plcs, began, gateway)
+            try:
+                counter.first.get(timeout=120)
+            except queue.Empty:
+                raise ScenarioFailed("nothing was delivered within 2 minutes of the first polls") from None
+            time.sleep(3)  # let the first cycles settle
+            worker = worker_of(gateway.pid)
+            assert worker is not None, "no script worker"
+            before, cpu_before, clock = metrics(web_port), cpu_seconds(gateway.pid) + cpu_seconds(worker), \
+                time.monotonic()
+            counter.take()
+            time.sleep(seconds)
+            delivered, ages = counter.take()
+            elapsed = time.monotonic() - clock
+            cpu = cpu_seconds(gateway.pid) + cpu_seconds(worker) - cpu_before
+            polled = (successful_cycles(metrics(web_port), plcs) - successful_cycles(before, plcs)) * tags
+            ages.sort()
+            return Result(label, polled / elapsed, delivered / elapsed, cpu / max(polled, 1) * 1e6,
+                          rss_mib(gateway.pid), rss_mib(worker), startup,
+                          statistics.median(ages) if ages else float("nan"),
+                          ages[int(len(ages) * 0.99)] if ages else float("nan"))
+        except ScenarioFailed as exc:
+            log.flush()
+            tail = (Path(scratch) / "gateway.log").read_text().splitlines()[-5:]
+            raise ScenarioFailed(f"{label}: {exc}; the gateway's log ends:\n  " + "\n  ".join(tail)) from None
+        finally:
+            counter.close()
+            gateway.terminate()
+            try:
+                gateway.wait(30)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+            log.close()
+
+
+def _wait_for_first_polls(web_port: int, plcs: int, began: float, gateway: subprocess.Popen[bytes]) -> float:
+    deadline = began + 600
+    while time.monotonic() < deadline:
+        if gateway.poll() is not None:
+            raise ScenarioFailed(f"the gateway exited with {gateway.returncode}")
+        samples = metrics(web_port)
+        if all(samples.get(f'gateway_controller_healthy{{controller="PLC{i}"}}') == 1 for i in range(1, plcs + 1)):
+            return time.monotonic() - began
+        time.sleep(0.05)
+    raise ScenarioFailed("the gateway did not poll every PLC within 10 minutes")
+
+
+def baseline_python(revision: str) -> str:
+    """Return the interpreter of a virtual environment running ``revision`` (a git worktree)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", revision], cwd=REPO, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    folder = REPO / "build" / "bench" / commit
+    python = folder / ".venv" / "bin" / "python"
+    if not python.exists():
+        subprocess.run(["git", "worktree", "add", "--force", "--detach", str(folder), commit], cwd=REPO, check=True,
+                       capture_output=True)
+        subprocess.run([sys.executable, "-m", "venv", str(folder / ".venv")], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-e", str(folder)], check=True)
+    return str(python)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", default="1x1000,1x10000,2x50000,10x10000")
+    parser.add_argument("--seconds", type=float, default=20.0, help="the measuring window of each scenario")
+    parser.add_argument("--baseline", help="also run this git revision (e.g. main~3) in the same run")
+    options = parser.parse_args()
+    runs = [("now", sys.executable)]
+    if options.baseline:
+        runs.append((options.baseline, baseline_python(options.baseline)))
+    print(HEADER, flush=True)
+    for name in options.scenarios.split(","):
+        plcs, tags = SCENARIOS[name]
+        for label, python in runs:
+            try:
+                print(run_scenario(f"{name} {label}", python, plcs, tags, options.seconds).row(), flush=True)
+            except ScenarioFailed as exc:
+                print(f"failed: {exc}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
