@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.collect import GroupUploader, LatestValues
+from gateway.collect import LatestValues, data_collect_now
 from gateway.collect.assembly import build_pollers
 from gateway.config import LoadedConfig, PublishRule
 from gateway.errors import GatewayError
@@ -53,7 +53,7 @@ async def live_sample(config: LoadedConfig, script: Path, function: str, group: 
         for poller in pollers:
             with contextlib.suppress(Exception):
                 await poller.driver.close()
-    snapshot = GroupUploader(chosen, measures, latest, _discard).snapshot()
+    snapshot = data_collect_now(chosen, measures, latest)
     parameters = global_parameters(model)
     context = (rule_context(rule, model, gateway_variables(model), parameters) if rule is not None
                else CallContext("test", "cloud", "test/topic", 1, parameters))
@@ -69,6 +69,3 @@ def _rule_running(config: LoadedConfig, script: Path, function: str) -> PublishR
             return rule
     return None
 
-
-async def _discard(_snapshot: dict[str, Any]) -> None:
-    """Nothing is delivered: the snapshot is only looked at."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.config import GatewayConfig, LoadedConfig, PublishRule
 from gateway.errors import StoreError
+from gateway.group_snapshot import GroupSnapshot
 from gateway.identity import render_topic
 from gateway.outcomes import WriteApplier
 from gateway.scripting import CallContext, CallOutcome, OutgoingMessage, ScriptRunner
@@ -17,6 +18,8 @@ from gateway.scripting.loading import publish_key
 from gateway.store import Outbox
 
 log = logging.getLogger("gateway.publish")
+
+PublishData = GroupSnapshot | dict[str, Any]  # a group's snapshot, or an alarm's data_collect
 
 
 class RulePublisher:
@@ -42,26 +45,26 @@ class RulePublisher:
         """Return True when some rule uploads ``group``."""
         return bool(self._rules_by_group.get(group))
 
-    async def deliver_group(self, snapshot: dict[str, Any]) -> None:
+    async def deliver_group(self, snapshot: GroupSnapshot) -> None:
         """Run the group's rules on ``snapshot``; commit what they publish in one transaction,
         then apply what they asked to write."""
-        await self._deliver(self._rules_by_group.get(snapshot["group_name"], []), snapshot)
+        await self._deliver(self._rules_by_group.get(snapshot.group_name, []), snapshot)
 
     async def deliver_alarm(self, alarm: dict[str, Any], label: str) -> None:
         """Run the ``source: alarm`` rules whose labels include ``label`` (no labels: every label)."""
         await self._deliver([(rule, context) for rule, context in self._alarm_rules
                              if not rule.labels or label in rule.labels], alarm)
 
-    async def _deliver(self, rules: list[tuple[PublishRule, CallContext]], snapshot: dict[str, Any]) -> None:
+    async def _deliver(self, rules: list[tuple[PublishRule, CallContext]], data: PublishData) -> None:
         messages: list[OutgoingMessage] = []
         done: list[tuple[CallOutcome, CallContext]] = []
         for rule, context in rules:
-            outcome = await self._run_rule(rule, context, snapshot)
+            outcome = await self._run_rule(rule, context, data)
             if outcome.error:
                 continue
             if outcome.messages and log.isEnabledFor(logging.INFO):
                 topics = sorted({m.topic for m in outcome.messages})
-                log.info("%s: %s: %d message(s), %d bytes -> %s", rule.name, snapshot["group_name"],
+                log.info("%s: %s: %d message(s), %d bytes -> %s", rule.name, _group_name(data),
                          len(outcome.messages), sum(len(m.payload) for m in outcome.messages),
                          ", ".join(topics[:3]) + (f" and {len(topics) - 3} more" if len(topics) > 3 else ""))
             messages += outcome.messages
@@ -69,15 +72,20 @@ class RulePublisher:
         try:
             await self._outbox.enqueue(messages)
         except StoreError as exc:
-            log.error("group %s: %s; this cycle's messages are lost", snapshot["group_name"], exc)
+            log.error("group %s: %s; this cycle's messages are lost", _group_name(data), exc)
         for outcome, context in done:
             await self._writes.apply(outcome, context)
 
-    async def _run_rule(self, rule: PublishRule, context: CallContext, snapshot: dict[str, Any]) -> CallOutcome:
+    async def _run_rule(self, rule: PublishRule, context: CallContext, data: PublishData) -> CallOutcome:
         if not rule.script:
-            return CallOutcome(messages=[OutgoingMessage(rule.cloud, context.topic, json.dumps(snapshot).encode(),
+            document = data.data_collect() if isinstance(data, GroupSnapshot) else data
+            return CallOutcome(messages=[OutgoingMessage(rule.cloud, context.topic, json.dumps(document).encode(),
                                                          rule.qos)])
-        return await self._runner.call_publish(publish_key(rule.name), snapshot, context)
+        return await self._runner.call_publish(publish_key(rule.name), data, context)
+
+
+def _group_name(data: PublishData) -> str:
+    return data.group_name if isinstance(data, GroupSnapshot) else str(data.get("group_name", ""))
 
 
 def rule_context(rule: PublishRule, model: GatewayConfig, variables: Mapping[str, str],

@@ -22,7 +22,11 @@ class Reading:
 
 
 class LatestValues:
-    """Readings keyed by (controller, measure); written only by the pollers."""
+    """Readings keyed by (controller, measure); written only by the pollers.
+
+    A measure's Reading is updated in place and never replaced, so a component that reads the
+    same measures every cycle may keep the Reading objects instead of looking them up.
+    """
 
     def __init__(self) -> None:
         self._readings: dict[tuple[str, str], Reading] = {}

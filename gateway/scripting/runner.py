@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.group_snapshot import GroupSnapshot
 from gateway.publish_limits import message_problem
 
 from .budget import DEFAULT_STEPS
@@ -79,6 +80,7 @@ class ScriptRunner:
         self._stale = False
         self._lock = asyncio.Lock()
         self._check_peak_memory: bool | None = None  # decided once the first worker has set its limit
+        self._rosters: set[str] = set()  # the group rosters the running worker holds (by key)
 
     @property
     def script_names(self) -> list[str]:
@@ -100,9 +102,12 @@ class ScriptRunner:
         self.faulted.pop(name, None)  # a new version gets a new chance
         self._stale = True  # the running worker has the old version: restart it before the next call
 
-    async def call_publish(self, name: str, data_collect: dict[str, Any], context: CallContext) -> CallOutcome:
-        """Call rule ``name``'s function with ``data_collect``; its return value is published too."""
-        return await self._call("publish", name, [data_collect], context)
+    async def call_publish(self, name: str, data: GroupSnapshot | dict[str, Any], context: CallContext) -> CallOutcome:
+        """Call rule ``name``'s function with ``data_collect`` (a group's snapshot, which crosses to
+        the worker as columns, or a ready dict); its return value is published too."""
+        if isinstance(data, GroupSnapshot):
+            return await self._call("publish", name, [], context, data)
+        return await self._call("publish", name, [data], context)
 
     async def call_subscribe(self, name: str, topic: str, payload: str, context: CallContext) -> CallOutcome:
         """Call a subscribe rule's ``main(topic, payload, wizard_api)`` (or ``main(topic, payload)``)."""
@@ -122,10 +127,11 @@ class ScriptRunner:
         async with self._lock:
             await self._kill()
 
-    async def _call(self, kind: str, name: str, arguments: list[Any], context: CallContext) -> CallOutcome:
+    async def _call(self, kind: str, name: str, arguments: list[Any], context: CallContext,
+                    snapshot: GroupSnapshot | None = None) -> CallOutcome:
         if name in self.faulted:
             return CallOutcome(error=f"paused: {self.faulted[name]}")
-        outcome = await self._run(kind, name, arguments, context)
+        outcome = await self._run(kind, name, arguments, context, snapshot)
         self.calls[name or "callback"] += 1
         if outcome.error is not None:
             self.call_errors[name or "callback"] += 1
@@ -141,7 +147,8 @@ class ScriptRunner:
                 logging.getLogger(f"{SCRIPT_LOGGER}.{name}").error("paused (faulted): %s", self.faulted[name])
         return outcome
 
-    async def _run(self, kind: str, name: str, arguments: list[Any], context: CallContext) -> CallOutcome:
+    async def _run(self, kind: str, name: str, arguments: list[Any], context: CallContext,
+                   snapshot: GroupSnapshot | None) -> CallOutcome:
         async with self._lock:
             try:
                 await self._ensure_worker()
@@ -151,6 +158,11 @@ class ScriptRunner:
                 return CallOutcome(error=f"the script could not be loaded: {self._load_errors[name]}")
             request = {"op": "call", "kind": kind, "name": name, "arguments": arguments,
                        "context": context_to_json(context)}
+            if snapshot is not None:
+                request["snapshot"] = snapshot.columns_json()
+                if snapshot.roster.key not in self._rosters:  # the worker keeps it from now on
+                    request["roster"] = snapshot.roster.to_json()
+                    self._rosters.add(snapshot.roster.key)
             try:
                 answer = await asyncio.wait_for(self._exchange(request), self._timeout)
             except TimeoutError:
@@ -196,6 +208,7 @@ class ScriptRunner:
             self._stale = False
         if self._worker is not None and self._worker.returncode is None:
             return
+        self._rosters.clear()
         self._worker = await asyncio.create_subprocess_exec(
             sys.executable, "-I", "-m", "gateway.scripting.worker", "--memory-mb", str(self._memory_mb),
             "--cpu-seconds", str(self._cpu_seconds), "--steps", str(self._steps),

@@ -22,6 +22,7 @@ import sys
 from typing import Any, BinaryIO
 
 from gateway.errors import ScriptCompileError, ScriptError
+from gateway.group_snapshot import GroupSnapshot, Roster
 
 from .budget import DEFAULT_STEPS
 from .host import ScriptHost
@@ -83,17 +84,25 @@ def main() -> None:
         return dict(answer.get("data", {})) if answer else {}
 
     host = ScriptHost(send_now, options.cpu_seconds, query, options.steps)
+    rosters: dict[str, Roster] = {}  # the groups' rosters by key, sent once by the gateway
     while (request := pipe.receive()) is not None:
-        pipe.send(_answer(host, request))
+        pipe.send(_answer(host, request, rosters))
 
 
-def _answer(host: ScriptHost, request: dict[str, Any]) -> dict[str, Any]:
+def _answer(host: ScriptHost, request: dict[str, Any], rosters: dict[str, Roster]) -> dict[str, Any]:
     try:
         if request["op"] == "load":
             host.load(request["name"], request["source"], request["filename"], request["function"])
             return {"op": "result", "error": None}
         context = context_from_json(request["context"])
-        result = host.call(request["kind"], request["name"], request["arguments"], context)
+        arguments = request["arguments"]
+        if "snapshot" in request:  # a group's columns: data_collect is built here, for this call only
+            if "roster" in request:
+                roster = Roster.from_json(request["roster"])
+                rosters[roster.key] = roster
+            columns = request["snapshot"]
+            arguments = [GroupSnapshot.from_columns_json(columns, rosters[columns["roster"]]).data_collect()]
+        result = host.call(request["kind"], request["name"], arguments, context)
         return {"op": "result", "error": result["error"], "messages": messages_to_json(result["messages"]),
                 "writes": writes_to_json(result["writes"])}
     except ScriptCompileError as exc:

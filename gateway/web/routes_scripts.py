@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from gateway.collect import GroupUploader
+from gateway.collect import data_collect_now
 from gateway.config.load import LoadedConfig, load_config
 from gateway.config.save import write_atomically
 from gateway.errors import ConfigError, GatewayError, ScriptCompileError
@@ -125,7 +125,7 @@ async def test_run(request: web.Request, body: TestRun) -> dict[str, Any]:
     if group is None:
         raise ApiError(400, f"no group '{body.group}'" if body.group else "the configuration has no group")
     measures = [m for m in model.measures if m.group == group.name]
-    snapshot = GroupUploader(group, measures, gateway.latest, _discard).snapshot()
+    snapshot = data_collect_now(group, measures, gateway.latest)
     context = CallContext("test", "test", "test/topic", 1, global_parameters(model))
     try:
         lines = await test_source(body.source, "script.py", body.function, snapshot, context,
@@ -184,6 +184,3 @@ def _file(request: web.Request, name: str) -> Path:
         raise ApiError(400, "a script file name has letters, digits, '_' or '-' and ends in .py (e.g. upload.py)")
     return _folder(request) / name
 
-
-async def _discard(_snapshot: dict[str, Any]) -> None:
-    """The snapshot is only looked at."""

@@ -115,7 +115,8 @@ def plant(plcs: int, tags: int) -> Iterator[tuple[list[int], int]]:
     """Start ``plcs`` simulated PLCs of ``tags`` each (own processes) and a broker; yield their ports."""
     ports = [free_port() for _ in range(plcs)]
     simulators = [subprocess.Popen([sys.executable, "-m", "tests.bench.sim_process", "plant", str(port), str(tags)],
-                                   cwd=REPO, stdout=subprocess.PIPE, text=True) for port in ports]
+                                   cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                  for port in ports]
     broker = MosquittoBroker(free_port())
     broker.start()
     try:

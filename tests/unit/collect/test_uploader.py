@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gateway.collect import GroupUploader, LatestValues
 from gateway.collect.clock import Clock
 from gateway.config.schema import Group, Measure
+from gateway.group_snapshot import GroupSnapshot
 
 
 def _measure(name: str, upload: str = "periodic", deadband: float = 0.0, controller: str = "PLC1") -> Measure:
@@ -14,7 +13,7 @@ def _measure(name: str, upload: str = "periodic", deadband: float = 0.0, control
                    upload=upload, deadband=deadband)
 
 
-async def _ignore(_snapshot: dict[str, Any]) -> None:
+async def _ignore(_snapshot: GroupSnapshot) -> None:
     return None
 
 
@@ -25,7 +24,7 @@ def test_snapshot_shape_and_failed_reads() -> None:
     latest.set_failed("S7", "Run", "timeout", 1001.0)
     measures = [_measure("Temp"), _measure("Run", controller="S7"), _measure("Never", "never")]
     uploader = GroupUploader(Group(name="g"), measures, latest, _ignore, clock=Clock(now=lambda: 1002.5))
-    assert uploader.snapshot() == {
+    assert uploader.snapshot().data_collect() == {
         "timestamp": 1002.5, "group_name": "g",
         "values": {
             "PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1000, "status": 1}},
@@ -40,7 +39,7 @@ def test_onchange_uploads_only_moves_beyond_the_deadband() -> None:
 
     def uploaded(value: float) -> bool:
         latest.set_good("PLC1", "T", value, 1.0)
-        return "T" in uploader.snapshot()["values"].get("PLC1", {})
+        return "T" in uploader.snapshot().data_collect()["values"].get("PLC1", {})
 
     assert uploaded(10.0)        # first time always
     assert not uploaded(10.4)    # within the deadband of the last upload
@@ -48,4 +47,4 @@ def test_onchange_uploads_only_moves_beyond_the_deadband() -> None:
     assert uploaded(10.6)
     assert not uploaded(10.2)    # compared with 10.6, the last uploaded value
     latest.set_failed("PLC1", "T", "gone", 2.0)
-    assert "T" in uploader.snapshot()["values"]["PLC1"]  # a status change is a change
+    assert "T" in uploader.snapshot().data_collect()["values"]["PLC1"]  # a status change is a change

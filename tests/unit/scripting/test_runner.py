@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ScriptCompileError, ScriptRuntimeError
+from gateway.group_snapshot import GroupSnapshot, Roster
 from gateway.scripting import CallContext, CallOutcome, OutgoingMessage, ScriptRunner
 
 REPO = Path(__file__).resolve().parents[3]
@@ -55,6 +56,22 @@ async def test_example_script_publishes_one_record_per_controller() -> None:
         {"Device": "PLC1", "timestamp": 1589538347.56, "Data": {"Temp": 21.5, "Pump": True}},
         {"Device": "S7-1200", "timestamp": 1589538347.56, "Data": {"Test1": None}},
     ]
+
+
+async def test_a_group_snapshot_reaches_the_script_as_the_same_data_collect_also_after_a_restart() -> None:
+    roster = Roster((("PLC1", ("Temp", "Pump")), ("S7-1200", ("Test1",))))
+    snapshot = GroupSnapshot("default", 1589538347.56, roster, [21.5, True, None],
+                             [1589538347, 1589538347, 1589538340], [1, 1, 0])
+    runner = _runner("import json\ndef main(data, api):\n    return json.dumps(data, sort_keys=True)\n")
+    try:
+        first = await runner.call_publish("upload", snapshot, CONTEXT)
+        await runner._kill()  # a new worker has no roster: the next call brings it again
+        second = await runner.call_publish("upload", snapshot, CONTEXT)
+    finally:
+        await runner.close()
+    for outcome in (first, second):
+        assert outcome.error is None
+        assert json.loads(outcome.messages[0].payload) == DATA
 
 
 async def test_return_value_goes_to_the_rule_topic() -> None:
