@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Reading:
     """The last known state of one measure.
 
@@ -44,6 +45,17 @@ class LatestValues:
         if changed:
             self.version += 1
             reading.version = self.version
+
+    def record_good(self, readings: Iterable[tuple[Reading, Any]], timestamp: float) -> None:
+        """Record a cycle's successful reads at once: each Reading (as :meth:`get` returns it) with
+        its new value. The same as :meth:`set_good` for each, without a lookup per measure."""
+        version = self.version
+        for reading, value in readings:
+            if reading.status != 1 or reading.value != value:
+                version += 1
+                reading.version = version
+            reading.value, reading.timestamp, reading.status, reading.error = value, timestamp, 1, ""
+        self.version = version
 
     def set_failed(self, controller: str, measure: str, error: str, timestamp: float) -> None:
         """Record a failed read, keeping the last good value."""

@@ -25,7 +25,7 @@ from gateway.tasks import stop_if_cancelled
 from .backoff import Backoff
 from .clock import REAL_CLOCK, Clock
 from .latest import LatestValues
-from .transforms import to_engineering, to_raw
+from .transforms import engineering, to_raw
 
 log = logging.getLogger("gateway.collect")
 
@@ -67,6 +67,8 @@ class ControllerPoller:
         self.plan: ReadPlan = driver.plan(
             [measure_point(m, controller) for m in measures], driver.args
         )
+        # per measure: its Reading, and the conversion to engineering units (None: the raw value is it)
+        self._slots = {m.name: (latest.get(controller.name, m.name), engineering(m)) for m in measures}
         self._clock = clock
         self._backoff = backoff or Backoff(base=controller.sample_period, cap=60.0)
         self._lock = asyncio.Lock()
@@ -124,8 +126,12 @@ class ControllerPoller:
             self._record_failure(f"internal error: {exc!r}", now)
             await self.driver.close()
             return False
+        slots = self._slots
+        good = []
         for name, raw in result.values.items():
-            self.latest.set_good(self.name, name, to_engineering(self.measures[name], raw), now)
+            reading, convert = slots[name]
+            good.append((reading, raw if convert is None else convert(raw)))
+        self.latest.record_good(good, now)
         for name, error in result.errors.items():
             self.latest.set_failed(self.name, name, error, now)
         if result.newly_rejected:

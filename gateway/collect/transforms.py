@@ -7,6 +7,8 @@ other bits of the word are unknown), so such measures cannot be written.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from gateway.config.schema import BitSlice, GainOffset, Measure, PtCt, Ratio, ValueMap
@@ -31,6 +33,14 @@ def to_engineering(measure: Measure, raw: Any) -> Any:
     if measure.decimal is not None and isinstance(value, float):
         value = round(value, measure.decimal)
     return value
+
+
+def engineering(measure: Measure) -> Callable[[Any], Any] | None:
+    """Return the conversion of the measure's raw readings, or None when a reading is its own
+    engineering value (no transform, no rounding): most measures, and no call per reading."""
+    if measure.transform is None and measure.decimal is None:
+        return None
+    return functools.partial(to_engineering, measure)
 
 
 def to_raw(measure: Measure, value: Any) -> Any:

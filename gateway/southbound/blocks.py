@@ -60,15 +60,29 @@ class BlockPlan(ReadPlan, Generic[BlockT]):
         self.reset()
 
 
+def decode_members(decode: Callable[[BlockT, Point, Any, DataT], Any]) -> Callable[[BlockT, DataT, ReadResult], None]:
+    """Return a block decoder that decodes each member on its own with ``decode(block, point,
+    address, data)``: a member that cannot be decoded is an error of that member only."""
+    def decode_block(block: BlockT, data: DataT, result: ReadResult) -> None:
+        for point, address in block.members:
+            try:
+                result.values[point.name] = decode(block, point, address, data)
+            except (ValueError, struct.error) as exc:
+                result.errors[point.name] = str(exc)
+    return decode_block
+
+
 async def read_blocks(
     plan: BlockPlan[BlockT],
     fetch: Callable[[BlockT], Awaitable[DataT]],
-    decode: Callable[[BlockT, Point, Any, DataT], Any],
+    decode: Callable[[BlockT, DataT, ReadResult], None],
     narrow: Callable[[BlockT, Members], BlockT],
     concurrency: int = 1,
 ) -> ReadResult:
     """Fetch every block of ``plan`` and decode its members into one result.
 
+    ``decode(block, data, result)`` puts the block's values (and members that cannot be decoded)
+    into ``result``; :func:`decode_members` makes one from a decoder of single members.
     ``narrow(block, members)`` returns the smallest block of the same kind covering ``members``.
     With ``concurrency`` above 1 the blocks are requested together (the driver bounds how many
     are outstanding); the result is the same as reading them one by one.
@@ -97,11 +111,7 @@ async def read_blocks(
             continue
         for part, data in fetched:
             kept.append(part)
-            for point, address in part.members:
-                try:
-                    result.values[point.name] = decode(part, point, address, data)
-                except (ValueError, struct.error) as exc:
-                    result.errors[point.name] = str(exc)
+            decode(part, data, result)
     plan.blocks = kept
     return result
 

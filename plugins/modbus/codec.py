@@ -7,12 +7,12 @@ values on top of that.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.southbound import ByteOrder, DataType, Point
 
-from .addresses import ModbusAddress
+from .addresses import ModbusAddress, register_count
 
 
 def reorder(data: bytes, order: ByteOrder) -> bytes:
@@ -55,6 +55,49 @@ def decode(point: Point, address: ModbusAddress, registers: Sequence[int]) -> An
     if dtype is DataType.FLOAT:
         value = float(f"{value:.7g}")  # a float32 holds 7 digits; show 21.5, not 21.500000953
     return value
+
+
+BlockDecoder = Callable[[Sequence[int]], list[tuple[str, Any]]]
+_IN_ONE_UNPACK = (DataType.WORD, DataType.INT, DataType.DWORD, DataType.DINT, DataType.FLOAT, DataType.ULONG,
+                  DataType.LONG, DataType.DOUBLE)
+
+
+def block_decoder(start: int, members: Sequence[tuple[Point, ModbusAddress]]) -> BlockDecoder:
+    """Compile the decoding of a register block starting at ``start``: the members that are whole
+    numbers in big-endian order come out of one ``struct.unpack`` (floats rounded as :func:`decode`
+    rounds them); the others go through :func:`decode` one by one. Raise ``struct.error`` when
+    the registers are fewer than the block spans."""
+    batched: list[tuple[int, Point]] = []
+    others: list[tuple[Point, ModbusAddress]] = []
+    covered = 0  # bytes of the block the one unpack already reads
+    for point, address in sorted(members, key=lambda member: member[1].offset):
+        offset = (address.offset - start) * 2
+        dtype = point.dtype
+        if (address.bit is None and dtype in _IN_ONE_UNPACK and offset >= covered
+                and (dtype.size == 2 or point.byte_order == ByteOrder.ABCD)):
+            batched.append((offset, point))
+            covered = offset + dtype.size
+        else:
+            others.append((point, address))
+    layout, position = ">", 0
+    for offset, point in batched:
+        layout += (f"{offset - position}x" if offset > position else "") + point.dtype.struct_code
+        position = offset + point.dtype.size
+    unpack = struct.Struct(layout).unpack_from
+    names = [point.name for _, point in batched]
+    floats = [index for index, (_, point) in enumerate(batched) if point.dtype is DataType.FLOAT]
+
+    def decode_block(registers: Sequence[int]) -> list[tuple[str, Any]]:
+        values = list(unpack(struct.pack(f">{len(registers)}H", *registers)))
+        for index in floats:
+            values[index] = float(f"{values[index]:.7g}")
+        pairs = list(zip(names, values, strict=True))
+        for point, address in others:
+            index = address.offset - start
+            pairs.append((point.name, decode(point, address, registers[index : index + register_count(point)])))
+        return pairs
+
+    return decode_block
 
 
 def decode_bit(bits: Sequence[bool], index: int) -> bool:

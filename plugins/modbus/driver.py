@@ -16,7 +16,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 
 from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import ByteOrder, Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
-from gateway.southbound.blocks import describe_blocks, read_blocks
+from gateway.southbound.blocks import decode_members, describe_blocks, read_blocks
 
 from . import codec, serial_line
 from .addresses import Area, ModbusAddress, check_point, register_count
@@ -113,7 +113,7 @@ class _ModbusDriver(Driver):
     async def read(self, plan: Any) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
         assert isinstance(plan, ModbusPlan)
-        return await read_blocks(plan, self._read_block, _decode_member, narrow, concurrency=self.args.pipeline)
+        return await read_blocks(plan, self._read_block, _decode_block, narrow, concurrency=self.args.pipeline)
 
     async def write(self, point: Point, value: Any) -> None:
         """Write one value with FC5/6 (single) or FC15/16 (multiple); bits in registers read-modify-write."""
@@ -233,6 +233,21 @@ class ModbusRtuDriver(_ModbusDriver):
             self._line = None
 
 
+def _decode_block(block: Block, data: list[Any], result: ReadResult) -> None:
+    """Decode a block with its compiled decoder (made on first use); when the data does not fit
+    it, decode the members one by one so that each failure stays with its member."""
+    if block.area.is_bits:
+        start = block.start
+        result.values.update((point.name, bool(data[address.offset - start])) for point, address in block.members)
+        return
+    if block.decoder is None:
+        block.decoder = codec.block_decoder(block.start, block.members)
+    try:
+        result.values.update(block.decoder(data))
+    except (ValueError, struct.error, IndexError):
+        _decode_one_by_one(block, data, result)
+
+
 def _decode_member(block: Block, point: Point, address: ModbusAddress, data: list[Any]) -> Any:
     index = address.offset - block.start
     if block.area.is_bits:
@@ -240,6 +255,7 @@ def _decode_member(block: Block, point: Point, address: ModbusAddress, data: lis
     return codec.decode(point, address, data[index : index + register_count(point)])
 
 
+_decode_one_by_one = decode_members(_decode_member)
 _ILLEGAL_DATA_ADDRESS = 2
 _EXCEPTION_NAMES = {
     1: "illegal function", 2: "illegal data address", 3: "illegal data value",

@@ -14,6 +14,7 @@ from gateway.southbound import Point
 from gateway.southbound.blocks import BlockPlan
 
 from .addresses import Area, ModbusAddress, check_point, register_count
+from .codec import BlockDecoder
 
 MAX_REGISTERS = 125
 MAX_BITS = 2000
@@ -27,6 +28,7 @@ class Block:
     start: int
     count: int
     members: list[tuple[Point, ModbusAddress]] = field(default_factory=list)
+    decoder: BlockDecoder | None = field(default=None, compare=False, repr=False)  # compiled on first read
 
 
 class ModbusPlan(BlockPlan[Block]):

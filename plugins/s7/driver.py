@@ -22,7 +22,7 @@ from snap7.type import Area, Parameter
 
 from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
-from gateway.southbound.blocks import describe_blocks, read_blocks
+from gateway.southbound.blocks import decode_members, describe_blocks, read_blocks
 
 from . import codec
 from .addresses import S7Address, check_point
@@ -120,7 +120,7 @@ class S7Driver(Driver):
         assert isinstance(plan, S7Plan)
         negotiated = self._client.get_pdu_length()
         plan.fit_pdu(min(negotiated, self.args.pdu_size or negotiated))
-        return await read_blocks(plan, self._read_block, _decode_member, narrow)
+        return await read_blocks(plan, self._read_block, decode_members(_decode_member), narrow)
 
     async def _read_block(self, block: Block) -> bytearray:
         data: bytearray = await self._run(self._client.read_area, _AREAS[block.area], block.db, block.start, block.size)

@@ -1,12 +1,15 @@
-"""Modbus codec: every numeric type in every byte order round-trips; known register images decode."""
+"""Modbus codec: every numeric type in every byte order round-trips; known register images decode,
+alone and as a whole block."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.southbound import ByteOrder, DataType, Point
+from gateway.southbound import ByteOrder, DataType, Point, ReadResult
 from gateway_plugins.modbus import codec
-from gateway_plugins.modbus.addresses import parse_address
+from gateway_plugins.modbus.addresses import check_point, parse_address, register_count
+from gateway_plugins.modbus.driver import _decode_block
+from gateway_plugins.modbus.planning import plan_reads
 
 SAMPLES = {
     DataType.WORD: 65535, DataType.INT: -12345, DataType.DWORD: 4_000_000_000, DataType.DINT: -2_000_000_000,
@@ -56,3 +59,21 @@ def test_utf8_strings_round_trip_in_registers() -> None:
     point = Point("s", "40001", DataType.STRING, length=8)
     registers = codec.encode(point, "Pumpe Ü")
     assert len(registers) == 4 and codec.decode(point, parse_address("40001"), registers) == "Pumpe Ü"
+
+
+def test_a_block_decodes_at_once_like_its_members_one_by_one() -> None:
+    points = [Point("a", "400001", DataType.INT), Point("b", "400002", DataType.FLOAT),
+              Point("c", "400005", DataType.WORD), Point("d", "400006", DataType.DINT, byte_order="cdab"),
+              Point("e", "400001.3", DataType.BIT), Point("f", "400008", DataType.STRING, length=4)]
+    members = [(p, check_point(p)) for p in points]
+    registers = [0xFFFE, 0x41AC, 0x0000, 0, 7, 0x0001, 0x0002, 0x4142, 0x4300]
+    alone = {p.name: codec.decode(p, a, registers[a.offset : a.offset + register_count(p)]) for p, a in members}
+    assert dict(codec.block_decoder(0, members)(registers)) == alone == {
+        "a": -2, "b": 21.5, "c": 7, "d": 0x20001, "e": True, "f": "ABC"}
+
+
+def test_an_answer_shorter_than_the_block_fails_only_the_members_it_does_not_hold() -> None:
+    block = plan_reads([Point("a", "400001", DataType.INT), Point("b", "400002", DataType.DINT)], 0, 125).blocks[0]
+    result = ReadResult()
+    _decode_block(block, [5, 0], result)  # two of the three registers
+    assert result.values == {"a": 5} and list(result.errors) == ["b"]
