@@ -17,14 +17,8 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safe_builtins,
-    safer_getattr_raise,
-)
+from RestrictedPython.Eval import default_guarded_getiter
+from RestrictedPython.Guards import full_write_guard, safe_builtins, safer_getattr_raise
 from RestrictedPython.Limits import limited_builtins
 from RestrictedPython.Utilities import utility_builtins
 
@@ -75,10 +69,10 @@ def script_globals(logger: logging.Logger, current_api: Callable[[], Any] | None
         "__builtins__": builtins,
         "__name__": "user_script",
         "_getattr_": safer_getattr_raise,
-        "_getitem_": default_guarded_getitem,
+        "_getitem_": operator.getitem,  # what RestrictedPython's default does, without a Python call
         "_getiter_": default_guarded_getiter,
-        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-        "_unpack_sequence_": guarded_unpack_sequence,
+        "_iter_unpack_sequence_": _unpack_natively,
+        "_unpack_sequence_": _unpack_natively,
         "_write_": _write_guard,
         "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
         "_print_": lambda _getattr=None: _LogPrinter(logger),
@@ -171,12 +165,22 @@ def _device_supervisor_shims(logger: logging.Logger, api: Callable[[], Any]) -> 
     }
 
 
-_CONTAINERS = (collections.OrderedDict, collections.defaultdict, collections.Counter, collections.deque)
+_CONTAINERS = frozenset((dict, list, set, collections.OrderedDict, collections.defaultdict, collections.Counter,
+                         collections.deque))
 
 
 def _write_guard(target: Any) -> Any:
     """Let scripts write into their own containers, ``collections``' ones included (Device Supervisor
-    scripts build OrderedDicts); everything else goes through RestrictedPython's full write guard."""
+    scripts build OrderedDicts); everything else goes through RestrictedPython's full write guard.
+    The plain containers are checked here first: a script writes into them once per value."""
     if type(target) in _CONTAINERS:
         return target
     return full_write_guard(target)
+
+
+def _unpack_natively(iterable: Any, _spec: Any, _getiter: Any) -> Any:
+    """Let Python unpack ``for a, b in ...`` and ``a, b = ...`` itself. RestrictedPython's guards
+    exist to apply ``_getiter_`` to each unpacked item; iteration is unrestricted here
+    (``_getiter_`` hands the object back), so they would only copy every item into a list, and
+    ``a, b = endless_iterator`` would never end instead of raising ValueError."""
+    return iterable
