@@ -11,6 +11,7 @@ Device Supervisor's ``data_collect`` (DESIGN.md section 4) with :meth:`GroupSnap
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -75,17 +76,29 @@ class GroupSnapshot:
         return {"timestamp": self.timestamp, "group_name": self.group_name, "values": values}
 
     def columns_json(self) -> dict[str, Any]:
-        """Return the snapshot without its roster, as it crosses to the script worker."""
+        """Return the snapshot without its roster, as it crosses to the script worker; read times
+        and statuses as runs of equal values (a controller's cycle reads all at one time)."""
         return {"group_name": self.group_name, "timestamp": self.timestamp, "roster": self.roster.key,
-                "values": self.values, "stamps": self.stamps, "status": self.status, "included": self.included}
+                "values": self.values, "stamps": _runs(self.stamps), "status": _runs(self.status),
+                "included": self.included}
 
     @classmethod
     def from_columns_json(cls, data: dict[str, Any], roster: Roster) -> GroupSnapshot:
         """Rebuild a snapshot from :meth:`columns_json` and the roster it names."""
         size = roster.size
-        values, stamps, status = list(data["values"]), list(data["stamps"]), list(data["status"])
+        values, stamps, status = list(data["values"]), _expand(data["stamps"]), _expand(data["status"])
         if not len(values) == len(stamps) == len(status) == size:
             raise ValueError(f"columns of {len(values)}, {len(stamps)}, {len(status)} for a roster of {size}")
         included = data.get("included")
         return cls(str(data["group_name"]), float(data["timestamp"]), roster, values, stamps, status,
                    None if included is None else [int(i) for i in included])
+
+
+def _runs(column: list[Any]) -> list[list[Any]]:
+    """Return ``column`` as ``[value, count]`` runs."""
+    return [[value, len(list(run))] for value, run in itertools.groupby(column)]
+
+
+def _expand(runs: list[list[Any]]) -> list[Any]:
+    """Return the column that :func:`_runs` made ``runs`` of."""
+    return list(itertools.chain.from_iterable(itertools.repeat(value, int(count)) for value, count in runs))
