@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,19 +23,23 @@ class Reading:
 
 
 class LatestValues:
-    """Readings keyed by (controller, measure); written only by the pollers.
+    """Readings by controller and measure; written only by the pollers.
 
     A measure's Reading is updated in place and never replaced, so a component that reads the
     same measures every cycle may keep the Reading objects instead of looking them up.
     """
 
     def __init__(self) -> None:
-        self._readings: dict[tuple[str, str], Reading] = {}
+        self._readings: dict[str, dict[str, Reading]] = {}  # per controller, per measure
         self.version = 0  # grows with every change, so a viewer asks for what changed since it last looked
 
     def get(self, controller: str, measure: str) -> Reading:
         """Return the reading of one measure (an empty one if never read)."""
-        return self._readings.setdefault((controller, measure), Reading())
+        readings = self._readings.setdefault(controller, {})
+        reading = readings.get(measure)
+        if reading is None:
+            reading = readings[measure] = Reading()
+        return reading
 
     def set_good(self, controller: str, measure: str, value: Any, timestamp: float) -> None:
         """Record a successful read."""
@@ -46,11 +50,12 @@ class LatestValues:
             self.version += 1
             reading.version = self.version
 
-    def record_good(self, readings: Iterable[tuple[Reading, Any]], timestamp: float) -> None:
-        """Record a cycle's successful reads at once: each Reading (as :meth:`get` returns it) with
-        its new value. The same as :meth:`set_good` for each, without a lookup per measure."""
+    def record_good(self, values: Mapping[str, Any], readings: Mapping[str, Reading], timestamp: float) -> None:
+        """Record a cycle's successful reads at once: ``values`` by measure name, into the Readings
+        (as :meth:`get` returned them) by the same names. The same as :meth:`set_good` for each."""
         version = self.version
-        for reading, value in readings:
+        for name, value in values.items():
+            reading = readings[name]
             if reading.status != 1 or reading.value != value:
                 version += 1
                 reading.version = version
@@ -67,4 +72,5 @@ class LatestValues:
 
     def changed_since(self, version: int) -> list[tuple[str, str, Reading]]:
         """Return the readings whose value or status changed after ``version``."""
-        return [(controller, measure, r) for (controller, measure), r in self._readings.items() if r.version > version]
+        return [(controller, measure, reading) for controller, readings in self._readings.items()
+                for measure, reading in readings.items() if reading.version > version]

@@ -67,8 +67,9 @@ class ControllerPoller:
         self.plan: ReadPlan = driver.plan(
             [measure_point(m, controller) for m in measures], driver.args
         )
-        # per measure: its Reading, and the conversion to engineering units (None: the raw value is it)
-        self._slots = {m.name: (latest.get(controller.name, m.name), engineering(m)) for m in measures}
+        self._readings = {m.name: latest.get(controller.name, m.name) for m in measures}
+        # the conversions to engineering units, of the measures that need one (most do not)
+        self._conversions = {m.name: convert for m in measures if (convert := engineering(m)) is not None}
         self._clock = clock
         self._backoff = backoff or Backoff(base=controller.sample_period, cap=60.0)
         self._lock = asyncio.Lock()
@@ -126,12 +127,11 @@ class ControllerPoller:
             self._record_failure(f"internal error: {exc!r}", now)
             await self.driver.close()
             return False
-        slots = self._slots
-        good = []
-        for name, raw in result.values.items():
-            reading, convert = slots[name]
-            good.append((reading, raw if convert is None else convert(raw)))
-        self.latest.record_good(good, now)
+        values = result.values
+        for name, convert in self._conversions.items():
+            if name in values:
+                values[name] = convert(values[name])
+        self.latest.record_good(values, self._readings, now)
         for name, error in result.errors.items():
             self.latest.set_failed(self.name, name, error, now)
         if result.newly_rejected:

@@ -24,9 +24,12 @@ class PlcWriter:
 
     def __init__(self, pollers: Sequence[ControllerPoller], measures: Sequence[Measure]) -> None:
         self._pollers = {p.name: p for p in pollers}
-        self._by_name: dict[str, list[Measure]] = {}
+        self._by_name: dict[str, Measure] = {}  # a name on one controller: no list per measure
+        self._shared: dict[str, list[Measure]] = {}  # a name on several controllers
         for measure in measures:
-            self._by_name.setdefault(measure.name, []).append(measure)
+            first = self._by_name.setdefault(measure.name, measure)
+            if first is not measure:
+                self._shared.setdefault(measure.name, [first]).append(measure)
 
     async def apply(self, request: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Write every value of ``request``; return Device Supervisor's result list."""
@@ -40,7 +43,8 @@ class PlcWriter:
         return results
 
     async def _write_one(self, controller: str | None, name: str, value: Any) -> dict[str, Any]:
-        candidates = [m for m in self._by_name.get(name, []) if controller in (None, m.controller)]
+        named = self._shared.get(name) or ([self._by_name[name]] if name in self._by_name else [])
+        candidates = [m for m in named if controller in (None, m.controller)]
         device = controller or (candidates[0].controller if len(candidates) == 1 else "")
         result = {"value": value, "device": device, "var_name": name, "result": "Failed", "error": ""}
         if not candidates:

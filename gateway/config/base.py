@@ -11,7 +11,11 @@ Positive = Annotated[float, Field(gt=0)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+# Refuse unknown keys (a typo is reported, not ignored) and infinite or NaN numbers.
+STRICT = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+
 class StrictModel(BaseModel):
     """Refuses unknown keys (a typo is reported, not ignored) and infinite or NaN numbers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+    model_config = STRICT

@@ -14,11 +14,9 @@ from gateway.errors import ConfigError, Problem
 from .references import check_references, is_inline_code
 from .schema import GatewayConfig
 from .sections import validate_sections
+from .yaml_events import LOADER, load_yaml
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-# libyaml's parser where PyYAML was built with it (PyPI's wheels are, and the app package's): the
-# pure-Python one takes about 30 s for a configuration of 100,000 measures
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ def load_config(path: str | Path) -> LoadedConfig:
 def parse_config(text: str, path: Path) -> LoadedConfig:
     """Validate configuration ``text`` as if read from ``path``."""
     try:
-        raw = yaml.load(text, Loader=_LOADER)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError([_yaml_problem(path, _worded_everywhere_alike(text, exc))]) from exc
     if raw is None:
@@ -70,7 +68,7 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
         check_references(sections.model, path.resolve().parent, sections.invalid_names)
     )
     if problems:  # only now is the node tree worth composing: it gives each problem its line
-        raise ConfigError(_with_lines(problems, yaml.compose(text, Loader=_LOADER)))
+        raise ConfigError(_with_lines(problems, yaml.compose(text, Loader=LOADER)))
     return LoadedConfig(sections.model, path.resolve())
 
 

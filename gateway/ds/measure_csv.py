@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from gateway.config.schema import Measure
 
@@ -23,6 +23,7 @@ COLUMNS = ("MeasuringPointName", "ControllerName", "GroupName", "UploadType", "D
            "Address", "Decimal", "Len", "ReadWrite", "Unit", "Description", "Transform Type", "MaxValue",
            "MinValue", "MaxScale", "MinScale", "Gain", "Offset", "Pt", "Ct", "startBit", "endBit",
            "Mapping_table")
+_MEASURE = TypeAdapter(Measure)
 _REQUIRED = ("MeasuringPointName", "ControllerName", "GroupName", "DataType", "Address")
 _TRANSFORMS = {"0": None, "none": None, "": None, "1": "ratio", "ratio": "ratio", "2": "gain_offset",
                "gain_offset": "gain_offset", "3": "bit_slice", "bit_slice": "bit_slice", "4": "pt_ct",
@@ -59,7 +60,7 @@ def read_measures(text: str) -> CsvImport:
             continue
         try:
             measure = _measure(cells)
-            Measure.model_validate(measure)
+            _MEASURE.validate_python(measure)
         except ValidationError as exc:
             errors += [f"row {number}: {_column(e['loc'])}: {e['msg']}" for e in exc.errors()]
             continue

@@ -67,7 +67,7 @@ class ByteOrder(enum.StrEnum):
     DCBA = "dcba"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Point:
     """One measure as a driver sees it: where it lives and how to decode it."""
 

@@ -2,8 +2,8 @@
 it is public, so the OpenAPI document, the authentication check and the tests all read the same
 table. Only login, setup and health are public; everything else needs a session.
 
-Handlers receive the request and the validated body (a pydantic model, or None) and return plain
-data. Errors become JSON answers with a message a user can act on: a bad body is a 400 naming
+Handlers receive the request and the validated body (a pydantic model or pydantic dataclass, or
+None) and return plain data. Errors become JSON answers with a message a user can act on: a bad body is a 400 naming
 the field, a refused configuration a 422 listing each problem with its path, never a traceback.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from gateway import __version__
 from gateway.errors import ConfigError, GatewayError
@@ -47,7 +47,7 @@ class Endpoint:
     handler: Handler
     summary: str
     tag: str
-    body: type[BaseModel] | None = None
+    body: type[Any] | None = None  # a pydantic model or pydantic dataclass
     public: bool = False
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     raw_body: str | None = None  # a content type read by the handler itself (uploads)
@@ -59,7 +59,7 @@ class Api:
 
     endpoints: list[Endpoint] = field(default_factory=list)
 
-    def route(self, method: str, path: str, summary: str, tag: str, *, body: type[BaseModel] | None = None,
+    def route(self, method: str, path: str, summary: str, tag: str, *, body: type[Any] | None = None,
               public: bool = False, query: tuple[tuple[str, str, str], ...] = (),
               raw_body: str | None = None) -> Callable[[Handler], Handler]:
         """Register the decorated handler for ``method`` ``PREFIX + path``."""
@@ -107,7 +107,7 @@ class Api:
             if parameters:
                 operation["parameters"] = parameters
             if endpoint.body is not None:
-                schema = endpoint.body.model_json_schema(ref_template="#/components/schemas/{model}")
+                schema = body_adapter(endpoint.body).json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
                 schemas[endpoint.body.__name__] = schema
                 operation["requestBody"] = {"required": True, "content": {
@@ -150,7 +150,18 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
     return handle
 
 
-async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def body_adapter(model: type[Any]) -> TypeAdapter[Any]:
+    """Return the validator and serializer of a body type, built once."""
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    return adapter
+
+
+async def _body(request: web.Request, model: type[Any]) -> Any:
     try:
         data = await request.json()
     except (ValueError, UnicodeDecodeError) as exc:
@@ -160,7 +171,7 @@ async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     except UnicodeEncodeError as exc:  # "\ud800" is valid JSON but no character: it could not be saved
         raise ApiError(400, "the body holds text that is not valid Unicode") from exc
     try:
-        return model.model_validate(data)
+        return body_adapter(model).validate_python(data)
     except ValidationError as exc:
         raise ApiError(400, "the request is not valid", problems=[
             {"path": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()

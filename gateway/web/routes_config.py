@@ -21,11 +21,11 @@ from gateway.config import schema as models
 from gateway.config.save import edit_config
 from gateway.scripting.loading import check_scripts
 
-from .api import Api, ApiError
+from .api import Api, ApiError, body_adapter
 from .context import service_of
 from .secrets import hide_secrets, keep_secrets
 
-SECTIONS: dict[str, type[BaseModel]] = {
+SECTIONS: dict[str, type[Any]] = {
     "serial_ports": models.SerialPort, "controllers": models.Controller, "measures": models.Measure,
     "groups": models.Group, "alarms": models.Alarm, "clouds": models.Cloud, "publish": models.PublishRule,
     "subscribe": models.SubscribeRule, "functions": models.CustomFunction,
@@ -65,8 +65,8 @@ def _list(section: str) -> Callable[[web.Request, None], Any]:
     return handler
 
 
-def _add(section: str) -> Callable[[web.Request, BaseModel], Any]:
-    async def handler(request: web.Request, body: BaseModel) -> Any:
+def _add(section: str) -> Callable[[web.Request, Any], Any]:
+    async def handler(request: web.Request, body: Any) -> Any:
         item = _plain(body)
         keep_secrets({section: [item]}, service_of(request).config.model)
 
@@ -80,8 +80,8 @@ def _add(section: str) -> Callable[[web.Request, BaseModel], Any]:
     return handler
 
 
-def _replace(section: str) -> Callable[[web.Request, BaseModel], Any]:
-    async def handler(request: web.Request, body: BaseModel) -> Any:
+def _replace(section: str) -> Callable[[web.Request, Any], Any]:
+    async def handler(request: web.Request, body: Any) -> Any:
         item = _plain(body)
         keep_secrets({section: [item]}, service_of(request).config.model,
                      renamed={str(item.get("name")): request.match_info["name"]})
@@ -104,8 +104,8 @@ def _delete(section: str) -> Callable[[web.Request, None], Any]:
     return handler
 
 
-def _settings(section: str) -> Callable[[web.Request, BaseModel], Any]:
-    async def handler(request: web.Request, body: BaseModel) -> Any:
+def _settings(section: str) -> Callable[[web.Request, Any], Any]:
+    async def handler(request: web.Request, body: Any) -> Any:
         item = _plain(body)
         keep_secrets({section: item}, service_of(request).config.model)
 
@@ -125,8 +125,9 @@ def _index(items: Any, section: str, key: Any) -> int:
     raise ApiError(404, f"no '{shown_key}' in {section}")
 
 
-def _plain(body: BaseModel) -> dict[str, Any]:
-    """The item as YAML-ready data: set fields only, secrets (at any depth) as their real values."""
+def _plain(body: Any) -> dict[str, Any]:
+    """The item as YAML-ready data: the fields given (a dataclass body, a measure: those that differ
+    from their defaults), secrets (at any depth) as their real values."""
     def reveal(value: Any) -> Any:
         if isinstance(value, SecretStr):
             return value.get_secret_value()
@@ -135,7 +136,9 @@ def _plain(body: BaseModel) -> dict[str, Any]:
         if isinstance(value, list | tuple):
             return [reveal(v) for v in value]
         return value
-    data: dict[str, Any] = to_jsonable_python(reveal(body.model_dump(exclude_unset=True)))
+    given = (body.model_dump(exclude_unset=True) if isinstance(body, BaseModel)
+             else body_adapter(type(body)).dump_python(body, exclude_defaults=True))
+    data: dict[str, Any] = to_jsonable_python(reveal(given))
     return data
 
 

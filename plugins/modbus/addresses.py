@@ -36,7 +36,7 @@ class Area(enum.IntEnum):
         return self in (Area.COIL, Area.HOLDING_REGISTER)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModbusAddress:
     """A parsed address: area, 0-based protocol offset and optional bit in a register."""
 

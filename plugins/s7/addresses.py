@@ -18,7 +18,7 @@ _AREA_FORM = re.compile(r"^%?([MIQ])([XBWD])?(\d+)(?:\.(\d+))?$", re.IGNORECASE)
 _WIDTH = {"B": 1, "W": 2, "D": 4}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class S7Address:
     """A parsed address: area letter (DB, M, I, Q), DB number, byte offset and optional bit."""
 

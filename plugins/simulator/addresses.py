@@ -11,7 +11,7 @@ WAVEFORMS = ("sine", "ramp", "square", "triangle")
 _PATTERN = re.compile(r"^({})(?:/(\d+(?:\.\d+)?))?$".format("|".join(WAVEFORMS)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WaveAddress:
     """A waveform and its period."""
 
