@@ -44,7 +44,7 @@ def import_bundle(bundle: Path, config_path: Path, cloud: str, thing: str | None
                 entry["key"] = _relative(credentials.key, config.base_dir)
 
     try:
-        edit_config(config.path, point_cloud_at_thing)
+        edit_config(config.path, point_cloud_at_thing, section="clouds")
     except ConfigError:
         if not existed:
             shutil.rmtree(certs_dir / thing, ignore_errors=True)
@@ -105,7 +105,7 @@ def install_pem_files(config_path: Path, cloud: str, cert: bytes | None, key: by
         folder.rename(backup)
     staged.rename(folder)
     try:
-        edit_config(config.path, point_cloud_at_files)
+        edit_config(config.path, point_cloud_at_files, section="clouds")
     except ConfigError:
         shutil.rmtree(folder, ignore_errors=True)
         if backup.exists():

@@ -15,31 +15,51 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 
 from gateway.errors import ConfigError, Problem
 
 from .load import LoadedConfig, parse_config
+from .splice import splice_items, splice_section
 
 
 def edit_config(path: Path, change: Callable[[Any], None],
-                check: Callable[[LoadedConfig], None] | None = None) -> LoadedConfig:
+                check: Callable[[LoadedConfig], None] | None = None, *,
+                section: str | None = None, whole_items: bool = False) -> LoadedConfig:
     """Apply ``change`` to the parsed document of ``path``, validate (and ``check``, which raises
-    ConfigError), and save it atomically."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
+    ConfigError), and save it atomically.
+
+    Given the top-level ``section`` that ``change`` edits, only that section's lines are read and
+    written again, so the cost does not grow with the rest of the file; with ``whole_items``,
+    ``change`` only replaces, deletes or adds whole items of a list section (they are read-only),
+    and the items it keeps keep their text. The whole file is round-tripped when its layout
+    cannot be edited by lines (see :mod:`gateway.config.splice`).
+    """
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"))
+        original = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([Problem(str(path), f"cannot read: {exc}")]) from exc
-    change(document)
-    buffer = io.StringIO()
-    yaml.dump(document, buffer)
-    text = buffer.getvalue()
+    text = None
+    if section is not None and whole_items:
+        text = splice_items(original, section, change)
+    if section is not None and text is None:
+        text = splice_section(original, section, change, _round_trip)
+    if text is None:
+        text = _round_trip(original, change)
     loaded = parse_config(text, path)  # raises ConfigError: nothing is written
     if check is not None:
         check(loaded)
     write_atomically(path, text)
     return loaded
+
+
+def _round_trip(text: str, change: Callable[[Any], None]) -> str:
+    """Edit YAML ``text`` with ``change`` keeping comments, order and quotes."""
+    document = load_document(text)
+    if document is None:
+        document = CommentedMap()
+    change(document)
+    return dump_document(document) if document else ""
 
 
 def write_atomically(path: Path, text: str, *, mode: int | None = None, keep_backup: bool = True) -> None:

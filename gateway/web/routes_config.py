@@ -75,7 +75,7 @@ def _add(section: str) -> Callable[[web.Request, Any], Any]:
             if items is None:
                 items = document[section] = []
             items.append(item)
-        await _save(request, change)
+        await _save(request, change, section)
         return item
     return handler
 
@@ -89,7 +89,7 @@ def _replace(section: str) -> Callable[[web.Request, Any], Any]:
         def change(document: Any) -> None:
             items = document.get(section) or []
             items[_index(items, section, request.match_info)] = item
-        await _save(request, change)
+        await _save(request, change, section)
         return item
     return handler
 
@@ -99,7 +99,7 @@ def _delete(section: str) -> Callable[[web.Request, None], Any]:
         def change(document: Any) -> None:
             items = document.get(section) or []
             del items[_index(items, section, request.match_info)]
-        await _save(request, change)
+        await _save(request, change, section)
         return {"deleted": dict(request.match_info)}
     return handler
 
@@ -111,7 +111,7 @@ def _settings(section: str) -> Callable[[web.Request, Any], Any]:
 
         def change(document: Any) -> None:
             document[section] = item
-        await _save(request, change)
+        await _save(request, change, section, whole_items=False)
         return item
     return handler
 
@@ -142,8 +142,10 @@ def _plain(body: Any) -> dict[str, Any]:
     return data
 
 
-async def _save(request: web.Request, change: Callable[[Any], None]) -> LoadedConfig:
-    """Change, validate and save the configuration file, then run the gateway on it."""
+async def _save(request: web.Request, change: Callable[[Any], None], section: str, *,
+                whole_items: bool = True) -> LoadedConfig:
+    """Change, validate and save the configuration file's ``section``, then run the gateway on it."""
     service = service_of(request)
-    _, loaded = await service.change(lambda: edit_config(service.config.path, change, check_scripts))
+    _, loaded = await service.change(lambda: edit_config(service.config.path, change, check_scripts,
+                                                         section=section, whole_items=whole_items))
     return loaded

@@ -128,7 +128,8 @@ async def import_csv(request: web.Request, _body: None) -> dict[str, Any]:
 
     service = service_of(request)
     try:
-        _, loaded = await service.change(lambda: edit_config(service.config.path, change, check_scripts))
+        _, loaded = await service.change(lambda: edit_config(service.config.path, change, check_scripts,
+                                                             section="measures", whole_items=True))
     except ConfigError as exc:
         errors = [_row_problem(p.path, p.message, row_of_index) for p in exc.problems]
         raise ApiError(422, f"nothing was imported: {len(errors)} problem(s)", errors=errors) from exc
