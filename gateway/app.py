@@ -12,7 +12,7 @@ import gc
 import logging
 import time
 import zlib
-from collections.abc import Coroutine, Iterator
+from collections.abc import Collection, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,9 +23,9 @@ from gateway.cloud.mqtt import OnMessage
 from gateway.collect import ControllerPoller, GroupUploader, LatestValues
 from gateway.collect.assembly import build_pollers
 from gateway.collect.writes import PlcWriter
-from gateway.config import Cloud, LoadedConfig
+from gateway.config import Cloud, Controller, LoadedConfig
 from gateway.config.references import device_measures
-from gateway.errors import CloudError
+from gateway.errors import CloudError, GatewayError
 from gateway.functions import FunctionScheduler
 from gateway.history import HistoryRecorder
 from gateway.identity import gateway_variables, global_parameters, render_topic, serial_number
@@ -35,6 +35,7 @@ from gateway.script_logs import ScriptLogs
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
 from gateway.shadow import ShadowSync
+from gateway.southbound import driver_for
 from gateway.store import Outbox
 from gateway.store.alarm_log import AlarmLog
 from gateway.store.history import HistoryStore
@@ -61,6 +62,7 @@ class Gateway:
         self.alarms: AlarmEngine | None = None
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._group: asyncio.TaskGroup | None = None  # while running: where a replaced poller starts
         self.runner = ScriptRunner(send_now=self._send_now,
                                    queries={"values": lambda _args: self._recall(),
                                             "tag_config": lambda _args: self._tag_config(),
@@ -92,6 +94,7 @@ class Gateway:
                 self.history = await HistoryStore.open(self.data_dir / "history.db")
             self.alarm_log = await AlarmLog.open(self.data_dir / "alarms.db", cache.max_alarm_records)
             async with asyncio.TaskGroup() as group:
+                self._group = group
                 for name, coroutine in self._components(self.outbox):
                     self._tasks.append(group.create_task(coroutine, name=name))
                 if started is not None:
@@ -100,6 +103,7 @@ class Gateway:
                     with frozen_heap():
                         await self._stop_requested.wait()
                 finally:
+                    self._group = None
                     await self._stop_in_reverse()
         finally:
             await self.runner.close()
@@ -117,10 +121,7 @@ class Gateway:
         model = self.config.model
         components: list[tuple[str, Coroutine[Any, Any, None]]] = [("outbox-acks", outbox.run_ack_flusher())]
         self.pollers = build_pollers(model, self.latest)
-        for poller in self.pollers:
-            controller = poller.controller
-            stagger = (zlib.crc32(controller.name.encode()) % 1000) / 1000 * min(controller.sample_period, 1.0)
-            components.append((f"poll:{controller.name}", poller.run(start_delay=stagger)))
+        components += [(f"poll:{poller.name}", _polling(poller)) for poller in self.pollers]
         self.plc_writer = PlcWriter(self.pollers, model.measures)
         writes = WriteApplier(self.runner, outbox, self.plc_writer)
         variables, parameters = gateway_variables(model), global_parameters(model)
@@ -164,6 +165,44 @@ class Gateway:
             uploader = GroupUploader(group, measures, self.latest, publisher.deliver_group)
             components.append((f"upload:{group.name}", uploader.run()))
         return components
+
+    async def replace_controllers(self, config: LoadedConfig, names: Collection[str]) -> None:
+        """Run ``config``, which differs from the running one only in the settings of the
+        controllers ``names``: their pollers restart with the new settings, everything else keeps
+        running (the other controllers are not stopped, and their values stay fresh).
+
+        Raise GatewayError, with nothing changed, when a new poller cannot be built or the change
+        needs the whole gateway (a controller on a serial port shares the line with others)."""
+        group = self._group
+        if group is None or self._stop_requested.is_set():
+            raise GatewayError("the gateway is not running")
+        if any(_on_serial_port(c) for c in [*self.config.model.controllers, *config.model.controllers]
+               if c.name in names):
+            raise GatewayError("a controller on a serial port restarts with the whole gateway")
+        try:
+            replacements = build_pollers(config.model, self.latest, controllers=names)
+        except Exception as exc:
+            raise GatewayError(f"the new controller settings cannot be used: {exc}") from exc
+        self.config = config
+        for poller in replacements:
+            await self._swap_poller(group, poller)
+        log.info("controller(s) %s restarted with new settings; the others kept polling", ", ".join(names))
+
+    async def _swap_poller(self, group: asyncio.TaskGroup, poller: ControllerPoller) -> None:
+        name = f"poll:{poller.name}"
+        old = next((t for t in self._tasks if t.get_name() == name and not t.done()), None)
+        if old is not None:
+            old.cancel()
+            await asyncio.wait({old}, timeout=STOP_GRACE)
+        names = [p.name for p in self.pollers]
+        if poller.name in names:
+            self.pollers[names.index(poller.name)] = poller
+        else:
+            self.pollers.append(poller)
+        if self.plc_writer is not None:
+            self.plc_writer.use(poller)
+        task = group.create_task(_polling(poller), name=name)
+        self._tasks = [task if t is old else t for t in self._tasks] if old is not None else [*self._tasks, task]
 
     def _iotgo(self, cloud: Cloud, outbox: Outbox) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         """The connector of an IoTgo cloud and the component that queues its devices' updates."""
@@ -219,6 +258,18 @@ class Gateway:
             raise CloudError(f"unknown cloud '{cloud}'")
         return connector.send_now(topic, payload, qos)
 
+
+
+def _polling(poller: ControllerPoller) -> Coroutine[Any, Any, None]:
+    """The poller's run, started a fraction of its period apart from the others by its name, so
+    that controllers do not all poll at the same instant."""
+    controller = poller.controller
+    stagger = (zlib.crc32(controller.name.encode()) % 1000) / 1000 * min(controller.sample_period, 1.0)
+    return poller.run(start_delay=stagger)
+
+
+def _on_serial_port(controller: Controller) -> bool:
+    return driver_for(controller.protocol).uses_serial_port
 
 
 @contextmanager

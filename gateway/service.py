@@ -20,6 +20,7 @@ from aiohttp import web
 
 from gateway.app import Gateway
 from gateway.config import LoadedConfig, load_config
+from gateway.config.changes import changed_controllers
 from gateway.config.save import write_atomically
 from gateway.errors import GatewayError
 from gateway.log_tail import LogTail
@@ -75,6 +76,8 @@ class GatewayService:
         file gets back the ``restore`` text, so a change never leaves the gateway stopped.
         """
         async with self._swap_lock:
+            if await self._replace_controllers(config, restore):
+                return
             self._swapped.clear()
             self._apply_error = None
             self._restore_text = restore
@@ -85,6 +88,20 @@ class GatewayService:
             if self._apply_error is not None:
                 raise GatewayError(f"the gateway could not start with the new configuration ({self._apply_error}); "
                                    "the previous configuration was restored")
+
+    async def _replace_controllers(self, config: LoadedConfig, restore: str | None) -> bool:
+        """Take up a change to controller settings only by restarting just those pollers; return
+        False when the change needs the whole gateway to restart."""
+        names = changed_controllers(self.config.model, config.model)
+        if names is None or self.gateway is None:
+            return False
+        try:
+            await self.gateway.replace_controllers(config, names)
+        except GatewayError as exc:
+            log.info("configuration changed: %s; the gateway restarts", exc)
+            return False
+        self.config = config
+        return True
 
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Serve until :meth:`request_stop` or cancellation."""

@@ -4,7 +4,7 @@ driver (not yet connected) and the serial line it shares with the other controll
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from gateway.config import GatewayConfig, Measure
 from gateway.southbound import SerialLine, driver_for, parse_args
@@ -15,13 +15,16 @@ from .poller import ControllerPoller
 log = logging.getLogger("gateway.collect")
 
 
-def build_pollers(model: GatewayConfig, latest: LatestValues,
-                  measures: Sequence[Measure] | None = None) -> list[ControllerPoller]:
-    """Return a poller for each controller with at least one of ``measures`` (default: all)."""
+def build_pollers(model: GatewayConfig, latest: LatestValues, measures: Sequence[Measure] | None = None,
+                  controllers: Collection[str] | None = None) -> list[ControllerPoller]:
+    """Return a poller for each controller (default: all, else those named in ``controllers``)
+    with at least one of ``measures`` (default: all)."""
     chosen = model.measures if measures is None else measures
     serial_lines = {p.name: SerialLine(p.device, p.baud, p.bits, p.parity, p.stopbits) for p in model.serial_ports}
     pollers = []
     for controller in model.controllers:
+        if controllers is not None and controller.name not in controllers:
+            continue
         own = [m for m in chosen if m.controller == controller.name]
         if not own:
             log.info("%s: no measures, not polled", controller.name)

@@ -31,6 +31,10 @@ class PlcWriter:
             if first is not measure:
                 self._shared.setdefault(measure.name, [first]).append(measure)
 
+    def use(self, poller: ControllerPoller) -> None:
+        """Write to ``poller``'s controller through ``poller`` from now on (it replaced the old one)."""
+        self._pollers[poller.name] = poller
+
     async def apply(self, request: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Write every value of ``request``; return Device Supervisor's result list."""
         results = []
