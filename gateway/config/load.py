@@ -53,10 +53,11 @@ def load_config(path: str | Path) -> LoadedConfig:
     return parse_config(text, path)
 
 
-def parse_config(text: str, path: Path) -> LoadedConfig:
-    """Validate configuration ``text`` as if read from ``path``."""
+def parse_config(text: str, path: Path, document: Any = None) -> LoadedConfig:
+    """Validate configuration ``text`` as if read from ``path``; ``document``, when given, is
+    ``text`` already read (see :func:`gateway.config.splice.splice_items`)."""
     try:
-        raw = load_yaml(text)
+        raw = load_yaml(text) if document is None else document
     except yaml.YAMLError as exc:
         raise ConfigError([_yaml_problem(path, _worded_everywhere_alike(text, exc))]) from exc
     if raw is None:

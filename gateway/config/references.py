@@ -44,7 +44,9 @@ def check_references(
 
 def measure_point(measure: Measure, controller: Controller) -> Point:
     """Return the driver's view of a measure (the byte order defaults to the controller's)."""
-    byte_order = ByteOrder(measure.byte_order or controller.args.get("byte_order") or ByteOrder.ABCD)
+    byte_order = measure.byte_order or controller.args.get("byte_order") or ByteOrder.ABCD
+    if type(byte_order) is not ByteOrder:  # a controller's byte_order argument, a string
+        byte_order = ByteOrder(byte_order)
     return Point(measure.name, measure.address, measure.type, measure.length, byte_order, measure.encoding)
 
 

@@ -39,14 +39,14 @@ def edit_config(path: Path, change: Callable[[Any], None],
         original = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([Problem(str(path), f"cannot read: {exc}")]) from exc
-    text = None
-    if section is not None and whole_items:
-        text = splice_items(original, section, change)
+    text, document = None, None
+    if section is not None and whole_items and (spliced := splice_items(original, section, change)) is not None:
+        text, document = spliced
     if section is not None and text is None:
         text = splice_section(original, section, change, _round_trip)
     if text is None:
         text = _round_trip(original, change)
-    loaded = parse_config(text, path)  # raises ConfigError: nothing is written
+    loaded = parse_config(text, path, document)  # raises ConfigError: nothing is written
     if check is not None:
         check(loaded)
     write_atomically(path, text)

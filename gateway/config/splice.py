@@ -34,7 +34,7 @@ from yaml.events import (
     StreamStartEvent,
 )
 
-from .yaml_events import LOADER, load_yaml
+from .yaml_events import LOADER, Builder, NotHere, load_yaml
 
 _UNFOLLOWED_BREAKS = ("\r", "\x85", "\u2028", "\u2029")  # libyaml counts these as lines, str.split does not
 
@@ -59,16 +59,18 @@ class SectionLayout:
     block: Lines | None
     items: list[Lines] | None
     dash_column: int = 0
+    values: list[Any] | None = None  # the items as ``yaml.safe_load`` reads them, when asked for
 
 
-def locate(text: str, section: str) -> SectionLayout | None:
-    """Return where ``section`` is in ``text``, or None when the layout is not followed."""
+def locate(text: str, section: str, *, values: bool = False) -> SectionLayout | None:
+    """Return where ``section`` is in ``text`` (with its items' ``values`` when asked: read in the
+    same pass), or None when the layout is not followed."""
     if any(mark in text for mark in _UNFOLLOWED_BREAKS):
         return None
     loader = LOADER(text)
     try:
-        return _Walk(loader.get_event, text.split("\n"), section).layout()
-    except (_Unfollowed, yaml.YAMLError):
+        return _Walk(loader, text.split("\n"), section, Builder(loader) if values else None).layout()
+    except (_Unfollowed, NotHere, yaml.YAMLError):
         return None
     finally:
         loader.dispose()
@@ -92,30 +94,33 @@ def splice_section(text: str, section: str, change: Callable[[Any], None],
         if edited else "\n".join([*lines[:first], *lines[last + 1:]])
 
 
-def splice_items(text: str, section: str, change: Callable[[dict[str, Any]], None]) -> str | None:
+def splice_items(text: str, section: str,
+                 change: Callable[[dict[str, Any]], None]) -> tuple[str, dict[str, Any]] | None:
     """Return ``text`` with the list ``section`` changed by ``change``, which gets ``{section: list}``
-    of read-only items and may replace, delete or add whole items. Items left in the list keep
-    their text; new ones are written in block style at the list's indentation. None when the
-    section is not a non-empty block list in a followed layout."""
-    layout = locate(text, section)
-    if layout is None or layout.block is None or not layout.items:
+    of read-only items and may replace, delete or add whole items, and the new text's document as
+    ``yaml.safe_load`` reads it (built from what was read here, so that a 100,000-item section is
+    not parsed again). Items left in the list keep their text; new ones are written in block
+    style at the list's indentation. None when the section is not a non-empty block list in a
+    followed layout."""
+    layout = locate(text, section, values=True)
+    if layout is None or layout.block is None or not layout.items or layout.values is None:
         return None
     lines = text.split("\n")
     block = layout.block
-    loaded = load_yaml("\n".join(lines[block.first:block.last + 1]) + "\n")
-    values = loaded.get(section) if isinstance(loaded, dict) else None
-    if not isinstance(values, list) or len(values) != len(layout.items):
-        return None
-    originals: list[Any] = [MappingProxyType(v) if isinstance(v, dict) else v for v in values]
+    originals: list[Any] = [MappingProxyType(v) if isinstance(v, dict) else v for v in layout.values]
     document: dict[str, Any] = {section: list(originals)}
     change(document)
     edited = document.get(section)
     if not isinstance(edited, list):
         raise TypeError(f"the edit of '{section}' must leave it a list")
+    rest = load_yaml("\n".join([*lines[:block.first], *lines[block.last + 1:]])) or {}
+    if not isinstance(rest, dict):
+        return None
+    rest[section] = [dict(item) if isinstance(item, MappingProxyType) else item for item in edited]
     if not edited:
-        return "\n".join([*lines[:block.first], f"{section}: []", *lines[block.last + 1:]])
+        return "\n".join([*lines[:block.first], f"{section}: []", *lines[block.last + 1:]]), rest
     body = _ItemWriter(lines, layout, originals).write(edited)
-    return "\n".join([*lines[:layout.items[0].first], *body, *lines[block.last + 1:]])
+    return "\n".join([*lines[:layout.items[0].first], *body, *lines[block.last + 1:]]), rest
 
 
 class _ItemWriter:
@@ -164,10 +169,11 @@ class _ItemWriter:
 class _Walk:
     """One pass over the events: the root mapping's keys, the section's lines and its items."""
 
-    def __init__(self, get_event: Callable[[], Any], lines: list[str], section: str) -> None:
-        self._get = get_event
+    def __init__(self, loader: yaml.SafeLoader, lines: list[str], section: str, builder: Builder | None) -> None:
+        self._get: Callable[[], Any] = loader.get_event
         self._lines = lines
         self._section = section
+        self._builder = builder
 
     def layout(self) -> SectionLayout:
         self._expect(StreamStartEvent)
@@ -195,21 +201,27 @@ class _Walk:
 
     def _section_layout(self, key: ScalarEvent) -> SectionLayout:
         value = self._get()
-        self._refuse_anchors(value)
+        _refuse_anchors(value)
         if not isinstance(value, SequenceStartEvent) or value.flow_style:
             last = self._node_end(value)
             return SectionLayout(Lines(_start(key)[0], max(_last_line(key), last)), None)
         items: list[Lines] = []
+        values: list[Any] = []
         dash_columns: set[int] = set()
         while not isinstance(item := self._get(), CollectionEndEvent):
-            self._refuse_anchors(item)
             first, dash_column = self._dash(item)
-            items.append(Lines(first, self._node_end(item)))
+            tracker = _Tracker(self._get, item)
+            if self._builder is not None:
+                values.append(self._builder.node(tracker))
+            else:
+                tracker.consume()
+            items.append(Lines(first, tracker.last))
             dash_columns.add(dash_column)
         if len(dash_columns) > 1:
             raise _Unfollowed
         last = items[-1].last if items else _last_line(key)
-        return SectionLayout(Lines(_start(key)[0], last), items, dash_columns.pop() if dash_columns else 0)
+        return SectionLayout(Lines(_start(key)[0], last), items, dash_columns.pop() if dash_columns else 0,
+                             values if self._builder is not None else None)
 
     def _dash(self, item: Any) -> tuple[int, int]:
         """The line and column of the dash that starts a block list's ``item``."""
@@ -223,27 +235,9 @@ class _Walk:
 
     def _node_end(self, start: Any) -> int:
         """Consume the node that ``start`` opens; return the last line it has content on."""
-        if not isinstance(start, MappingStartEvent | SequenceStartEvent):
-            return _last_line(start)
-        get, last = self._get, _start(start)[0]
-        flow = [bool(start.flow_style)]  # per open collection: a block one's end is marked where the next token starts
-        while flow:
-            event = get()
-            if type(event) is ScalarEvent:  # most events: checked first, inline
-                if event.anchor is not None:
-                    raise _Unfollowed
-                last = max(last, _last_line(event))
-                continue
-            self._refuse_anchors(event)
-            if isinstance(event, MappingStartEvent | SequenceStartEvent):
-                flow.append(bool(event.flow_style))
-                last = max(last, _start(event)[0])
-            elif isinstance(event, CollectionEndEvent):
-                if flow.pop():
-                    last = max(last, _last_line(event))
-            else:
-                last = max(last, _last_line(event))
-        return last
+        tracker = _Tracker(self._get, start)
+        tracker.consume()
+        return tracker.last
 
     def _skip_node(self, start: Any) -> None:
         if isinstance(start, MappingStartEvent | SequenceStartEvent):
@@ -254,13 +248,50 @@ class _Walk:
                     depth += kind is MappingStartEvent or kind is SequenceStartEvent
                     depth -= kind is MappingEndEvent or kind is SequenceEndEvent
 
-    def _refuse_anchors(self, event: Any) -> None:
-        if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
-            raise _Unfollowed  # another part of the file may refer to what is edited here
-
     def _expect(self, kind: type) -> None:
         if not isinstance(self._get(), kind):
             raise _Unfollowed
+
+
+class _Tracker:
+    """Hands on the events of one node, from ``start``, refusing anchors and aliases, and keeps
+    the last line the node has content on."""
+
+    def __init__(self, get: Callable[[], Any], start: Any) -> None:
+        self._get = get
+        self._pending: Any = start
+        self._flow: list[bool] = []  # per open collection: a block one's end is marked where the next token starts
+        self.last = _start(start)[0]
+
+    def __call__(self) -> Any:
+        event = self._pending
+        if event is None:
+            event = self._get()
+        else:
+            self._pending = None
+        if type(event) is ScalarEvent:  # most events: checked first, inline
+            if event.anchor is not None:
+                raise _Unfollowed
+            self.last = max(self.last, _last_line(event))
+            return event
+        _refuse_anchors(event)
+        if isinstance(event, MappingStartEvent | SequenceStartEvent):
+            self._flow.append(bool(event.flow_style))
+            self.last = max(self.last, _start(event)[0])
+        elif isinstance(event, CollectionEndEvent) and self._flow.pop():  # a flow collection's ] or }
+            self.last = max(self.last, _last_line(event))
+        return event
+
+    def consume(self) -> None:
+        """Read the whole node."""
+        self()
+        while self._flow:
+            self()
+
+
+def _refuse_anchors(event: Any) -> None:
+    if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
+        raise _Unfollowed  # another part of the file may refer to what is edited here
 
 
 def _last_line(event: Any) -> int:

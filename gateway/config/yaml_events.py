@@ -39,7 +39,7 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-class _NotHere(Exception):
+class NotHere(Exception):
     """The document needs PyYAML's full loader."""
 
 
@@ -47,14 +47,14 @@ def load_yaml(text: str) -> Any:
     """Return what ``yaml.safe_load(text)`` returns; raise yaml.YAMLError for a broken document."""
     try:
         return _from_events(text)
-    except (_NotHere, TypeError):  # TypeError: an unhashable key, which the full loader reports
+    except (NotHere, TypeError):  # TypeError: an unhashable key, which the full loader reports
         return yaml.load(text, Loader=LOADER)
 
 
 def _from_events(text: str) -> Any:
     loader = LOADER(text)
     try:
-        return _Builder(loader).document()
+        return Builder(loader).document()
     finally:
         loader.dispose()
 
@@ -71,7 +71,7 @@ class _Mapping:
         self.merged: list[list[dict[Any, Any]]] | None = None  # each ``<<``'s mappings
 
 
-class _Builder:
+class Builder:
     """Turns one document's events into Python objects."""
 
     def __init__(self, loader: yaml.SafeLoader) -> None:
@@ -87,18 +87,19 @@ class _Builder:
         get = self._get_event
         event = get()
         if not isinstance(event, StreamStartEvent):
-            raise _NotHere
+            raise NotHere
         event = get()
         if isinstance(event, StreamEndEvent):
             return None
         if not isinstance(event, DocumentStartEvent):
-            raise _NotHere
-        root = self._collect(get)
+            raise NotHere
+        root = self.node(get)
         if not isinstance(get(), DocumentEndEvent) or not isinstance(get(), StreamEndEvent):
-            raise _NotHere  # a second document: the full loader says why that is an error
+            raise NotHere  # a second document: the full loader says why that is an error
         return root
 
-    def _collect(self, get: Callable[[], Any]) -> Any:
+    def node(self, get: Callable[[], Any]) -> Any:
+        """Build the node whose events ``get`` returns next; raise NotHere for what this does not build."""
         stack: list[Any] = []  # open collections: lists, and _Mapping for mappings
         while True:
             event = get()
@@ -106,7 +107,7 @@ class _Builder:
                 value = self._scalar(event)
             elif isinstance(event, MappingStartEvent | SequenceStartEvent):
                 if event.tag is not None and event.tag not in ("!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-                    raise _NotHere
+                    raise NotHere
                 opened: Any = _Mapping() if isinstance(event, MappingStartEvent) else []
                 if event.anchor is not None:
                     self._anchors[event.anchor] = opened.value if isinstance(opened, _Mapping) else opened
@@ -118,13 +119,13 @@ class _Builder:
                 value = stack.pop()
             elif isinstance(event, AliasEvent):
                 if event.anchor not in self._anchors:
-                    raise _NotHere  # the full loader reports the unknown alias
+                    raise NotHere  # the full loader reports the unknown alias
                 value = self._anchors[event.anchor]
             else:
-                raise _NotHere
+                raise NotHere
             if not stack:
                 if value is _MERGE_KEY:
-                    raise _NotHere
+                    raise NotHere
                 return value
             _add(stack[-1], value)
 
@@ -145,7 +146,7 @@ class _Builder:
             if value is _MISSING:
                 construct = self._loader.yaml_constructors.get(tag)
                 if construct is None:
-                    raise _NotHere  # a tag of its own: the full loader says it is unknown
+                    raise NotHere  # a tag of its own: the full loader says it is unknown
                 value = self._built[built] = construct(self._loader, ScalarNode(tag, event.value, style=event.style))
         if event.anchor is not None:
             self._anchors[event.anchor] = value
@@ -159,7 +160,7 @@ _MERGE_KEY = object()
 def _add(parent: Any, value: Any) -> None:
     if isinstance(parent, list):
         if value is _MERGE_KEY:
-            raise _NotHere
+            raise NotHere
         parent.append(value)
         return
     if not parent.waiting:
@@ -167,11 +168,11 @@ def _add(parent: Any, value: Any) -> None:
         return
     parent.waiting = False
     if value is _MERGE_KEY:
-        raise _NotHere
+        raise NotHere
     if parent.key is _MERGE_KEY:
         sources = value if isinstance(value, list) else [value]
         if not all(isinstance(source, dict) for source in sources):
-            raise _NotHere  # the full loader reports what cannot be merged
+            raise NotHere  # the full loader reports what cannot be merged
         parent.merged = [*(parent.merged or []), sources]
         return
     parent.value[parent.key] = value

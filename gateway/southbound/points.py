@@ -79,9 +79,12 @@ class Point:
     encoding: str = "utf-8"  # of STRING values: "utf-8" or "ascii"
 
     def __post_init__(self) -> None:
-        # Accept plain strings ("FLOAT", "cdab") but always hold the enums, so comparisons are exact.
-        object.__setattr__(self, "dtype", DataType(self.dtype))
-        object.__setattr__(self, "byte_order", ByteOrder(self.byte_order))
+        # Accept plain strings ("FLOAT", "cdab") but always hold the enums, so comparisons are exact
+        # (a configuration's points come with enums already: the enum call is skipped for them).
+        if type(self.dtype) is not DataType:
+            object.__setattr__(self, "dtype", DataType(self.dtype))
+        if type(self.byte_order) is not ByteOrder:
+            object.__setattr__(self, "byte_order", ByteOrder(self.byte_order))
 
 
 @dataclass

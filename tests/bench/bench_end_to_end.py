@@ -9,13 +9,16 @@ and a real Mosquitto at QoS 1.
 For each scenario it prints polled and delivered tags/s, the gateway's CPU per polled tag (main
 process and worker, from /proc), their RSS, the start-up time (process start to the first
 completed poll of every PLC) and the age of values at delivery, p50 and p99 (one tag in 500 is a
-clock the simulator keeps at the time). ``--baseline REV`` runs the same scenarios, in the same
-run, on a git worktree of REV in its own virtual environment (made once under build/bench/).
+clock the simulator keeps at the time), and what a change saved in the admin UI costs: a controller's
+timeout (until that PLC is polled again) and a measure's unit (until every PLC is polled again).
+``--baseline REV`` runs the same scenarios, in the same run, on a git worktree of REV in its own
+virtual environment (made once under build/bench/).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
 import queue
@@ -25,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,14 +65,17 @@ class Result:
     startup: float  # s
     age_p50: float
     age_p99: float
+    controller_change: float  # s from saving a controller change in the UI to that PLC's next poll
+    measure_change: float  # s from saving a measure change to the first poll of every PLC after it
 
     def row(self) -> str:
         return (f"{self.label:24} {self.polled:9,.0f} {self.delivered:9,.0f} {self.cpu_us:8.1f} {self.main_rss:7.0f} "
-                f"{self.worker_rss:7.0f} {self.startup:7.1f} {self.age_p50:6.2f} {self.age_p99:6.2f}")
+                f"{self.worker_rss:7.0f} {self.startup:7.1f} {self.age_p50:6.2f} {self.age_p99:6.2f} "
+                f"{self.controller_change:6.1f} {self.measure_change:6.1f}")
 
 
 HEADER = (f"{'scenario':24} {'polled/s':>9} {'deliv./s':>9} {'CPU us':>8} {'main MB':>7} {'wrk MB':>7} "
-          f"{'start s':>7} {'age50':>6} {'age99':>6}")
+          f"{'start s':>7} {'age50':>6} {'age99':>6} {'ctl s':>6} {'meas s':>6}")
 
 
 class DeliveryCounter:
@@ -236,10 +243,14 @@ def run_scenario(label: str, python: str, plcs: int, tags: int, seconds: float) 
             cpu = cpu_seconds(gateway.pid) + cpu_seconds(worker) - cpu_before
             polled = (successful_cycles(metrics(web_port), plcs) - successful_cycles(before, plcs)) * tags
             ages.sort()
+            main_rss, worker_rss = rss_mib(gateway.pid), rss_mib(worker)
+            ui = UiSession(web_port, Path(scratch) / "state" / "setup-code")
+            controller_change = _controller_change(ui, web_port, plcs, gateway)
+            measure_change = _measure_change(ui, web_port, plcs, gateway)
             return Result(label, polled / elapsed, delivered / elapsed, cpu / max(polled, 1) * 1e6,
-                          rss_mib(gateway.pid), rss_mib(worker), startup,
+                          main_rss, worker_rss, startup,
                           statistics.median(ages) if ages else float("nan"),
-                          ages[int(len(ages) * 0.99)] if ages else float("nan"))
+                          ages[int(len(ages) * 0.99)] if ages else float("nan"), controller_change, measure_change)
         except ScenarioFailed as exc:
             log.flush()
             tail = (Path(scratch) / "gateway.log").read_text().splitlines()[-5:]
@@ -254,13 +265,66 @@ def run_scenario(label: str, python: str, plcs: int, tags: int, seconds: float) 
             log.close()
 
 
+class UiSession:
+    """The admin UI's REST API, logged in with the setup code as a newcomer would."""
+
+    def __init__(self, port: int, setup_code: Path) -> None:
+        self._url = f"http://127.0.0.1:{port}/api/v1"
+        self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self._csrf = ""
+        self.call("POST", "/auth/setup", {"code": setup_code.read_text().strip(), "password": "bench password 1"})
+
+    def call(self, method: str, path: str, body: object = None) -> object:
+        request = urllib.request.Request(self._url + path, method=method,
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json", "X-CSRF-Token": self._csrf})
+        try:
+            with self._opener.open(request, timeout=600) as answer:
+                result = json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise ScenarioFailed(f"{method} {path}: {exc.code} {exc.read()[:300]!r}") from None
+        if isinstance(result, dict) and result.get("csrf"):
+            self._csrf = result["csrf"]
+        return result
+
+
+def _controller_change(ui: UiSession, web_port: int, plcs: int, gateway: subprocess.Popen[bytes]) -> float:
+    """Change the last PLC's timeout in the UI; return the seconds until that PLC is polled again."""
+    controllers = ui.call("GET", "/config/controllers")
+    assert isinstance(controllers, list)
+    changed = {**controllers[-1], "timeout": 4.0}
+    reads = f'gateway_controller_reads_total{{controller="PLC{plcs}"}}'
+    began = time.monotonic()
+    ui.call("PUT", f"/config/controllers/PLC{plcs}", changed)
+    while time.monotonic() - began < 600 and gateway.poll() is None:
+        if metrics(web_port).get(reads, 0) >= 1 and _all_healthy(web_port, plcs):
+            return time.monotonic() - began
+        time.sleep(0.05)
+    raise ScenarioFailed("the changed controller was not polled again")
+
+
+def _measure_change(ui: UiSession, web_port: int, plcs: int, gateway: subprocess.Popen[bytes]) -> float:
+    """Give PLC1's first measure a unit in the UI (the gateway restarts); return the seconds until
+    every PLC has been polled after it."""
+    point = plant_tags(1)[0]
+    measure = {"name": point.name, "controller": "PLC1", "group": "g1", "address": point.address,
+               "type": str(point.dtype), "unit": "mm"}
+    began = time.monotonic()
+    ui.call("PUT", f"/config/measures/PLC1/{point.name}", measure)
+    return _wait_for_first_polls(web_port, plcs, began, gateway)
+
+
+def _all_healthy(web_port: int, plcs: int) -> bool:
+    samples = metrics(web_port)
+    return all(samples.get(f'gateway_controller_healthy{{controller="PLC{i}"}}') == 1 for i in range(1, plcs + 1))
+
+
 def _wait_for_first_polls(web_port: int, plcs: int, began: float, gateway: subprocess.Popen[bytes]) -> float:
     deadline = began + 600
     while time.monotonic() < deadline:
         if gateway.poll() is not None:
             raise ScenarioFailed(f"the gateway exited with {gateway.returncode}")
-        samples = metrics(web_port)
-        if all(samples.get(f'gateway_controller_healthy{{controller="PLC{i}"}}') == 1 for i in range(1, plcs + 1)):
+        if _all_healthy(web_port, plcs):
             return time.monotonic() - began
         time.sleep(0.05)
     raise ScenarioFailed("the gateway did not poll every PLC within 10 minutes")

@@ -57,9 +57,12 @@ functions:
 
 
 def _items_edit(text: str, edit: Any) -> str:
+    """Edit by items; the document handed on for validation must be what the new text says."""
     result = splice_items(text, "measures", edit)
     assert result is not None
-    return result
+    new_text, document = result
+    assert document == yaml.safe_load(new_text)
+    return new_text
 
 
 def _measures(text: str) -> list[dict[str, Any]]:
