@@ -122,7 +122,7 @@ class Gateway:
         components: list[tuple[str, Coroutine[Any, Any, None]]] = [("outbox-acks", outbox.run_ack_flusher())]
         self.pollers = build_pollers(model, self.latest)
         components += [(f"poll:{poller.name}", _polling(poller)) for poller in self.pollers]
-        self.plc_writer = PlcWriter(self.pollers, model.measures)
+        self.plc_writer = PlcWriter(self.pollers)
         writes = WriteApplier(self.runner, outbox, self.plc_writer)
         variables, parameters = gateway_variables(model), global_parameters(model)
         dispatcher = SubscriptionDispatcher(self.config, self.runner, outbox, writes, variables, parameters)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,16 @@ class LatestValues:
         if reading is None:
             reading = readings[measure] = Reading()
         return reading
+
+    def readings_of(self, controller: str, measures: Iterable[str]) -> Mapping[str, Reading]:
+        """Return the controller's readings by measure, with one for each of ``measures`` (empty
+        if never read): the mapping itself, which :meth:`record_good` may be given each cycle,
+        rather than a copy of some 40 bytes per measure."""
+        readings = self._readings.setdefault(controller, {})
+        for measure in measures:
+            if measure not in readings:
+                readings[measure] = Reading()
+        return readings
 
     def set_good(self, controller: str, measure: str, value: Any, timestamp: float) -> None:
         """Record a successful read."""

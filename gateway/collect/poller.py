@@ -67,7 +67,7 @@ class ControllerPoller:
         self.plan: ReadPlan = driver.plan(
             [measure_point(m, controller) for m in measures], driver.args
         )
-        self._readings = {m.name: latest.get(controller.name, m.name) for m in measures}
+        self._readings = latest.readings_of(controller.name, self.measures)
         # the conversions to engineering units, of the measures that need one (most do not)
         self._conversions = {m.name: convert for m in measures if (convert := engineering(m)) is not None}
         self._clock = clock

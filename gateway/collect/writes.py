@@ -11,7 +11,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gateway.config import Measure
 from gateway.errors import DriverError
 
 from .poller import ControllerPoller
@@ -20,16 +19,14 @@ log = logging.getLogger("gateway.collect")
 
 
 class PlcWriter:
-    """Resolves measure names and writes through the owning poller."""
+    """Resolves measure names and writes through the owning poller.
 
-    def __init__(self, pollers: Sequence[ControllerPoller], measures: Sequence[Measure]) -> None:
+    A name is looked up in each poller's own index of its measures (every measure's controller
+    has a poller): a few dict lookups per written value instead of an index of its own, which
+    would take some 80 bytes per measure for the gateway's whole life."""
+
+    def __init__(self, pollers: Sequence[ControllerPoller]) -> None:
         self._pollers = {p.name: p for p in pollers}
-        self._by_name: dict[str, Measure] = {}  # a name on one controller: no list per measure
-        self._shared: dict[str, list[Measure]] = {}  # a name on several controllers
-        for measure in measures:
-            first = self._by_name.setdefault(measure.name, measure)
-            if first is not measure:
-                self._shared.setdefault(measure.name, [first]).append(measure)
 
     def use(self, poller: ControllerPoller) -> None:
         """Write to ``poller``'s controller through ``poller`` from now on (it replaced the old one)."""
@@ -47,22 +44,20 @@ class PlcWriter:
         return results
 
     async def _write_one(self, controller: str | None, name: str, value: Any) -> dict[str, Any]:
-        named = self._shared.get(name) or ([self._by_name[name]] if name in self._by_name else [])
-        candidates = [m for m in named if controller in (None, m.controller)]
-        device = controller or (candidates[0].controller if len(candidates) == 1 else "")
+        owners = self._pollers.values() if controller is None else [p for p in [self._pollers.get(controller)] if p]
+        candidates = [(poller, measure) for poller in owners if (measure := poller.measures.get(name)) is not None]
+        device = controller or (candidates[0][0].name if len(candidates) == 1 else "")
         result = {"value": value, "device": device, "var_name": name, "result": "Failed", "error": ""}
         if not candidates:
             where = f" on controller '{controller}'" if controller else ""
             result["error"] = f"unknown measure '{name}'{where}"
         elif len(candidates) > 1:
             result["error"] = f"'{name}' exists on several controllers; write {{controller: {{{name}: value}}}}"
-        elif candidates[0].access != "rw":
+        elif candidates[0][1].access != "rw":
             result["error"] = f"'{name}' is read-only (access: ro)"
-        elif (poller := self._pollers.get(device)) is None:
-            result["error"] = f"controller '{device}' is not polled"
         else:
             try:
-                await poller.write(name, value)
+                await candidates[0][0].write(name, value)
                 result["result"] = "OK"
             except (DriverError, ValueError, TypeError) as exc:
                 result["error"] = str(exc)

@@ -13,7 +13,7 @@ from gateway.errors import ConfigError, Problem
 
 from .references import check_references, is_inline_code
 from .schema import GatewayConfig
-from .sections import validate_sections
+from .sections import item_readers, validate_sections
 from .yaml_events import LOADER, load_yaml
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -47,18 +47,23 @@ def load_config(path: str | Path) -> LoadedConfig:
     """Load and validate ``path``; raise ConfigError listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()  # libyaml reads the bytes as they are: no text copies of a 10 MB file
+    except OSError as exc:
         raise ConfigError([Problem(str(path), f"cannot read: {exc}")]) from exc
-    return parse_config(text, path)
+    return parse_config(data, path)
 
 
-def parse_config(text: str, path: Path, document: Any = None) -> LoadedConfig:
-    """Validate configuration ``text`` as if read from ``path``; ``document``, when given, is
-    ``text`` already read (see :func:`gateway.config.splice.splice_items`)."""
+def parse_config(text: str | bytes, path: Path, document: Any = None) -> LoadedConfig:
+    """Validate configuration ``text`` (or its UTF-8 bytes) as if read from ``path``;
+    ``document``, when given, is ``text`` already read (see :func:`gateway.config.splice.splice_items`)."""
     try:
-        raw = load_yaml(text) if document is None else document
+        raw = load_yaml(text, item_readers()) if document is None else document
     except yaml.YAMLError as exc:
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as undecodable:
+                raise ConfigError([Problem(str(path), f"cannot read: {undecodable}")]) from exc
         raise ConfigError([_yaml_problem(path, _worded_everywhere_alike(text, exc))]) from exc
     if raw is None:
         raw = {}

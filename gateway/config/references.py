@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -34,7 +34,7 @@ def check_references(
     problems: list[Problem] = []
     for section in ("serial_ports", "controllers", "groups", "alarms", "clouds", "publish", "subscribe", "functions"):
         problems += _duplicates(section, [item.name for item in getattr(config, section)])
-    problems += _duplicates("measures", [f"{m.controller}/{m.name}" for m in config.measures])
+    problems += _duplicate_measures(config.measures)
     drivers = _check_controllers(config, problems)
     _check_measures(config, drivers, problems, known_invalid)
     _check_rules(config, base_dir, problems, known_invalid)
@@ -51,15 +51,26 @@ def measure_point(measure: Measure, controller: Controller) -> Point:
 
 
 def _duplicates(section: str, names: Iterable[str]) -> list[Problem]:
-    names = list(names)
-    counts = Counter(names)
+    """Report each name after its first use as a duplicate."""
     seen: set[str] = set()
     problems = []
     for index, name in enumerate(names):
-        if counts[name] > 1 and name in seen:
-            shown = name.split("/", 1)[-1] if section == "measures" else name
-            problems.append(Problem(f"{section}[{index}].name", f"duplicate name '{shown}'"))
+        if name in seen:
+            problems.append(Problem(f"{section}[{index}].name", f"duplicate name '{name}'"))
         seen.add(name)
+    return problems
+
+
+def _duplicate_measures(measures: Sequence[Measure]) -> list[Problem]:
+    """Report each measure name used again on the same controller (names are sets per controller:
+    no key string or tuple made per measure)."""
+    seen: dict[str, set[str]] = {}
+    problems = []
+    for index, measure in enumerate(measures):
+        names = seen.setdefault(measure.controller, set())
+        if measure.name in names:
+            problems.append(Problem(f"measures[{index}].name", f"duplicate name '{measure.name}'"))
+        names.add(measure.name)
     return problems
 
 
@@ -116,7 +127,9 @@ def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], pro
             problems.append(Problem(f"{path}.address", str(exc)))
         except ValidationError:
             pass  # reported on the controller
-    by_name = Counter(m.name for m in config.measures)
+    # how often each name that a shadow or an alarm refers to is used: not a count of every name
+    referred = {a.measure for a in config.alarms} | {n for c in config.clouds if c.shadow for n in c.shadow.measures}
+    by_name = Counter(m.name for m in config.measures if m.name in referred)
     for index, cloud in enumerate(config.clouds):
         if cloud.shadow is None:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import typing
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,27 @@ def validate_sections(raw: dict[str, Any]) -> Sections:
                 if isinstance(item, dict) and isinstance(item.get("name"), str):
                     invalid_names[name].add(item["name"])
     return Sections(GatewayConfig.model_validate(clean), problems, dict(invalid_names), kept)
+
+
+def item_readers() -> dict[str, Callable[[Any], Any]]:
+    """Per list section, a function that turns an item into its model object when it is valid
+    and leaves it as it is otherwise (for :func:`validate_sections` to report), so that the
+    YAML reader can hand items over one by one (see :class:`gateway.config.yaml_events.Builder`)."""
+    readers = {}
+    for name, info in GatewayConfig.model_fields.items():
+        item_type = _list_item_type(info.annotation)
+        if item_type is not None:
+            readers[name] = _reader(TypeAdapter(item_type))
+    return readers
+
+
+def _reader(adapter: TypeAdapter[Any]) -> Callable[[Any], Any]:
+    def read(item: Any) -> Any:
+        try:
+            return adapter.validate_python(item)
+        except ValidationError:
+            return item
+    return read
 
 
 def _list_item_type(annotation: Any) -> Any:

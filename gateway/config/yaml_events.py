@@ -15,7 +15,7 @@ be the same object, as one-letter keys are, and the last otherwise.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -37,24 +37,29 @@ from yaml.nodes import ScalarNode
 LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+_CACHED = 4096  # entries per cache
 
 
 class NotHere(Exception):
     """The document needs PyYAML's full loader."""
 
 
-def load_yaml(text: str) -> Any:
-    """Return what ``yaml.safe_load(text)`` returns; raise yaml.YAMLError for a broken document."""
+def load_yaml(text: str | bytes, items: Mapping[str, Callable[[Any], Any]] | None = None) -> Any:
+    """Return what ``yaml.safe_load(text)`` returns; raise yaml.YAMLError for a broken document.
+
+    ``items`` may name top-level list sections whose items are each handed, as soon as read, to
+    a function whose result takes the item's place (see :class:`Builder`); the full loader, which
+    this falls back to for what it does not read itself, hands over nothing."""
     try:
-        return _from_events(text)
+        return _from_events(text, items)
     except (NotHere, TypeError):  # TypeError: an unhashable key, which the full loader reports
         return yaml.load(text, Loader=LOADER)
 
 
-def _from_events(text: str) -> Any:
+def _from_events(text: str | bytes, items: Mapping[str, Callable[[Any], Any]] | None) -> Any:
     loader = LOADER(text)
     try:
-        return Builder(loader).document()
+        return Builder(loader, items).document()
     finally:
         loader.dispose()
 
@@ -72,14 +77,23 @@ class _Mapping:
 
 
 class Builder:
-    """Turns one document's events into Python objects."""
+    """Turns one document's events into Python objects.
 
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    ``items`` maps top-level list sections to a function applied to each of their mapping items
+    as soon as it is read, whose result is kept instead: a configuration's 100,000 measures are
+    then never all held as dicts at once, and the memory those dicts would take (which the
+    process keeps, fragmented, for its whole life) is not needed."""
+
+    def __init__(self, loader: yaml.SafeLoader, items: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         self._loader = loader
+        self._items = items
         self._get_event: Callable[[], Any] = loader.get_event  # untyped in PyYAML's stubs
         self._resolve: Callable[[type[ScalarNode], str, tuple[bool, bool]], str] = loader.resolve
         self._anchors: dict[str, Any] = {}
-        self._resolved: dict[tuple[str, bool], str] = {}  # plain scalar -> tag; most values repeat
+        # Caches of what repeats (types, numbers): they fill with the first values read and then
+        # stop growing, so that 100,000 unique names and addresses do not take tens of megabytes
+        # while the file is read.
+        self._resolved: dict[str, str] = {}  # plain scalar -> tag
         self._built: dict[tuple[str, str, str | None], Any] = {}  # numbers, booleans... are immutable
         self._strings: dict[str, str] = {}
 
@@ -115,6 +129,11 @@ class Builder:
                 continue
             elif isinstance(event, MappingEndEvent):
                 value = _finish(stack.pop())
+                if self._items is not None and len(stack) == 2 and type(stack[1]) is list:
+                    root = stack[0]  # an item of a top-level list: the root mapping waits for it under its key
+                    convert = self._items.get(root.key) if type(root) is _Mapping and root.waiting else None
+                    if convert is not None:
+                        value = convert(value)
             elif isinstance(event, SequenceEndEvent):
                 value = stack.pop()
             elif isinstance(event, AliasEvent):
@@ -131,13 +150,16 @@ class Builder:
 
     def _scalar(self, event: ScalarEvent) -> Any:
         tag = event.tag
+        text = event.value
         if tag is None or tag == "!":
-            key = (event.value, event.implicit[0])
-            tag = self._resolved.get(key)
-            if tag is None:
-                tag = self._resolved[key] = self._resolve(ScalarNode, event.value, event.implicit)
-        if tag == _STR:  # one object per distinct string: 100,000 measures name few controllers
-            value: Any = self._strings.setdefault(event.value, event.value)
+            if not event.implicit[0]:
+                tag = _STR  # quoted: what the resolver says of every scalar that is not plain
+            elif (tag := self._resolved.get(text)) is None:
+                tag = self._resolve(ScalarNode, text, event.implicit)
+                if len(self._resolved) < _CACHED:
+                    self._resolved[text] = tag
+        if tag == _STR:  # one object per distinct string: measures name few controllers, machines repeat names
+            value: Any = self._strings.setdefault(text, text)
         elif tag == _MERGE:
             value = _MERGE_KEY
         else:
@@ -147,7 +169,9 @@ class Builder:
                 construct = self._loader.yaml_constructors.get(tag)
                 if construct is None:
                     raise NotHere  # a tag of its own: the full loader says it is unknown
-                value = self._built[built] = construct(self._loader, ScalarNode(tag, event.value, style=event.style))
+                value = construct(self._loader, ScalarNode(tag, event.value, style=event.style))
+                if len(self._built) < _CACHED:
+                    self._built[built] = value
         if event.anchor is not None:
             self._anchors[event.anchor] = value
         return value

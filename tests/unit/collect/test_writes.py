@@ -21,7 +21,7 @@ def _writer() -> tuple[PlcWriter, dict[str, ControllerPoller]]:
         own = [m for m in measures if m.controller == name]
         driver = SimulatorDriver("local", 1.0, SimulatorArgs())
         pollers[name] = ControllerPoller(controller, own, driver, LatestValues())
-    return PlcWriter(list(pollers.values()), measures), pollers
+    return PlcWriter(list(pollers.values())), pollers
 
 
 async def test_results_per_value() -> None:

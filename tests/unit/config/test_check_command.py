@@ -77,3 +77,12 @@ def test_rtu_controllers_name_a_serial_port(tmp_path: Path, capsys: pytest.Captu
     )
     assert main(["check", "-c", str(config)]) == 2
     assert capsys.readouterr().out == "controllers[1].endpoint: 'rs232' is not a name in serial_ports (line 4)\n"
+
+
+def test_a_file_that_is_not_utf8_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"gateway:\n  name: caf\xe9\n")  # Latin-1, as an old editor saves it
+    assert main(["check", "-c", str(path)]) == 2
+    out = capsys.readouterr()
+    assert "cannot read" in out.out and "utf-8" in out.out
+    assert "Traceback" not in out.out + out.err
