@@ -26,6 +26,7 @@ bench: setup
 	$(BIN)/python -m tests.bench.bench_outbox
 	$(BIN)/python -m tests.bench.bench_scripts
 	$(BIN)/python -m tests.bench.bench_history
+	$(BIN)/python -m tests.bench.bench_end_to_end $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 
 package: setup
 	$(MAKE) system-packages APT_PACKAGES="$(PACKAGE_APT_PACKAGES)"

@@ -201,7 +201,7 @@ class Gateway:
             self.pollers.append(poller)
         if self.plc_writer is not None:
             self.plc_writer.use(poller)
-        task = group.create_task(_polling(poller), name=name)
+        task = group.create_task(poller.run(), name=name)  # at once: the others are spread already
         self._tasks = [task if t is old else t for t in self._tasks] if old is not None else [*self._tasks, task]
 
     def _iotgo(self, cloud: Cloud, outbox: Outbox) -> list[tuple[str, Coroutine[Any, Any, None]]]:

@@ -12,7 +12,8 @@ completed poll of every PLC) and the age of values at delivery, p50 and p99 (one
 clock the simulator keeps at the time), and what a change saved in the admin UI costs: a controller's
 timeout (until that PLC is polled again) and a measure's unit (until every PLC is polled again).
 ``--baseline REV`` runs the same scenarios, in the same run, on a git worktree of REV in its own
-virtual environment (made once under build/bench/).
+virtual environment (made once under build/bench/); ``--thingsboard`` names the scenarios also run
+on ThingsBoard IoT Gateway 3.8.5 (see :mod:`tests.bench.thingsboard`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.demo.broker import MosquittoBroker
 from tests.bench.tags import CLOCK_EVERY, clock_age, plant_tags
+from tests.bench.thingsboard import VERSION as TB_VERSION
+from tests.bench.thingsboard import TelemetryCounter, start_thingsboard, thingsboard_python, write_thingsboard_config
 from tests.conftest import REPO, free_port
 
 SCENARIOS = {"1x1000": (1, 1000), "1x10000": (1, 10000), "2x50000": (2, 50000), "10x10000": (10, 10000)}
@@ -319,6 +322,41 @@ def _all_healthy(web_port: int, plcs: int) -> bool:
     return all(samples.get(f'gateway_controller_healthy{{controller="PLC{i}"}}') == 1 for i in range(1, plcs + 1))
 
 
+def run_thingsboard(label: str, plcs: int, tags: int, seconds: float) -> Result:
+    """Run ThingsBoard's gateway on one scenario and measure it as :func:`run_scenario` does our
+    own (it has no script worker; its polled tags are those it delivers)."""
+    python = thingsboard_python()
+    with plant(plcs, tags) as (ports, broker_port), tempfile.TemporaryDirectory() as scratch:
+        config = write_thingsboard_config(Path(scratch), python, ports, tags, broker_port)
+        counter = TelemetryCounter(broker_port)
+        log = (Path(scratch) / "thingsboard.log").open("w")
+        began = time.monotonic()
+        gateway = start_thingsboard(python, config, Path(scratch), log)
+        try:
+            if not counter.first.wait(120):
+                raise ScenarioFailed(f"{label}: ThingsBoard's gateway delivered nothing within 2 minutes")
+            startup = time.monotonic() - began
+            time.sleep(3)
+            counter.take()
+            cpu_before, clock = cpu_seconds(gateway.pid), time.monotonic()
+            time.sleep(seconds)
+            delivered, ages = counter.take()
+            elapsed = time.monotonic() - clock
+            cpu = cpu_seconds(gateway.pid) - cpu_before
+            ages.sort()
+            return Result(label, delivered / elapsed, delivered / elapsed, cpu / max(delivered, 1) * 1e6,
+                          rss_mib(gateway.pid), 0.0, startup, statistics.median(ages) if ages else float("nan"),
+                          ages[int(len(ages) * 0.99)] if ages else float("nan"), float("nan"), float("nan"))
+        finally:
+            counter.close()
+            gateway.terminate()
+            try:
+                gateway.wait(30)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+            log.close()
+
+
 def _wait_for_first_polls(web_port: int, plcs: int, began: float, gateway: subprocess.Popen[bytes]) -> float:
     deadline = began + 600
     while time.monotonic() < deadline:
@@ -349,6 +387,8 @@ def main() -> None:
     parser.add_argument("--scenarios", default="1x1000,1x10000,2x50000,10x10000")
     parser.add_argument("--seconds", type=float, default=20.0, help="the measuring window of each scenario")
     parser.add_argument("--baseline", help="also run this git revision (e.g. main~3) in the same run")
+    parser.add_argument("--thingsboard", default="1x1000,1x10000",
+                        help=f"the scenarios also run on ThingsBoard IoT Gateway {TB_VERSION} ('' for none)")
     options = parser.parse_args()
     runs = [("now", sys.executable)]
     if options.baseline:
@@ -356,11 +396,23 @@ def main() -> None:
     print(HEADER, flush=True)
     for name in options.scenarios.split(","):
         plcs, tags = SCENARIOS[name]
+        results = {}
         for label, python in runs:
             try:
-                print(run_scenario(f"{name} {label}", python, plcs, tags, options.seconds).row(), flush=True)
+                results[label] = run_scenario(f"{name} {label}", python, plcs, tags, options.seconds)
+                print(results[label].row(), flush=True)
             except ScenarioFailed as exc:
                 print(f"failed: {exc}", flush=True)
+        if name in options.thingsboard.split(","):
+            try:
+                theirs = run_thingsboard(f"{name} thingsboard", plcs, tags, options.seconds)
+            except ScenarioFailed as exc:
+                print(f"failed: {exc}", flush=True)
+                continue
+            print(theirs.row(), flush=True)
+            if "now" in results:
+                print(f"{'':24} ThingsBoard spends {theirs.cpu_us / results['now'].cpu_us:.0f}x our CPU per tag",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,13 @@ async def test_history_benchmark_runs_on_a_small_history(tmp_path: Path) -> None
 
     report = await bench_history.run(3, 1 / 24, tmp_path)
     assert "3 measures x 3,600 s = 10,800 samples" in report and "of the baseline's time" in report
+
+
+def test_end_to_end_benchmark_runs_on_a_small_plant() -> None:
+    """The real gateway in its own process: every tag polled and delivered, UI changes taken up."""
+    from tests.bench.bench_end_to_end import run_scenario
+
+    result = run_scenario("2x500", sys.executable, 2, 500, 3.0)
+    assert result.polled > 500 and result.delivered > 500  # both PLCs, about 1,000 tags/s
+    assert result.worker_rss > 0 and result.age_p99 < 5
+    assert result.controller_change > 0 and result.measure_change > 0
