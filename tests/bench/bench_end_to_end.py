@@ -22,12 +22,10 @@ import argparse
 import http.cookiejar
 import json
 import os
-import queue
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,9 +36,9 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.demo.broker import MosquittoBroker
+from tests.bench.counting import ValueCounter, stop
 from tests.bench.tags import CLOCK_EVERY, clock_age, plant_tags
 from tests.bench.thingsboard import VERSION as TB_VERSION
 from tests.bench.thingsboard import TelemetryCounter, start_thingsboard, thingsboard_python, write_thingsboard_config
@@ -81,43 +79,20 @@ HEADER = (f"{'scenario':24} {'polled/s':>9} {'deliv./s':>9} {'CPU us':>8} {'main
           f"{'start s':>7} {'age50':>6} {'age99':>6} {'ctl s':>6} {'meas s':>6}")
 
 
-class DeliveryCounter:
-    """Counts the values the gateway delivers to the broker, and how old the clock tags are."""
+class DeliveryCounter(ValueCounter):
+    """Counts the values our gateway delivers (the script's records), and how old the clock tags are."""
 
     def __init__(self, port: int) -> None:
-        self._lock = threading.Lock()
-        self.values = 0
-        self.ages: list[float] = []
-        self.first = queue.Queue[bool]()
-        self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-counter")
-        self._client.on_connect = lambda c, *_: c.subscribe("awsiot/#", qos=1)
-        self._client.on_message = self._on_message
-        self._client.connect("127.0.0.1", port)
-        self._client.loop_start()
+        super().__init__(port, ["awsiot/#"], "bench-counter")
 
-    def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
-        records = json.loads(message.payload)
+    def count(self, message: paho.MQTTMessage) -> tuple[int, list[float]]:
         count, ages = 0, []
-        for record in records:
+        for record in json.loads(message.payload):
             data = record["Data"]
             count += len(data)
             clocks = (data.get(f"t{i}") for i in range(0, len(data), CLOCK_EVERY))
             ages += [clock_age(value) for value in clocks if value is not None]  # None: not read yet
-        with self._lock:
-            self.values += count
-            self.ages += ages
-        self.first.put(True)
-
-    def take(self) -> tuple[int, list[float]]:
-        """Return what arrived since the last call, and start counting again."""
-        with self._lock:
-            taken = (self.values, self.ages)
-            self.values, self.ages = 0, []
-        return taken
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        return count, ages
 
 
 @contextmanager
@@ -230,10 +205,8 @@ def run_scenario(label: str, python: str, plcs: int, tags: int, seconds: float) 
                                    stdout=log, stderr=subprocess.STDOUT)
         try:
             startup = _wait_for_first_polls(web_port, plcs, began, gateway)
-            try:
-                counter.first.get(timeout=120)
-            except queue.Empty:
-                raise ScenarioFailed("nothing was delivered within 2 minutes of the first polls") from None
+            if not counter.first.wait(120):
+                raise ScenarioFailed("nothing was delivered within 2 minutes of the first polls")
             time.sleep(3)  # let the first cycles settle
             worker = worker_of(gateway.pid)
             assert worker is not None, "no script worker"
@@ -260,12 +233,7 @@ def run_scenario(label: str, python: str, plcs: int, tags: int, seconds: float) 
             raise ScenarioFailed(f"{label}: {exc}; the gateway's log ends:\n  " + "\n  ".join(tail)) from None
         finally:
             counter.close()
-            gateway.terminate()
-            try:
-                gateway.wait(30)
-            except subprocess.TimeoutExpired:
-                gateway.kill()
-            log.close()
+            stop(gateway, log)
 
 
 class UiSession:
@@ -349,12 +317,7 @@ def run_thingsboard(label: str, plcs: int, tags: int, seconds: float) -> Result:
                           ages[int(len(ages) * 0.99)] if ages else float("nan"), float("nan"), float("nan"))
         finally:
             counter.close()
-            gateway.terminate()
-            try:
-                gateway.wait(30)
-            except subprocess.TimeoutExpired:
-                gateway.kill()
-            log.close()
+            stop(gateway, log)
 
 
 def _wait_for_first_polls(web_port: int, plcs: int, began: float, gateway: subprocess.Popen[bytes]) -> float:

@@ -13,13 +13,12 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import IO
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.bench.counting import ValueCounter
 from tests.bench.tags import CLOCK_EVERY, clock_age, plant_tags
 from tests.conftest import REPO
 
@@ -76,26 +75,18 @@ def start_thingsboard(python: str, config: Path, cwd: Path, log: IO[str]) -> sub
                             env={"PATH": "/usr/bin:/bin", "TB_GW_CONFIG_DIR": str(config)})
 
 
-class TelemetryCounter:
+class TelemetryCounter(ValueCounter):
     """Plays the ThingsBoard server's part: answers the gateway's request for its session limits
     (none: it waits for them before it sends anything), counts the values it delivers and how old
     the clock tags are."""
 
     def __init__(self, port: int) -> None:
-        self._lock = threading.Lock()
-        self.values = 0
-        self.ages: list[float] = []
-        self.first = threading.Event()
-        self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-tb-counter")
-        self._client.on_connect = lambda c, *_: c.subscribe([(TELEMETRY, 1), (f"{RPC_REQUEST}+", 1)])
-        self._client.on_message = self._on_message
-        self._client.connect("127.0.0.1", port)
-        self._client.loop_start()
+        super().__init__(port, [TELEMETRY, f"{RPC_REQUEST}+"], "bench-tb-counter")
 
-    def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
+    def count(self, message: paho.MQTTMessage) -> tuple[int, list[float]] | None:
         if message.topic.startswith(RPC_REQUEST):
             self._answer(message)
-            return
+            return None
         count, ages = 0, []
         for records in json.loads(message.payload).values():
             for record in records if isinstance(records, list) else [records]:
@@ -103,25 +94,11 @@ class TelemetryCounter:
                 count += len(values)
                 ages += [clock_age(v) for name, v in values.items()
                          if int(name[1:]) % CLOCK_EVERY == 0 and isinstance(v, int)]
-        with self._lock:
-            self.values += count
-            self.ages += ages
-        self.first.set()
+        return count, ages
 
     def _answer(self, message: paho.MQTTMessage) -> None:
         request = json.loads(message.payload)
         if request.get("method") == "getSessionLimits":
             unlimited = {"maxPayloadSize": 65536, "maxInflightMessages": 100,
                          "rateLimits": {"messages": "0:0,", "telemetryMessages": "0:0,", "telemetryDataPoints": "0:0,"}}
-            self._client.publish(message.topic.replace("/request/", "/response/"), json.dumps(unlimited), qos=1)
-
-    def take(self) -> tuple[int, list[float]]:
-        """Return what arrived since the last call, and start counting again."""
-        with self._lock:
-            taken = (self.values, self.ages)
-            self.values, self.ages = 0, []
-        return taken
-
-    def close(self) -> None:
-        self._client.loop_stop()
-        self._client.disconnect()
+            self.publish(message.topic.replace("/request/", "/response/"), json.dumps(unlimited))
