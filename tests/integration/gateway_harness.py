@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,10 @@ def script_rule(name: str, topic: str, script: str, function: str = "main") -> d
     """A QoS 1 publish rule of group ``g`` to cloud ``default`` that runs ``function`` of scripts/``script``."""
     return {"name": name, "cloud": "default", "topic": topic, "qos": 1, "groups": ["g"], "function": function,
             "script": f"scripts/{script}"}
+
+
+def default_ctrl_c() -> None:
+    """For ``preexec_fn`` of a gateway process the test stops with SIGINT: Ctrl-C at its default.
+    A test run started in the background (``cmd &``) ignores SIGINT, and children inherit that;
+    the gateway would then rightly ignore the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

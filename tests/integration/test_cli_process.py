@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.demo.broker import MosquittoBroker
 from tests.conftest import free_port
-from tests.integration.gateway_harness import script_rule, simulated_gateway, write_config
+from tests.integration.gateway_harness import default_ctrl_c, script_rule, simulated_gateway, write_config
 
 
 def _wait_for_line(process: subprocess.Popen[str], text: str, timeout: float) -> list[str]:
@@ -40,7 +40,7 @@ def _stop_with_ctrl_c(
     config["gateway"]["web"] = {"host": "127.0.0.1", "port": free_port()}
     path = write_config(tmp_path, config, {"hang.py": "import time\ndef main(data, api):\n    time.sleep(3600)\n"})
     process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(path)], cwd=tmp_path,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=default_ctrl_c)
     try:
         _wait_for_line(process, wait_for, 20)
         time.sleep(settle)

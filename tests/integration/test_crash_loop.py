@@ -27,7 +27,7 @@ from gateway.demo.broker import MosquittoBroker
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import Subscriber, free_port
-from tests.integration.gateway_harness import mqtt_cloud, write_config
+from tests.integration.gateway_harness import default_ctrl_c, mqtt_cloud, write_config
 
 KILLS = 20
 SCRIPT = """
@@ -59,7 +59,7 @@ def _drain(subscriber: Subscriber, into: list[tuple[float, int]]) -> None:
 
 def _start(config: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(config)], cwd=config.parent,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_ctrl_c)
 
 
 @pytest.mark.asyncio
@@ -85,6 +85,7 @@ async def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
     committed: set[tuple[float, int]] = set()
     received: list[tuple[float, int]] = []
     broker_up = True
+    gateway: subprocess.Popen[bytes] | None = None
     try:
         for _ in range(KILLS):
             gateway = _start(path)
@@ -108,6 +109,9 @@ async def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
         gateway.wait(10)
         _drain(subscriber, received)
     finally:
+        if gateway is not None and gateway.poll() is None:
+            gateway.kill()  # it did not stop on Ctrl-C: do not leave it running after the test
+            gateway.wait()
         subscriber.close()
         broker.close()
         await server.stop()

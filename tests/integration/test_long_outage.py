@@ -22,7 +22,7 @@ import pytest
 
 from gateway.demo.broker import MosquittoBroker
 from tests.conftest import Subscriber, free_port
-from tests.integration.gateway_harness import write_config
+from tests.integration.gateway_harness import default_ctrl_c, write_config
 
 OUTAGE_SECONDS = 120
 RATE = 1500  # configured publishes/s: the drain must stay under it
@@ -77,7 +77,7 @@ def test_two_minute_outage_at_500_messages_per_second(tmp_path: Path) -> None:
     subscriber = Subscriber(broker.port, "outage/#", client_id="outage-subscriber", clean=False)
     arrivals: list[tuple[float, int]] = []
     gateway = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(path)], cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_ctrl_c)
     try:
         _collect(subscriber, arrivals, 3)
         broker.stop()
