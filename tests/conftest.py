@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import queue
+import random
 import select
 import socket
 import threading
@@ -57,10 +58,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def restartable_port() -> int:
+    """Return a free port below the kernel's ephemeral range, for a server a test stops and starts
+    again. While it is down, a client reconnecting to a port in that range can be given the same
+    port as its own source and connect to itself (TCP simultaneous open), and the restarted
+    server then finds its address in use."""
+    chooser = random.Random()
+    for _ in range(200):
+        port = chooser.randint(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
+
+
 @pytest.fixture
 def broker() -> Iterator[MosquittoBroker]:
     """A private Mosquitto on a free port; persistent, so a restart keeps sessions and queues."""
-    instance = MosquittoBroker(free_port(), extra_config="allow_anonymous true\n")
+    instance = MosquittoBroker(restartable_port(), extra_config="allow_anonymous true\n")
     instance.start()
     yield instance
     instance.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.demo.broker import MosquittoBroker
-from tests.conftest import Subscriber, free_port
+from tests.conftest import Subscriber, restartable_port
 from tests.integration.gateway_harness import running_gateway, script_rule, simulated_gateway, write_config
 
 SEQUENCE_SCRIPT = """
@@ -27,7 +27,7 @@ def main(data_collect, wizard_api):
 @pytest.fixture
 def persistent_broker() -> Any:
     """A broker that keeps sessions across a restart, so the subscriber misses nothing itself."""
-    broker = MosquittoBroker(free_port(), persistent=True)
+    broker = MosquittoBroker(restartable_port(), persistent=True)
     broker.start()
     yield broker
     broker.close()

@@ -26,7 +26,7 @@ import pytest
 from gateway.demo.broker import MosquittoBroker
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus.simserver import ModbusSimServer
-from tests.conftest import Subscriber, free_port
+from tests.conftest import Subscriber, free_port, restartable_port
 from tests.integration.gateway_harness import default_ctrl_c, mqtt_cloud, write_config
 
 KILLS = 20
@@ -64,7 +64,7 @@ def _start(config: Path) -> subprocess.Popen[bytes]:
 
 @pytest.mark.asyncio
 async def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
-    modbus_port, broker = free_port(), MosquittoBroker(free_port(), persistent=True)
+    modbus_port, broker = free_port(), MosquittoBroker(restartable_port(), persistent=True)
     server = ModbusSimServer([Point("Level", "40001", DataType.FLOAT)], "127.0.0.1", modbus_port)
     await server.start()
     broker.start()

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from gateway.demo.broker import MosquittoBroker
-from tests.conftest import Subscriber, free_port
+from tests.conftest import Subscriber, free_port, restartable_port
 from tests.integration.gateway_harness import default_ctrl_c, write_config
 
 OUTAGE_SECONDS = 120
@@ -60,7 +60,8 @@ def _busiest(times: list[float], window: float) -> int:
 
 @pytest.mark.slow
 def test_two_minute_outage_at_500_messages_per_second(tmp_path: Path) -> None:
-    broker = MosquittoBroker(free_port(), persistent=True, extra_config="allow_anonymous true\nmax_queued_messages 0\n")
+    broker = MosquittoBroker(restartable_port(), persistent=True,
+                             extra_config="allow_anonymous true\nmax_queued_messages 0\n")
     broker.start()
     config: dict[str, Any] = {
         "gateway": {"name": "outage", "data_dir": "state", "web": {"host": "127.0.0.1", "port": free_port()}},
