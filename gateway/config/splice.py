@@ -13,6 +13,7 @@ takes the whole-file round trip, which is slower but handles any YAML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -162,8 +163,27 @@ class _ItemWriter:
 
     def _dumped(self, item: Any) -> list[str]:
         plain = dict(item) if isinstance(item, Mapping) else item
-        text = yaml.safe_dump([plain], sort_keys=False, default_flow_style=False, allow_unicode=True, width=2**16)
+        text = yaml.dump([plain], Dumper=_ItemDumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                         width=2**16)
         return [self._indent + line for line in text.removesuffix("\n").split("\n")]
+
+
+class _ItemDumper(yaml.SafeDumper):
+    """Writes a string plain only when it is a word that YAML 1.1 (PyYAML, which loads the file)
+    and YAML 1.2 (ruamel, which edits it keeping comments) both read as that string; any other
+    string is quoted. (PyYAML alone would write ``.`` plain, which ruamel takes for a number.)"""
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_NOT_STRINGS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # in either YAML version
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    plain = _PLAIN_WORD.match(value) is not None and value.lower() not in _NOT_STRINGS
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if plain else '"')
+
+
+_ItemDumper.add_representer(str, _represent_str)
 
 
 class _Walk:

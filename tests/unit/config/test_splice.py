@@ -210,3 +210,22 @@ def test_random_edits_mean_what_they_mean_on_plain_data() -> None:
 def _ruamel_round_trip(text: str, change: Any) -> str:
     from gateway.config.save import _round_trip
     return _round_trip(text, change)
+
+
+def test_new_items_read_the_same_in_pyyaml_and_in_the_comment_keeping_editor() -> None:
+    """The gateway loads with PyYAML (YAML 1.1); the UI edits and exports with ruamel (YAML 1.2).
+    A string one of them reads as something else (``.``, ``yes``, ``1e3``...) must be quoted."""
+    from gateway.config.save import load_document
+
+    tricky = [".", "yes", "On", "n", "1e3", "0x1F", "", "null", "~", "a: b", "- x", "#c", "two\nlines", "1_000",
+              "12:30", "2026-12-02", ".inf", "plain_word", "with space", "ümlaut", "*alias", "&anchor", "!tag"]
+
+    def edit(document: dict[str, Any]) -> None:
+        document["measures"] += [{"name": value, "unit": value, "gain": 1.5, "flag": True, "none": None}
+                                 for value in tricky]
+    text = _items_edit(CONFIG, edit)
+    added = yaml.safe_load(text)["measures"][3:]
+    assert [m["name"] for m in added] == tricky and [m["unit"] for m in added] == tricky
+    edited = load_document(text)["measures"][3:]
+    assert [str(m["name"]) for m in edited] == tricky
+    assert all(m["gain"] == 1.5 and m["flag"] is True and m["none"] is None for m in edited)
