@@ -76,7 +76,7 @@ class GatewayService:
         file gets back the ``restore`` text, so a change never leaves the gateway stopped.
         """
         async with self._swap_lock:
-            if await self._replace_controllers(config, restore):
+            if await self._replace_controllers(config):
                 return
             self._swapped.clear()
             self._apply_error = None
@@ -89,7 +89,7 @@ class GatewayService:
                 raise GatewayError(f"the gateway could not start with the new configuration ({self._apply_error}); "
                                    "the previous configuration was restored")
 
-    async def _replace_controllers(self, config: LoadedConfig, restore: str | None) -> bool:
+    async def _replace_controllers(self, config: LoadedConfig) -> bool:
         """Take up a change to controller settings only by restarting just those pollers; return
         False when the change needs the whole gateway to restart."""
         names = changed_controllers(self.config.model, config.model)

@@ -6,6 +6,7 @@ problems of every other item, and lets the cross-checks still run on all the val
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from collections import defaultdict
@@ -64,7 +65,7 @@ def validate_sections(raw: dict[str, Any]) -> Sections:
             except ValidationError as exc:
                 problems += pydantic_problems(exc, prefix=name)
             continue
-        adapter = TypeAdapter(item_type)
+        adapter = _adapter(item_type)
         clean[name], kept[name] = [], []
         for index, item in enumerate(value):
             try:
@@ -85,7 +86,7 @@ def item_readers() -> dict[str, Callable[[Any], Any]]:
     for name, info in GatewayConfig.model_fields.items():
         item_type = _list_item_type(info.annotation)
         if item_type is not None:
-            readers[name] = _reader(TypeAdapter(item_type))
+            readers[name] = _reader(_adapter(item_type))
     return readers
 
 
@@ -96,6 +97,12 @@ def _reader(adapter: TypeAdapter[Any]) -> Callable[[Any], Any]:
         except ValidationError:
             return item
     return read
+
+
+@functools.cache
+def _adapter(item_type: Any) -> TypeAdapter[Any]:
+    """The validator of one list section's items, built once per process (not per load)."""
+    return TypeAdapter(item_type)
 
 
 def _list_item_type(annotation: Any) -> Any:

@@ -115,8 +115,7 @@ def splice_items(text: str, section: str,
     if not isinstance(edited, list):
         raise TypeError(f"the edit of '{section}' must leave it a list")
     rest = load_yaml("\n".join([*lines[:block.first], *lines[block.last + 1:]])) or {}
-    if not isinstance(rest, dict):
-        return None
+    assert isinstance(rest, dict)  # the root is a block mapping (the walk checked): without a key, still one
     rest[section] = [dict(item) if isinstance(item, MappingProxyType) else item for item in edited]
     if not edited:
         return "\n".join([*lines[:block.first], f"{section}: []", *lines[block.last + 1:]]), rest
