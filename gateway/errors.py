@@ -5,6 +5,7 @@
      ├── DriverError            a southbound operation failed (``retryable`` says whether to retry)
      │    ├── ConnectError      the PLC cannot be reached or refused the session (retryable)
      │    ├── RequestTimeout    a request got no answer in time (retryable)
+     │    ├── BadAnswer         an answer that does not answer the request (retryable)
      │    ├── DeviceRejected    the PLC answered with an exception (bad value, busy, ...)
      │    │    └── IllegalAddress   ... saying an address does not exist (permanent)
      │    └── AddressError      an address string does not parse for the protocol
@@ -58,6 +59,11 @@ class ConnectError(DriverError):
 
 class RequestTimeout(DriverError):
     """The PLC did not answer a request in time."""
+
+
+class BadAnswer(DriverError):
+    """The answer did not answer the request (another function code, length, unit or transaction):
+    the whole frame is dropped and the connection, no longer in step, is opened again."""
 
 
 class DeviceRejected(DriverError):

@@ -14,7 +14,8 @@ LOG_FILE_BACKUPS = 3
 
 def setup_logging(level: str = "info", log_file: Path | None = None) -> None:
     """Log at ``level`` to stderr, or with ``log_file`` to that file (rotated at 5 MiB, 3 old files
-    kept) and only warnings and errors to stderr; chatty libraries stay at WARNING."""
+    kept) and only warnings and errors to stderr; chatty libraries stay at WARNING, the device
+    libraries are heard only at debug level."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -29,5 +30,18 @@ def setup_logging(level: str = "info", log_file: Path | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = handlers
     root.setLevel(level.upper())
-    for noisy in ("pymodbus", "snap7", "s7", "aiosqlite", "asyncio", "aiohttp.access"):
+    for noisy in ("aiosqlite", "asyncio", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_device_libraries(level)
+
+
+DEVICE_LIBRARIES = ("pymodbus", "snap7", "s7")
+
+
+def quiet_device_libraries(level: str) -> None:
+    """Keep the device libraries' own lines (an ERROR and a frame dump per bad answer, about 100
+    lines in 8 s for one misbehaving device) out of the log unless ``level`` is debug: the poller
+    already logs a failing device once, and once more when it recovers."""
+    debug = level.upper() == "DEBUG"
+    for library in DEVICE_LIBRARIES:
+        logging.getLogger(library).setLevel(logging.DEBUG if debug else logging.CRITICAL)

@@ -128,6 +128,11 @@ class ControllerPoller:
             await self.driver.close()
             return False
         values = result.values
+        if not values and result.errors:  # it answers, but with not one value: that is no healthy PLC
+            self._record_failure(f"every read failed: {next(iter(result.errors.values()))}", now, mark_measures=False)
+            for name, error in result.errors.items():
+                self.latest.set_failed(self.name, name, error, now)
+            return False
         for name, convert in self._conversions.items():
             if name in values:
                 values[name] = convert(values[name])
@@ -169,7 +174,7 @@ class ControllerPoller:
         self.health.consecutive_failures = 0
         self._backoff.reset()
 
-    def _record_failure(self, error: str, now: float) -> None:
+    def _record_failure(self, error: str, now: float, mark_measures: bool = True) -> None:
         if self.health.healthy is not False:
             log.error("%s: read failed: %s (values keep their last reading with status 0)",
                       self.name, error)
@@ -183,5 +188,6 @@ class ControllerPoller:
             self.health.degraded = True
             log.warning("%s: %d failed cycles in a row; backing off, up to %g s between attempts, until it answers",
                         self.name, DEGRADE_AFTER, self._backoff.cap)
-        for name in self.measures:
-            self.latest.set_failed(self.name, name, error, now)
+        if mark_measures:
+            for name in self.measures:
+                self.latest.set_failed(self.name, name, error, now)

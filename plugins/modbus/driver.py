@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import struct
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -13,17 +12,16 @@ from pymodbus import FramerType
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.client.base import ModbusBaseClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.pdu import ModbusPDU
 
-from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
+from gateway.errors import BadAnswer, ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import ByteOrder, Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
 from gateway.southbound.blocks import decode_members, describe_blocks, read_blocks
 
-from . import codec, serial_line
+from . import codec, frames, serial_line
 from .addresses import Area, ModbusAddress, check_point, register_count
 from .pipeline import PipelinedTcpClient
 from .planning import MAX_REGISTERS, Block, ModbusPlan, narrow, plan_reads
-
-logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 MAX_PIPELINE = 16
 
@@ -121,14 +119,12 @@ class _ModbusDriver(Driver):
         if not address.area.writable:
             raise DeviceRejected(f"{point.address} is in a read-only area")
         single = self.args.write_mode == "single"
+        unit = self.args.unit_id
         if address.area is Area.COIL:
-            if single:
-                await self._call(self._client.write_coil, address.offset, bool(value))
-            else:
-                await self._call(self._client.write_coils, address.offset, [bool(value)])
+            await self._call(frames.write_coils_request(address.offset, [bool(value)], unit, single))
             return
         if address.bit is not None:
-            current = await self._call(self._client.read_holding_registers, address.offset, count=1)
+            current = await self._call(frames.read_request(Area.HOLDING_REGISTER, address.offset, 1, unit))
             words = [codec.set_bit(current.registers[0], address.bit, bool(value))]
         else:
             try:
@@ -137,31 +133,31 @@ class _ModbusDriver(Driver):
                 raise DeviceRejected(f"{value!r} does not fit {point.dtype}: {exc}") from exc
         if single:
             for index, word in enumerate(words):
-                await self._call(self._client.write_register, address.offset + index, word)
+                await self._call(frames.write_registers_request(address.offset + index, [word], unit, True))
         else:
-            await self._call(self._client.write_registers, address.offset, words)
+            await self._call(frames.write_registers_request(address.offset, words, unit, False))
 
     async def _read_block(self, block: Block) -> list[Any]:
-        if block.area is Area.COIL:
-            return list((await self._call(self._client.read_coils, block.start, count=block.count)).bits)
-        if block.area is Area.DISCRETE_INPUT:
-            return list((await self._call(self._client.read_discrete_inputs, block.start, count=block.count)).bits)
-        reader = (self._client.read_holding_registers if block.area is Area.HOLDING_REGISTER
-                  else self._client.read_input_registers)
-        return list((await self._call(reader, block.start, count=block.count)).registers)
+        answer = await self._call(frames.read_request(block.area, block.start, block.count, self.args.unit_id))
+        return list(answer.bits if block.area.is_bits else answer.registers)
 
-    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one request on the line, translating pymodbus' outcomes into our errors."""
+    async def _call(self, request: ModbusPDU) -> Any:
+        """Run one request on the line, translating pymodbus' outcomes into our errors; an answer
+        that does not answer the request is refused whole."""
         try:
             async with self._lock:
-                response = await method(*args, device_id=self.args.unit_id, **kwargs)
+                response = await self._client.execute(False, request)
         except ConnectionException as exc:
             raise ConnectError(f"connection to {self.endpoint} lost: {exc}") from exc
+        except BadAnswer as exc:
+            raise BadAnswer(f"{self.endpoint} sent a frame that does not answer the request, dropped: {exc}") from exc
         except ModbusIOException as exc:
             raise RequestTimeout(f"no answer from {self.endpoint} (unit {self.args.unit_id}) "
                                  f"in {self.timeout} s") from exc
         except (ModbusException, OSError) as exc:
             raise DriverError(f"request to {self.endpoint} failed: {exc}") from exc
+        if (wrong := frames.mismatch(request, response)) is not None:
+            raise BadAnswer(f"{self.endpoint} sent a frame that does not answer the request, dropped: {wrong}")
         if response.isError():
             code = int(getattr(response, "exception_code", 0))
             text = f"device answered exception {code} ({_EXCEPTION_NAMES.get(code, 'unknown')})"
@@ -179,12 +175,11 @@ class ModbusTcpDriver(_ModbusDriver):
     def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         host, port = split_host_port(endpoint)
-        if self.args.pipeline > 1:
+        if self.args.framer == "socket":
             self._client = PipelinedTcpClient(host, port, timeout, self.args.pipeline)
             self._lock = asyncio.Semaphore(self.args.pipeline)
             return
-        framer = FramerType.RTU if self.args.framer == "rtu" else FramerType.SOCKET
-        self._client = AsyncModbusTcpClient(host, port=port, framer=framer, timeout=timeout, retries=0,
+        self._client = AsyncModbusTcpClient(host, port=port, framer=FramerType.RTU, timeout=timeout, retries=0,
                                             reconnect_delay=0)
         self._lock = asyncio.Lock()
 

@@ -1,10 +1,14 @@
-"""Modbus TCP with several requests in flight on one connection (``pipeline: N``).
+"""Modbus TCP (MBAP framing) with up to N requests in flight on one connection (``pipeline: N``).
 
 pymodbus' client waits for each answer before sending the next request. Devices and gateways
 that accept several outstanding transactions answer a whole read plan in about one round trip
 when the requests are sent together. This client keeps pymodbus' request classes, framer and
 decoder and only adds what pipelining needs: a transaction id per request, matching answers by
 id (they may come in any order), at most ``depth`` requests outstanding, and a timeout per request.
+
+It also serves ``pipeline: 1``, because it sees every frame: an answer whose transaction id
+matches no outstanding request (pymodbus takes id 0 for any) means the connection is out of
+step, so every outstanding request fails saying so, rather than waiting for its timeout.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pymodbus.exceptions import ConnectionException, ModbusIOException
 from pymodbus.framer.socket import FramerSocket
 from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu.decoders import DecodePDU
+
+from gateway.errors import BadAnswer
 
 
 class PipelinedTcpClient(ModbusClientMixin[Awaitable[ModbusPDU]]):
@@ -82,7 +88,10 @@ class PipelinedTcpClient(ModbusClientMixin[Awaitable[ModbusPDU]]):
                     if pdu is None:
                         break
                     waiting = self._pending.get(pdu.transaction_id)
-                    if waiting is not None and not waiting.done():
+                    if waiting is None:
+                        self._fail_pending(f"answer with transaction id {pdu.transaction_id} matches no "
+                                           f"request (outstanding: {sorted(self._pending) or 'none'})", BadAnswer)
+                    elif not waiting.done():
                         waiting.set_result(pdu)
         except (OSError, ModbusIOException):
             pass
@@ -91,7 +100,7 @@ class PipelinedTcpClient(ModbusClientMixin[Awaitable[ModbusPDU]]):
             with contextlib.suppress(OSError):
                 self._writer.close()
 
-    def _fail_pending(self, reason: str) -> None:
+    def _fail_pending(self, reason: str, error: type[Exception] = ConnectionException) -> None:
         for waiting in self._pending.values():
             if not waiting.done():
-                waiting.set_exception(ConnectionException(reason))
+                waiting.set_exception(error(reason))
