@@ -8,6 +8,7 @@ then deletes what was acknowledged and checkpoints its WAL.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import time
@@ -40,6 +41,7 @@ from gateway.store import Outbox
 from gateway.store.alarm_log import AlarmLog
 from gateway.store.history import HistoryStore
 from gateway.subscriptions import SubscriptionDispatcher
+from gateway.supervisor import Part, supervised
 from gateway.tag_config import tag_config
 
 log = logging.getLogger("gateway")
@@ -63,6 +65,7 @@ class Gateway:
         self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._group: asyncio.TaskGroup | None = None  # while running: where a replaced poller starts
+        self.part_failures: dict[str, str] = {}  # the last error of each part that failed and restarted
         self.runner = ScriptRunner(send_now=self._send_now,
                                    queries={"values": lambda _args: self._recall(),
                                             "tag_config": lambda _args: self._tag_config(),
@@ -95,8 +98,8 @@ class Gateway:
             self.alarm_log = await AlarmLog.open(self.data_dir / "alarms.db", cache.max_alarm_records)
             async with asyncio.TaskGroup() as group:
                 self._group = group
-                for name, coroutine in self._components(self.outbox):
-                    self._tasks.append(group.create_task(coroutine, name=name))
+                for name, part in self._components(self.outbox):
+                    self._tasks.append(group.create_task(self._supervised(name, part), name=name))
                 if started is not None:
                     started.set()
                 try:
@@ -116,10 +119,14 @@ class Gateway:
             await self.outbox.close()
             log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth)
 
-    def _components(self, outbox: Outbox) -> list[tuple[str, Coroutine[Any, Any, None]]]:
-        """Build every component, in start order: stores, pollers, clouds, uploaders."""
+    def _supervised(self, name: str, part: Part) -> Coroutine[Any, Any, None]:
+        return supervised(name, part, failures=self.part_failures)
+
+    def _components(self, outbox: Outbox) -> list[tuple[str, Part]]:
+        """Build every component, in start order: stores, pollers, clouds, uploaders; each is how
+        to start that part (again, after it failed)."""
         model = self.config.model
-        components: list[tuple[str, Coroutine[Any, Any, None]]] = [("outbox-acks", outbox.run_ack_flusher())]
+        components: list[tuple[str, Part]] = [("outbox-acks", outbox.run_ack_flusher)]
         self.pollers = build_pollers(model, self.latest)
         components += [(f"poll:{poller.name}", _polling(poller)) for poller in self.pollers]
         self.plc_writer = PlcWriter(self.pollers)
@@ -127,7 +134,7 @@ class Gateway:
         variables, parameters = gateway_variables(model), global_parameters(model)
         dispatcher = SubscriptionDispatcher(self.config, self.runner, outbox, writes, variables, parameters)
         if model.subscribe:
-            components.append(("subscribe", dispatcher.run()))
+            components.append(("subscribe", dispatcher.run))
         for cloud in model.clouds:
             if cloud.type == "iotgo":
                 components += self._iotgo(cloud, outbox)
@@ -143,27 +150,27 @@ class Gateway:
                 provisioning_parameters=template_parameters)
             self.connectors[cloud.name] = connector
             if shadow is not None:
-                components.append((f"shadow:{cloud.name}", shadow.run()))
-            components.append((f"cloud:{cloud.name}", connector.run()))
+                components.append((f"shadow:{cloud.name}", shadow.run))
+            components.append((f"cloud:{cloud.name}", connector.run))
         for function in model.functions:
             scheduler = FunctionScheduler(function, self.config, self.runner, outbox, writes, parameters)
-            components.append((f"function:{function.name}", scheduler.run()))
+            components.append((f"function:{function.name}", scheduler.run))
         publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)
         if self.alarm_log is not None:
             self.alarms = AlarmEngine(model.alarms, model.measures, self.latest, self.alarm_log,
                                       publisher.deliver_alarm)
-            components.append(("alarms", self.alarms.run()))
+            components.append(("alarms", self.alarms.run))
         for group in model.groups:
             measures = [m for m in model.measures if m.group == group.name]
             if group.history and measures and self.history is not None:
                 recorder = HistoryRecorder(group, measures, self.latest, self.history)
-                components.append((f"history:{group.name}", recorder.run()))
+                components.append((f"history:{group.name}", recorder.run))
             if not measures or not publisher.has_rules(group.name):
                 log.info("group %s: %s, nothing to upload", group.name,
                          "no measures" if not measures else "no publish rule")
                 continue
             uploader = GroupUploader(group, measures, self.latest, publisher.deliver_group)
-            components.append((f"upload:{group.name}", uploader.run()))
+            components.append((f"upload:{group.name}", uploader.run))
         return components
 
     async def replace_controllers(self, config: LoadedConfig, names: Collection[str]) -> None:
@@ -201,10 +208,10 @@ class Gateway:
             self.pollers.append(poller)
         if self.plc_writer is not None:
             self.plc_writer.use(poller)
-        task = group.create_task(poller.run(), name=name)  # at once: the others are spread already
+        task = group.create_task(self._supervised(name, poller.run), name=name)  # at once: the others are spread
         self._tasks = [task if t is old else t for t in self._tasks] if old is not None else [*self._tasks, task]
 
-    def _iotgo(self, cloud: Cloud, outbox: Outbox) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    def _iotgo(self, cloud: Cloud, outbox: Outbox) -> list[tuple[str, Part]]:
         """The connector of an IoTgo cloud and the component that queues its devices' updates."""
         devices = {d.deviceid: device_measures(d, self.config.model)[0] for d in cloud.devices}
         writer = self.plc_writer
@@ -212,7 +219,7 @@ class Gateway:
         connector = IotgoConnector(cloud, outbox, devices, writer.apply)
         self.connectors[cloud.name] = connector
         updates = IotgoUpdates(cloud, devices, self.latest, outbox)
-        return [(f"cloud:{cloud.name}", connector.run()), (f"iotgo-updates:{cloud.name}", updates.run())]
+        return [(f"cloud:{cloud.name}", connector.run), (f"iotgo-updates:{cloud.name}", updates.run)]
 
     def _shadow(self, cloud: Cloud, writes: WriteApplier, outbox: Outbox) -> ShadowSync | None:
         if cloud.shadow is None or not cloud.shadow_enabled:
@@ -260,12 +267,12 @@ class Gateway:
 
 
 
-def _polling(poller: ControllerPoller) -> Coroutine[Any, Any, None]:
+def _polling(poller: ControllerPoller) -> Part:
     """The poller's run, started a fraction of its period apart from the others by its name, so
     that controllers do not all poll at the same instant."""
     controller = poller.controller
     stagger = (zlib.crc32(controller.name.encode()) % 1000) / 1000 * min(controller.sample_period, 1.0)
-    return poller.run(start_delay=stagger)
+    return functools.partial(poller.run, start_delay=stagger)
 
 
 def _on_serial_port(controller: Controller) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.config import LoadedConfig
 from gateway.config.schema import CustomFunction
+from gateway.errors import StoreError
 from gateway.outcomes import WriteApplier
 from gateway.publish_limits import PublishLimits
 from gateway.scripting import CallContext, ScriptRunner
@@ -48,5 +49,9 @@ class FunctionScheduler:
         if outcome.error:
             log.error("function %s failed: %s", self._function.name, outcome.error)
             return
-        await self._outbox.enqueue(outcome.messages)
+        try:
+            await self._outbox.enqueue(outcome.messages)
+        except StoreError as exc:  # the next call may store again; the writes need no outbox
+            log.error("function %s: %d message(s) could not be stored: %s", self._function.name,
+                      len(outcome.messages), exc)
         await self._writes.apply(outcome, self._context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from gateway.collect.writes import PlcWriter
+from gateway.errors import StoreError
 from gateway.scripting import CallContext, CallOutcome, ScriptRunner
 from gateway.store import Outbox
 
@@ -27,5 +28,9 @@ class WriteApplier:
             if write.callback_id is not None:
                 callback = await self._runner.call_write_callback(write.callback_id, results, write.tail, context)
                 if not callback.error:
-                    await self._outbox.enqueue(callback.messages)
+                    try:
+                        await self._outbox.enqueue(callback.messages)
+                    except StoreError as exc:  # the writes were done; only the callback's messages are lost
+                        log.error("%s: %d message(s) of the write callback could not be stored: %s", context.rule,
+                                  len(callback.messages), exc)
                 await self.apply(callback, context)

@@ -25,6 +25,7 @@ from typing import Any
 from gateway.collect import LatestValues
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, Measure
+from gateway.errors import StoreError
 from gateway.publish_limits import shadow_prefix
 from gateway.scripting import OutgoingMessage
 from gateway.store import Outbox
@@ -83,7 +84,10 @@ class ShadowSync:
             except Exception:  # one bad response must not stop the shadow
                 log.exception("%s: handling a shadow response failed", self._cloud.name)
             if time.monotonic() >= self._throttled_until:
-                await self.report_changes()
+                try:
+                    await self.report_changes()
+                except StoreError as exc:  # reported again at the next interval
+                    log.error("%s: shadow report not stored: %s", self._cloud.name, exc)
 
     async def report_changes(self) -> None:
         """Report the shadow measures whose good value changed since they were last reported."""
@@ -96,8 +100,8 @@ class ShadowSync:
             await self._report(changed)
 
     async def _report(self, values: dict[str, Any]) -> None:
-        self._reported.update(values)
         await self._send("update", {"state": {"reported": values}})
+        self._reported.update(values)  # only once stored: a report that failed is made again
 
     async def _send(self, action: str, body: dict[str, Any]) -> None:
         token = uuid.uuid4().hex[:16]

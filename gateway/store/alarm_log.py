@@ -4,12 +4,15 @@ and clears, capped at ``max_alarm_records`` (the oldest go first)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from gateway.errors import StoreError
+
+from .sqlite import open_database, undo
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS active (name TEXT PRIMARY KEY, since REAL NOT NULL, record TEXT NOT NULL);
@@ -27,14 +30,7 @@ class AlarmLog:
     @classmethod
     async def open(cls, path: Path, max_records: int) -> AlarmLog:
         """Open (or create) the alarm log at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            db = await aiosqlite.connect(path)
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.executescript(_SCHEMA)
-        except Exception as exc:  # sqlite3.Error, OSError
-            raise StoreError(f"cannot open the alarm log at {path}: {exc}") from exc
-        return cls(db, max_records)
+        return cls(await open_database(path, "the alarm log", ["journal_mode=WAL"], _SCHEMA), max_records)
 
     async def close(self) -> None:
         """Close the database."""
@@ -69,5 +65,6 @@ class AlarmLog:
             await self._db.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?",
                                    (self._max_records,))
             await self._db.commit()
-        except Exception as exc:
+        except (sqlite3.Error, OSError) as exc:
+            await undo(self._db)
             raise StoreError(f"cannot write the alarm log: {exc}") from exc

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from typing import Any
 import aiosqlite
 
 from gateway.errors import StoreError
+
+from .sqlite import open_database, undo
 
 log = logging.getLogger("gateway.store")
 
@@ -82,18 +85,15 @@ class HistoryStore:
     @classmethod
     async def open(cls, path: Path) -> HistoryStore:
         """Open (or create) the history database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await open_database(path, "the history", ["journal_mode=WAL", "synchronous=NORMAL"], _SCHEMA)
+        store = cls(db)
         try:
-            db = await aiosqlite.connect(path)
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.executescript(_SCHEMA)
-            store = cls(db)
             async with db.execute("SELECT controller, measure, id, grp FROM series") as cursor:
                 async for controller, measure, series, group in cursor:
                     store._series[(controller, measure)] = series
                     store._groups[series] = group
-        except Exception as exc:  # sqlite3.Error, OSError
+        except sqlite3.Error as exc:
+            await db.close()
             raise StoreError(f"cannot open the history at {path}: {exc}") from exc
         return store
 
@@ -104,20 +104,22 @@ class HistoryStore:
     async def record(self, group: str, readings: Iterable[tuple[str, str, Any, float]]) -> int:
         """Store ``(controller, measure, value, timestamp)`` readings of ``group`` in one
         transaction; return how many were numeric and stored."""
-        rows = []
-        for controller, measure, value, timestamp in readings:
-            number = numeric(value)
-            if number is None:
-                continue
-            series = await self._series_id(controller, measure, group)
-            rows.append((series, int(timestamp * MS), number))
-        if not rows:
-            return 0
         try:
+            rows = []
+            for controller, measure, value, timestamp in readings:
+                number = numeric(value)
+                if number is None:
+                    continue
+                series = await self._series_id(controller, measure, group)
+                rows.append((series, int(timestamp * MS), number))
+            if not rows:
+                return 0
             await self._db.executemany("INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?, ?, ?)", rows)
             await self._db.executemany(_FOLD, [(s, ts // MINUTE_MS, v, v, v) for s, ts, v in rows])
             await self._db.commit()
-        except Exception as exc:
+        except (sqlite3.Error, OSError) as exc:
+            await undo(self._db)
+            self._forget_uncommitted_series()
             raise StoreError(f"cannot write history: {exc}") from exc
         return len(rows)
 
@@ -202,6 +204,12 @@ class HistoryStore:
         """Return the measures that have history."""
         async with self._db.execute("SELECT controller, measure, grp FROM series ORDER BY controller, measure") as cur:
             return [{"controller": c, "measure": m, "group": g} async for c, m, g in cur]
+
+    def _forget_uncommitted_series(self) -> None:
+        """After a rollback the series rows inserted since the last commit are gone: look them up
+        again next time rather than writing samples under ids that do not exist."""
+        self._series.clear()
+        self._groups.clear()
 
     async def _series_id(self, controller: str, measure: str, group: str) -> int:
         key = (controller, measure)

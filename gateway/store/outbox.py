@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import aiosqlite
 from gateway.errors import StoreError
 from gateway.scripting import OutgoingMessage
 from gateway.tasks import stop_if_cancelled
+
+from .sqlite import open_database, undo
 
 log = logging.getLogger("gateway.store")
 
@@ -66,15 +69,13 @@ class Outbox:
     @classmethod
     async def open(cls, path: Path, max_messages: int, max_bytes: int, durability: str = "normal") -> Outbox:
         """Open (or create) the outbox database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        synchronous = "FULL" if durability == "full" else "NORMAL"
+        db = await open_database(path, "the outbox", ["journal_mode=WAL", f"synchronous={synchronous}"], _SCHEMA)
         try:
-            db = await aiosqlite.connect(path)
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
-            await db.executescript(_SCHEMA)
             async with db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM outbox") as cur:
                 row = await cur.fetchone()
-        except Exception as exc:  # sqlite3.Error, OSError
+        except sqlite3.Error as exc:
+            await db.close()
             raise StoreError(f"cannot open the outbox at {path}: {exc}") from exc
         outbox = cls(db, max_messages, max_bytes)
         outbox._count, outbox._bytes = (row or (0, 0))
@@ -102,6 +103,7 @@ class Outbox:
         now = time.time()
         rows = [(m.cloud, m.topic, m.qos, m.payload, len(m.payload), now) for m in messages]
         async with self._lock:
+            counted = self._count, self._bytes, self.evicted
             try:
                 await self._db.executemany(
                     "INSERT INTO outbox (cloud, topic, qos, payload, size, created) VALUES (?, ?, ?, ?, ?, ?)", rows
@@ -110,8 +112,9 @@ class Outbox:
                 self._bytes += sum(row[4] for row in rows)
                 await self._evict_over_caps()
                 await self._db.commit()
-            except Exception as exc:
-                await self._db.rollback()
+            except (sqlite3.Error, OSError) as exc:
+                await undo(self._db)
+                self._count, self._bytes, self.evicted = counted  # nothing of the cycle was stored or evicted
                 raise StoreError(f"cannot store {len(rows)} message(s): {exc}") from exc
 
     def arrival(self, cloud: str) -> asyncio.Event:
