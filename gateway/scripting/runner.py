@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import inspect
+import itertools
 import logging
 import sys
 from collections import Counter
@@ -71,6 +72,8 @@ class ScriptRunner:
         self._cpu_seconds = cpu_seconds if cpu_seconds is not None else timeout
         self._specs: dict[str, _Spec] = {}
         self._load_errors: dict[str, str] = {}
+        self._unloadable: dict[str, str] = {}  # scripts whose top level overran: left out until changed
+        self._request_ids = itertools.count(1)
         self._failures: dict[str, int] = {}
         self.faulted: dict[str, str] = {}  # script -> why it is paused (shown in status and log)
         self.calls: Counter[str] = Counter()  # per script, for /metrics: calls, failed calls, timeouts
@@ -98,6 +101,7 @@ class ScriptRunner:
         """
         require_function(compile_script(source, filename), function)
         self._specs[name] = _Spec(source, filename, function)
+        self._unloadable.pop(name, None)
         self._failures.pop(name, None)
         self.faulted.pop(name, None)  # a new version gets a new chance
         self._stale = True  # the running worker has the old version: restart it before the next call
@@ -152,8 +156,8 @@ class ScriptRunner:
         async with self._lock:
             try:
                 await self._ensure_worker()
-            except OSError as exc:
-                return CallOutcome(error=f"the script worker cannot start: {exc}")
+            except (OSError, ValueError) as exc:  # TimeoutError and ConnectionError are OSErrors
+                return CallOutcome(error=f"the script worker cannot start: {exc!r}")
             if name in self._load_errors:
                 return CallOutcome(error=f"the script could not be loaded: {self._load_errors[name]}")
             request = {"op": "call", "kind": kind, "name": name, "arguments": arguments,
@@ -203,30 +207,55 @@ class ScriptRunner:
         return CallOutcome(error=error)
 
     async def _ensure_worker(self) -> None:
+        """Start the worker with every script, unless it runs; a worker that fails to start (or to
+        load a script) is killed, never left half-started for the next call to talk to."""
         if self._stale:
             await self._kill()
             self._stale = False
         if self._worker is not None and self._worker.returncode is None:
             return
+        try:
+            while (slow := await self._start_worker()) is not None:
+                self._unloadable[slow] = (f"its top level ran longer than {self._timeout:g} s; it is not loaded "
+                                          "again until it is changed")
+                log.error("script %s could not be loaded: %s", slow, self._unloadable[slow])
+                await self._kill()  # the worker is still busy with it: start one without it
+        except BaseException:
+            await self._kill()
+            raise
+
+    async def _start_worker(self) -> str | None:
+        """Start a worker and load the scripts; return the name of one whose load overran, if any."""
         self._rosters.clear()
         self._worker = await asyncio.create_subprocess_exec(
             sys.executable, "-I", "-m", "gateway.scripting.worker", "--memory-mb", str(self._memory_mb),
             "--cpu-seconds", str(self._cpu_seconds), "--steps", str(self._steps),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE_BYTES,
         )
-        self._load_errors.clear()
+        self._load_errors = dict(self._unloadable)
         for name, spec in self._specs.items():
-            answer = await asyncio.wait_for(self._exchange(
-                {"op": "load", "name": name, "source": spec.source, "filename": spec.filename,
-                 "function": spec.function}), self._timeout)
+            if name in self._unloadable:
+                continue
+            try:
+                answer = await asyncio.wait_for(self._exchange(
+                    {"op": "load", "name": name, "source": spec.source, "filename": spec.filename,
+                     "function": spec.function}), self._timeout)
+            except TimeoutError:
+                return name
             if answer.get("error"):
                 self._load_errors[name] = str(answer["error"])
                 log.error("script %s could not be loaded: %s", name, answer["error"])
+        return None
 
     async def _exchange(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send a request and serve the worker's log and send_now lines until its answer comes."""
+        """Send a request and serve the worker's log and send_now lines until its answer comes.
+
+        Requests are numbered and the worker answers with the number: an answer to another
+        request (one that came after its caller gave up) raises ValueError rather than being
+        taken for this one's."""
         worker = self._worker
         assert worker is not None and worker.stdin is not None and worker.stdout is not None
+        request_id = request["id"] = next(self._request_ids)
         worker.stdin.write(dump(request))
         await worker.stdin.drain()
         while True:
@@ -244,6 +273,8 @@ class ScriptRunner:
                                       base64.b64decode(message["payload"]), int(message["qos"]))
                 worker.stdin.write(dump({"sent": sent}))
                 await worker.stdin.drain()
+            elif message.get("id") != request_id:
+                raise ValueError(f"the worker answered request {message.get('id')!r} when {request_id} was asked")
             else:
                 return message
 

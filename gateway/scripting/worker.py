@@ -96,6 +96,7 @@ def main() -> None:
             answer = _answer(host, request, rosters)
         finally:
             gc.enable()
+        answer["id"] = request.get("id")  # the gateway takes no answer for another request's
         pipe.send(answer)
 
 

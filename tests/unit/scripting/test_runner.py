@@ -412,3 +412,24 @@ async def test_get_statistics_asks_the_gateway_with_the_measure_and_may_be_answe
         await runner.close()
     assert outcome.error is None and json.loads(outcome.messages[0].payload) == 21.5
     assert asked == [{"measure": "Temp", "controller": None}]
+
+
+SLOW_TOP_LEVEL = "import time\ntime.sleep(3)\n\ndef main(data, api):\n    return {'from': 'slow'}\n"
+QUICK = "def main(data, api):\n    return {'from': 'quick', 'n': data['n']}\n"
+
+
+async def test_a_script_whose_top_level_overruns_is_left_out_and_answers_never_shift() -> None:
+    """The late answer of an overrun load is never taken for the next call's: every call gets its own."""
+    runner = ScriptRunner(send_now=lambda *_: False, timeout=1.0)
+    runner.load("slow", SLOW_TOP_LEVEL, "slow.py", "main")
+    runner.load("quick", QUICK, "quick.py", "main")
+    try:
+        outcomes = [await runner.call_publish("quick", {"n": n}, CONTEXT) for n in range(3)]
+        slow = await runner.call_publish("slow", {"n": 9}, CONTEXT)
+        again = await runner.call_publish("quick", {"n": 3}, CONTEXT)
+    finally:
+        await runner.close()
+    assert [json.loads(o.messages[0].payload) for o in outcomes] == [{"from": "quick", "n": n} for n in range(3)]
+    assert slow.error is not None and "top level ran longer than 1 s" in slow.error
+    assert "top level ran longer" in (runner.load_error("slow") or "")
+    assert json.loads(again.messages[0].payload) == {"from": "quick", "n": 3}
