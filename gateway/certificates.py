@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography import x509
 
-from gateway.cloud.bundle import check_pair, install, things_in
+from gateway.cloud.bundle import check_pair, describe_things, install, read_thing, thing_names
 from gateway.config import load_config
 from gateway.config.save import edit_config
 from gateway.errors import CloudError, ConfigError, Problem
@@ -24,17 +24,17 @@ def import_bundle(bundle: Path, config_path: Path, cloud: str, thing: str | None
     if cloud not in {c.name for c in config.model.clouds}:
         known = ", ".join(c.name for c in config.model.clouds) or "none"
         raise ConfigError([Problem("clouds", f"no cloud named '{cloud}' (clouds: {known})")])
-    things = things_in(bundle)
+    things = thing_names(bundle)
     if thing is None:
         if len(things) > 1:
-            names = ", ".join(sorted(things))
-            raise CloudError(f"the bundle holds {len(things)} things ({names}); pick one with --thing")
-        thing = next(iter(things))
+            raise CloudError(f"the bundle holds {len(things)} things ({describe_things(things)}); pick one with "
+                             "--thing")
+        thing = things[0]
     if thing not in things:
-        raise CloudError(f"no thing '{thing}' in the bundle (it holds {', '.join(sorted(things))})")
+        raise CloudError(f"no thing '{thing}' in the bundle (it holds {describe_things(things)})")
     certs_dir = config.resolve(config.model.gateway.data_dir) / "certs"
     existed = (certs_dir / thing).exists()
-    credentials = install(thing, things[thing], certs_dir)
+    credentials = install(thing, read_thing(bundle, thing), certs_dir)
 
     def point_cloud_at_thing(document: Any) -> None:
         for entry in document["clouds"]:

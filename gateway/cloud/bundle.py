@@ -20,6 +20,7 @@ from gateway.errors import CloudError
 
 THING_NAME = re.compile(r"^[A-Za-z0-9:_-]{1,128}$")  # AWS IoT's thing-name alphabet
 MAX_FILE_BYTES = 64 * 1024
+MAX_ENTRIES = 1000  # a bundle of a few hundred things; thousands of tiny entries only cost memory
 NEEDED = ("cert.pem", "privkey.pem")
 
 
@@ -32,30 +33,67 @@ class ThingCredentials:
     key: Path
 
 
-def things_in(bundle: Path) -> dict[str, dict[str, bytes]]:
-    """Return the things of a bundle with their two files; raise CloudError explaining what is wrong."""
-    try:
-        archive = zipfile.ZipFile(bundle)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise CloudError(f"{bundle.name} is not a readable zip file: {exc}") from exc
-    things: dict[str, dict[str, bytes]] = {}
-    with archive:
-        for info in archive.infolist():
-            parts = PurePosixPath(info.filename).parts
-            if info.filename.startswith("/") or ".." in parts:
-                raise CloudError(f"entry '{info.filename}' points outside the bundle; refusing the whole bundle")
-            if info.is_dir() or len(parts) < 2 or parts[-1] not in NEEDED:
-                continue
-            thing = parts[-2]
-            if not THING_NAME.match(thing):
-                raise CloudError(f"folder '{thing}' in the bundle is not a valid thing name")
-            if info.file_size > MAX_FILE_BYTES:
-                raise CloudError(f"{info.filename} is larger than {MAX_FILE_BYTES // 1024} KiB")
-            things.setdefault(thing, {})[parts[-1]] = archive.read(info)
-    complete = {thing: files for thing, files in things.items() if set(files) == set(NEEDED)}
+def thing_names(bundle: Path) -> list[str]:
+    """Return the names of the things in a bundle that have both files, read from its directory
+    only (nothing is inflated); raise CloudError explaining what is wrong."""
+    with _open(bundle) as archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise CloudError(f"{bundle.name} has {len(infos)} entries; a bundle has at most {MAX_ENTRIES}")
+        found: dict[str, set[str]] = {}
+        for info in infos:
+            if (located := _locate(info)) is not None:
+                found.setdefault(located[0], set()).add(located[1])
+    complete = sorted(thing for thing, files in found.items() if files == set(NEEDED))
     if not complete:
         raise CloudError(f"{bundle.name} has no folder with both cert.pem and privkey.pem")
     return complete
+
+
+def read_thing(bundle: Path, thing: str) -> dict[str, bytes]:
+    """Return one thing's two files, each inflated no further than its size cap (the sizes a zip
+    states are not trusted)."""
+    files: dict[str, bytes] = {}
+    with _open(bundle) as archive:
+        for info in archive.infolist():
+            located = _locate(info)
+            if located is None or located[0] != thing:
+                continue
+            try:
+                with archive.open(info) as entry:
+                    data = entry.read(MAX_FILE_BYTES + 1)
+            except (OSError, zipfile.BadZipFile, RuntimeError) as exc:  # RuntimeError: encrypted
+                raise CloudError(f"{info.filename} cannot be read from the bundle: {exc}") from exc
+            if len(data) > MAX_FILE_BYTES:
+                raise CloudError(f"{info.filename} is larger than {MAX_FILE_BYTES // 1024} KiB")
+            files[located[1]] = data
+    return files
+
+
+def describe_things(names: list[str], shown: int = 10) -> str:
+    """Name a few things of a bundle, and how many more there are."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _open(bundle: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(bundle)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise CloudError(f"{bundle.name} is not a readable zip file: {exc}") from exc
+
+
+def _locate(info: zipfile.ZipInfo) -> tuple[str, str] | None:
+    """Return (thing, file) for an entry that is one of a thing's files, None for any other entry;
+    raise CloudError for an entry that would point outside the bundle or a bad folder name."""
+    parts = PurePosixPath(info.filename).parts
+    if info.filename.startswith("/") or ".." in parts:
+        raise CloudError(f"entry '{info.filename}' points outside the bundle; refusing the whole bundle")
+    if info.is_dir() or len(parts) < 2 or parts[-1] not in NEEDED:
+        return None
+    if not THING_NAME.match(parts[-2]):
+        raise CloudError(f"folder '{parts[-2]}' in the bundle is not a valid thing name")
+    return parts[-2], parts[-1]
 
 
 def install(thing: str, files: dict[str, bytes], certs_dir: Path) -> ThingCredentials:

@@ -43,6 +43,9 @@ class LoadedConfig:
         return str(path), path.read_text(encoding="utf-8")
 
 
+LINES_UP_TO = 128 * 1024  # the largest file whose problems are given YAML line numbers
+
+
 def load_config(path: str | Path) -> LoadedConfig:
     """Load and validate ``path``; raise ConfigError listing every problem."""
     path = Path(path)
@@ -73,8 +76,10 @@ def parse_config(text: str | bytes, path: Path, document: Any = None) -> LoadedC
     problems = sections.problems + sections.original_paths(
         check_references(sections.model, path.resolve().parent, sections.invalid_names)
     )
-    if problems:  # only now is the node tree worth composing: it gives each problem its line
+    if problems and len(text) <= LINES_UP_TO:  # only now is the node tree worth composing: it gives lines
         raise ConfigError(_with_lines(problems, yaml.compose(text, Loader=LOADER)))
+    if problems:  # a node tree costs ~100 times the text: a large file's problems keep their paths only
+        raise ConfigError(problems)
     return LoadedConfig(sections.model, path.resolve())
 
 

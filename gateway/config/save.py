@@ -43,9 +43,9 @@ def edit_config(path: Path, change: Callable[[Any], None],
     if section is not None and whole_items and (spliced := splice_items(original, section, change)) is not None:
         text, document = spliced
     if section is not None and text is None:
-        text = splice_section(original, section, change, _round_trip)
+        text = splice_section(original, section, change, round_trip)
     if text is None:
-        text = _round_trip(original, change)
+        text = round_trip(original, change)
     loaded = parse_config(text, path, document)  # raises ConfigError: nothing is written
     if check is not None:
         check(loaded)
@@ -53,7 +53,7 @@ def edit_config(path: Path, change: Callable[[Any], None],
     return loaded
 
 
-def _round_trip(text: str, change: Callable[[Any], None]) -> str:
+def round_trip(text: str, change: Callable[[Any], None]) -> str:
     """Edit YAML ``text`` with ``change`` keeping comments, order and quotes."""
     document = load_document(text)
     if document is None:

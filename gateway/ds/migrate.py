@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -14,10 +15,14 @@ from gateway.config import load_config
 from gateway.config.save import write_atomically
 from gateway.errors import ConfigError, GatewayError
 from gateway.scripting.loading import check_scripts
+from gateway.upload_shape import check_json
 
 from .cfg_import import Imported, import_cfg
 
-MAX_EXPORT_BYTES = 32 * 1024 * 1024
+MAX_EXPORT_BYTES = 8 * 1024 * 1024  # a 10,000-measure export is some 3 MiB
+MAX_EXPORT_NODES = 400_000  # a real export has one JSON value per 22 bytes
+MAX_EXPORT_DEPTH = 16  # a real export nests 5 deep
+_EXPORT_SHAPE = {"controllers": ("name", "protocol"), "measures": ("name", "ctrlName")}
 
 
 @dataclass
@@ -76,15 +81,38 @@ def clashing_scripts(imported: Imported, folder: Path) -> list[str]:
     return clashes
 
 
-def parse_export(raw: bytes) -> Imported:
-    """Parse an uploaded ``.cfg`` export; raise GatewayError saying why it cannot be read."""
+def parse_export(raw: bytes | bytearray) -> Imported:
+    """Parse an uploaded ``.cfg`` export; raise GatewayError saying why it cannot be read.
+
+    Its shape is checked on the text first (an 8 MiB upload of ``{},{},...`` is millions of
+    objects), and only a file shaped like a Device Supervisor export is converted: one that is
+    not would otherwise replace the configuration with an empty one."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    check_json(raw, MAX_EXPORT_NODES, MAX_EXPORT_DEPTH)
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise GatewayError(f"not a Device Supervisor configuration export (.cfg JSON): {exc}") from exc
-    if not isinstance(data, dict) or "controllers" not in data:
-        raise GatewayError("no 'controllers' in the file: is it a Device Supervisor 2.x .cfg export?")
+    if problem := _not_an_export(data):
+        raise GatewayError(f"not a Device Supervisor 2.x .cfg export: {problem}")
     return import_cfg(data)
+
+
+def _not_an_export(data: Any) -> str | None:
+    """Say why ``data`` is not shaped like an export (controllers and measures, each named)."""
+    if not isinstance(data, dict):
+        return "the file is not a JSON object"
+    for section, needed in _EXPORT_SHAPE.items():
+        items = data.get(section)
+        if not isinstance(items, list):
+            return f"no '{section}' list"
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not all(isinstance(item.get(key), str) and item[key] for key in needed):
+                return f"{section}[{index}] has no {' or '.join(needed)}"
+    if not data["controllers"]:
+        return "it has no controller"
+    return None
 
 
 def read_source(path: Path) -> Imported:

@@ -19,6 +19,7 @@ from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
 from .context import running_gateway, service_of
+from .uploads import read_body
 
 MAX_PAGE = 500
 MAX_CSV_BYTES = 8 * 1024 * 1024
@@ -96,11 +97,7 @@ async def export(request: web.Request, _body: None) -> web.Response:
 
 
 async def import_csv(request: web.Request, _body: None) -> dict[str, Any]:
-    if (request.content_length or 0) > MAX_CSV_BYTES:
-        raise ApiError(413, f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB")
-    raw = await request.content.read(MAX_CSV_BYTES + 1)
-    if len(raw) > MAX_CSV_BYTES:
-        raise ApiError(413, f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB")
+    raw = await read_body(request, MAX_CSV_BYTES)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

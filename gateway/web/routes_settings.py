@@ -10,20 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from ruamel.yaml.error import YAMLError
 
 from gateway.certificates import import_bundle, install_pem_files
 from gateway.config.save import dump_document, load_document, replace_config
 from gateway.ds.migrate import MAX_EXPORT_BYTES, clashing_scripts, parse_export, write_migration
 from gateway.errors import CloudError, GatewayError
 from gateway.scripting.loading import check_scripts
+from gateway.upload_shape import ShapeError, check_yaml
 
 from .api import Api, ApiError
 from .context import service_of
-from .secrets import hide_secrets, keep_secrets
-from .uploads import read_files
+from .secrets import hide_secrets, restore_secrets
+from .uploads import read_body, read_files
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_NODES = 600_000  # parser events: a measure is about 12, so some 50,000 measures
+MAX_CONFIG_DEPTH = 32  # ours nests 5 deep
 MAX_PEM_BYTES = 64 * 1024
 MAX_BUNDLE_BYTES = 1024 * 1024
 
@@ -64,15 +66,18 @@ async def export_config(request: web.Request, _body: None) -> web.Response:
 
 
 async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
-    raw = await request.content.read(MAX_CONFIG_BYTES + 1)
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ApiError(413, f"the file is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB")
+    raw = await read_body(request, MAX_CONFIG_BYTES)
     try:
-        document = load_document(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, YAMLError) as exc:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise ApiError(400, f"not a YAML file: {exc}") from exc
+    del raw
     service = service_of(request)
-    text = dump_document(keep_secrets(document, service.config.model))
+    try:  # before anything is built from it: a small file can expand to millions of objects
+        await asyncio.to_thread(check_yaml, text, MAX_CONFIG_NODES, MAX_CONFIG_DEPTH)
+    except ShapeError as exc:
+        raise ApiError(400, str(exc)) from exc
+    text = await asyncio.to_thread(restore_secrets, text, service.config.model)
     _, loaded = await service.change(lambda: replace_config(service.config.path, text, check_scripts))
     logging.getLogger("gateway.web").info("configuration replaced from an uploaded file")
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures)}
@@ -80,7 +85,7 @@ async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
 
 async def upload_certificates(request: web.Request, _body: None) -> dict[str, Any]:
     uploaded = await read_files(request, ("cert", "key", "root_ca"), MAX_PEM_BYTES)
-    files = {name: data for name, (_filename, data) in uploaded.items() if data}
+    files = {name: bytes(data) for name, (_filename, data) in uploaded.items() if data}
     return await _install(request, lambda config: install_pem_files(
         config, request.match_info["name"], files.get("cert"), files.get("key"), files.get("root_ca")))
 
@@ -112,7 +117,7 @@ async def import_device_supervisor(request: web.Request, _body: None) -> dict[st
     if not uploaded.get("file", ("", b""))[1]:
         raise ApiError(400, "no 'file' in the upload")
     try:
-        imported = parse_export(uploaded["file"][1])
+        imported = await asyncio.to_thread(parse_export, uploaded.pop("file")[1])
     except GatewayError as exc:
         raise ApiError(400, str(exc)) from exc
     service = service_of(request)

@@ -8,10 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.config import GatewayConfig
+from gateway.config.save import round_trip
+from gateway.config.splice import locate, splice_section
 
 from .api import ApiError
 
 HIDDEN = "********"
+MAX_WHOLE_ROUND_TRIP = 256 * 1024  # a file read whole by the comment-keeping parser: ~100 times this in memory
 
 
 def hide_secrets(config: Any) -> Any:
@@ -46,6 +49,26 @@ def keep_secrets(config: Any, current: GatewayConfig, renamed: Mapping[str, str]
             raise ApiError(400, "gateway.web.metrics_token: enter the token (it is not known here)")
         web["metrics_token"] = token.get_secret_value()
     return config
+
+
+def restore_secrets(text: str, current: GatewayConfig) -> str:
+    """Return config.yaml ``text`` with every placeholder replaced by the stored secret (see
+    :func:`keep_secrets`). Only the sections that hold secrets go through the comment-keeping
+    round trip, which costs kilobytes per line: the rest of an uploaded file is never built."""
+    if HIDDEN not in text:
+        return text
+    for section in ("clouds", "gateway"):
+        layout = locate(text, section)
+        if layout is not None and layout.block is None:
+            continue  # no such section, so no secret in it
+        edited = splice_section(text, section, lambda document: keep_secrets(document, current), round_trip)
+        if edited is None:
+            if len(text) > MAX_WHOLE_ROUND_TRIP:
+                raise ApiError(400, f"the file hides secrets ({HIDDEN}) in a layout that can only be restored by "
+                               "reading the whole file, which is too large for that: write it in block style")
+            return round_trip(text, lambda document: keep_secrets(document, current))
+        text = edited
+    return text
 
 
 def _clouds(config: Any) -> list[Any]:

@@ -208,8 +208,8 @@ def test_random_edits_mean_what_they_mean_on_plain_data() -> None:
 
 
 def _ruamel_round_trip(text: str, change: Any) -> str:
-    from gateway.config.save import _round_trip
-    return _round_trip(text, change)
+    from gateway.config.save import round_trip
+    return round_trip(text, change)
 
 
 def test_new_items_read_the_same_in_pyyaml_and_in_the_comment_keeping_editor() -> None:
