@@ -18,6 +18,7 @@ _IOTGO_FORMS = {  # IoTgo's own formats, with the message shown when a value doe
     "apikey": (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
                "an apikey is a lowercase UUID, e.g. 123e4567-e89b-12d3-a456-426614174000"),
 }
+HIDDEN_SECRET = "********"  # what the API shows for a secret, and takes back as "keep the stored one"
 AWS_CLIENT_ID_BYTES = 128
 AWS_KEEPALIVE = (30, 1200)
 AWS_MAX_INFLIGHT = 100
@@ -83,6 +84,8 @@ class IotgoDevice(_Model):
     @classmethod
     def _iotgo_form(cls, value: str, info: ValidationInfo) -> str:
         pattern, expected = _IOTGO_FORMS[str(info.field_name)]
+        if value == HIDDEN_SECRET and info.field_name == "apikey" and (info.context or {}).get("secrets_hidden"):
+            return value  # a form sends the stored key back as the placeholder; it is put back before saving
         if not re.fullmatch(pattern, value):
             raise ValueError(expected)
         return value

@@ -22,10 +22,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from gateway import __version__
 from gateway.errors import ConfigError, GatewayError
+from gateway.upload_shape import ShapeError, check_json
 
 log = logging.getLogger("gateway.web")
 
 PREFIX = "/api/v1"
+MAX_BODY_VALUES = 300_000  # the largest form (a whole list section of 10,000 measures) has some 150,000
+MAX_BODY_DEPTH = 64
 _LINE = re.compile(r" \(line \d+\)$")  # a config.yaml line number means nothing to the page's form
 Handler = Callable[[web.Request, Any], Awaitable[Any]]
 
@@ -51,6 +54,7 @@ class Endpoint:
     public: bool = False
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     raw_body: str | None = None  # a content type read by the handler itself (uploads)
+    on_bad_body: Callable[[web.Request], None] | None = None  # e.g. a login counts a malformed body as failed
 
 
 @dataclass
@@ -61,10 +65,12 @@ class Api:
 
     def route(self, method: str, path: str, summary: str, tag: str, *, body: type[Any] | None = None,
               public: bool = False, query: tuple[tuple[str, str, str], ...] = (),
-              raw_body: str | None = None) -> Callable[[Handler], Handler]:
+              raw_body: str | None = None,
+              on_bad_body: Callable[[web.Request], None] | None = None) -> Callable[[Handler], Handler]:
         """Register the decorated handler for ``method`` ``PREFIX + path``."""
         def register(handler: Handler) -> Handler:
-            self.endpoints.append(Endpoint(method, path, handler, summary, tag, body, public, query, raw_body))
+            self.endpoints.append(Endpoint(method, path, handler, summary, tag, body, public, query, raw_body,
+                                           on_bad_body))
             return handler
         return register
 
@@ -132,7 +138,7 @@ def _path_names(path: str) -> list[str]:
 def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            body = await _body(request, endpoint.body) if endpoint.body is not None else None
+            body = await _refused_body_logged(request, endpoint) if endpoint.body is not None else None
             result = await endpoint.handler(request, body)
         except ApiError as exc:
             return web.json_response({"error": exc.message, **exc.extra}, status=exc.status, headers=exc.headers)
@@ -161,17 +167,36 @@ def body_adapter(model: type[Any]) -> TypeAdapter[Any]:
     return adapter
 
 
+async def _refused_body_logged(request: web.Request, endpoint: Endpoint) -> Any:
+    """Return the endpoint's validated body; a refused one gets one log line (and no traceback)."""
+    assert endpoint.body is not None
+    try:
+        return await _body(request, endpoint.body)
+    except ApiError as exc:
+        log.warning("%s %s from %s refused: %s", request.method, request.path, request.remote, exc.message)
+        if endpoint.on_bad_body is not None:
+            endpoint.on_bad_body(request)
+        raise
+
+
 async def _body(request: web.Request, model: type[Any]) -> Any:
     try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError) as exc:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise ApiError(413, f"the body is too large ({exc.text})") from exc
+    try:  # the shape first: a body of [[[[...]]]] or [{}, {}, ...] costs nothing until it is parsed
+        check_json(raw, MAX_BODY_VALUES, MAX_BODY_DEPTH)
+        data = json.loads(raw)
+    except ShapeError as exc:
+        raise ApiError(400, f"the body is not accepted: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError(400, f"the body is not JSON: {exc}") from exc
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:  # "\ud800" is valid JSON but no character: it could not be saved
         raise ApiError(400, "the body holds text that is not valid Unicode") from exc
     try:
-        return body_adapter(model).validate_python(data)
+        return body_adapter(model).validate_python(data, context={"secrets_hidden": True})
     except ValidationError as exc:
         raise ApiError(400, "the request is not valid", problems=[
             {"path": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()

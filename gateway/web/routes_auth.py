@@ -44,8 +44,8 @@ def register(api: Api) -> None:
     api.route("GET", "/auth/state", "Whether a password is set and this browser is logged in", "auth",
               public=True)(state)
     api.route("POST", "/auth/setup", "Set the first password with the setup code", "auth", body=Setup,
-              public=True)(setup)
-    api.route("POST", "/auth/login", "Log in", "auth", body=Login, public=True)(login)
+              public=True, on_bad_body=_count_failed)(setup)
+    api.route("POST", "/auth/login", "Log in", "auth", body=Login, public=True, on_bad_body=_count_failed)(login)
     api.route("POST", "/auth/logout", "Log out", "auth")(logout)
     api.route("POST", "/auth/password", "Change the password (logs out other sessions)", "auth",
               body=PasswordChange)(change_password)
@@ -109,6 +109,12 @@ async def change_password(request: web.Request, body: PasswordChange) -> dict[st
         raise ApiError(400, str(exc), problems=[{"path": "new", "message": str(exc)}]) from exc
     request.app[SESSIONS].end_all_but(request.cookies.get(COOKIE))
     return {"changed": True}
+
+
+def _count_failed(request: web.Request) -> None:
+    """Count a malformed login or setup body as a failed attempt: guessing with odd bodies is
+    guessing too, and the rate limit must see it."""
+    request.app[LIMITER].failed(client_address(request))
 
 
 def _not_locked_out(request: web.Request) -> None:

@@ -1,6 +1,6 @@
-"""Secrets never leave the gateway: cloud passwords and the metrics token read as ``********``,
-and that placeholder sent back (in a form, or in an exported config.yaml imported again) keeps
-the stored value. One place knows where secrets live in a configuration."""
+"""Secrets never leave the gateway: cloud passwords, IoTgo device apikeys and the metrics token read
+as ``********``, and that placeholder sent back (in a form, or in an exported config.yaml imported
+again) keeps the stored value. One place knows where secrets live in a configuration."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.config import GatewayConfig
+from gateway.config.clouds import HIDDEN_SECRET
 from gateway.config.save import round_trip
 from gateway.config.splice import locate, splice_section
 
 from .api import ApiError
 
-HIDDEN = "********"
+HIDDEN = HIDDEN_SECRET
 MAX_WHOLE_ROUND_TRIP = 256 * 1024  # a file read whole by the comment-keeping parser: ~100 times this in memory
 
 
@@ -23,6 +24,9 @@ def hide_secrets(config: Any) -> Any:
     for cloud in _clouds(config):
         if cloud.get("password") is not None:
             cloud["password"] = HIDDEN
+        for device in _devices(cloud):
+            if device.get("apikey") is not None:
+                device["apikey"] = HIDDEN
     web = _web(config)
     if web.get("metrics_token") is not None:
         web["metrics_token"] = HIDDEN
@@ -42,6 +46,7 @@ def keep_secrets(config: Any, current: GatewayConfig, renamed: Mapping[str, str]
                 raise ApiError(400, f"cloud '{name}': enter its password (it is not known here)",
                                problems=[{"path": "password", "message": "enter the password"}])
             cloud["password"] = secret.get_secret_value()
+        _keep_apikeys(cloud, current, renamed)
     web = _web(config)
     if web.get("metrics_token") == HIDDEN:
         token = current.gateway.web.metrics_token
@@ -69,6 +74,26 @@ def restore_secrets(text: str, current: GatewayConfig) -> str:
             return round_trip(text, lambda document: keep_secrets(document, current))
         text = edited
     return text
+
+
+def _keep_apikeys(cloud: Any, current: GatewayConfig, renamed: Mapping[str, str] | None) -> None:
+    """Put back the apikey of each IoTgo device of ``cloud`` sent as the placeholder (a device is
+    matched by its deviceid within the cloud)."""
+    name = str(cloud.get("name"))
+    stored = next((c for c in current.clouds if c.name == (renamed or {}).get(name, name)), None)
+    apikeys = {d.deviceid: d.apikey for d in stored.devices} if stored is not None else {}
+    for device in _devices(cloud):
+        if device.get("apikey") == HIDDEN:
+            apikey = apikeys.get(str(device.get("deviceid")))
+            if apikey is None:
+                raise ApiError(400, f"cloud '{name}', device '{device.get('deviceid')}': enter its apikey (it is "
+                               "not known here)", problems=[{"path": "apikey", "message": "enter the apikey"}])
+            device["apikey"] = apikey
+
+
+def _devices(cloud: Any) -> list[Any]:
+    devices = cloud.get("devices")
+    return [d for d in devices or [] if isinstance(d, Mapping)] if isinstance(devices, list) else []
 
 
 def _clouds(config: Any) -> list[Any]:

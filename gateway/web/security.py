@@ -9,6 +9,7 @@ cross-site form cannot send without the browser asking first.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -16,6 +17,8 @@ from aiohttp.typedefs import Middleware
 
 from .api import PREFIX, Api
 from .auth import Session, Sessions
+
+log = logging.getLogger("gateway.web")
 
 COOKIE = "gw_session"
 SESSION_KEY = web.RequestKey("session", Session)  # the request's session, set by require_session
@@ -64,6 +67,10 @@ def require_session(api: Api, sessions: Sessions) -> Middleware:
         session = sessions.get(request.cookies.get(COOKIE))
         if session is None:
             return web.json_response({"error": "log in first"}, status=401)
+        if request.path == "/ws" and not same_origin(request):
+            log.warning("refused a live-values connection from origin %r", request.headers.get("Origin"))
+            return web.json_response({"error": "the live view is served to this gateway's own pages only"},
+                                     status=403)
         if request.method not in SAFE_METHODS:
             token = request.headers.get("X-CSRF-Token", "")
             if not hmac.compare_digest(token.encode(), session.csrf.encode()):
@@ -71,6 +78,18 @@ def require_session(api: Api, sessions: Sessions) -> Middleware:
         request[SESSION_KEY] = session
         return await handler(request)
     return middleware
+
+
+def same_origin(request: web.Request) -> bool:
+    """Return True unless the request comes from a page of another origin. A WebSocket is not
+    bound by the same-origin policy and a browser sends the session cookie along from any page of
+    the same site, another port of the gateway's address included: only Origin tells them apart.
+    A client that is no browser sends none."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    scheme, _, host = origin.partition("://")
+    return scheme in ("http", "https") and host.lower() == request.host.lower()
 
 
 def set_session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
