@@ -19,7 +19,7 @@ from typing import Any
 from gateway.config import Controller, Measure, measure_point
 from gateway.errors import DriverError
 from gateway.southbound import Driver, ReadPlan
-from gateway.southbound.values import checked_value
+from gateway.southbound.values import accepted_input, checked_value
 from gateway.tasks import stop_if_cancelled
 
 from .backoff import Backoff
@@ -153,7 +153,7 @@ class ControllerPoller:
         """
         measure = self.measures[measure_name]
         point = measure_point(measure, self.controller)
-        raw = to_raw(measure, value)
+        raw = to_raw(measure, accepted_input(point, value))
         if measure.transform is not None and isinstance(raw, float) and point.dtype.struct_code not in ("f", "d"):
             raw = round(raw)  # an integer register behind a scaling transform takes the nearest step
         raw = checked_value(point, raw)

@@ -16,6 +16,7 @@ import inspect
 import itertools
 import logging
 import sys
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ log = logging.getLogger("gateway.scripts")
 QueryAnswer = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 
 FAULT_AFTER = 5  # failed calls in a row before a script is paused
+RESUME_AFTER = 30.0  # a paused script is called again after this, doubling with each pause in a row
+RESUME_AFTER_MAX = 900.0
 MAX_MESSAGES_PER_CALL = 10_000
 MAX_WRITES_PER_CALL = 1_000
 
@@ -46,6 +49,7 @@ class CallOutcome:
     messages: list[OutgoingMessage] = field(default_factory=list)
     writes: list[WriteRequest] = field(default_factory=list)
     error: str | None = None
+    worker_fault: bool = False  # the worker had to be stopped (timeout, memory, crash), not just the script raising
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ class ScriptRunner:
         self._request_ids = itertools.count(1)
         self._failures: dict[str, int] = {}
         self.faulted: dict[str, str] = {}  # script -> why it is paused (shown in status and log)
+        self.resumes_at: dict[str, float] = {}  # a paused script -> when (time.time()) it is called again
+        self._pauses: dict[str, int] = {}  # pauses in a row, for the resume backoff
+        self.input_errors: Counter[str] = Counter()  # subscribe calls failed by what a message held
         self.calls: Counter[str] = Counter()  # per script, for /metrics: calls, failed calls, timeouts
         self.call_errors: Counter[str] = Counter()
         self.timeouts: Counter[str] = Counter()
@@ -103,6 +110,8 @@ class ScriptRunner:
         self._specs[name] = _Spec(source, filename, function)
         self._unloadable.pop(name, None)
         self._failures.pop(name, None)
+        self._pauses.pop(name, None)
+        self.resumes_at.pop(name, None)
         self.faulted.pop(name, None)  # a new version gets a new chance
         self._stale = True  # the running worker has the old version: restart it before the next call
 
@@ -134,7 +143,11 @@ class ScriptRunner:
     async def _call(self, kind: str, name: str, arguments: list[Any], context: CallContext,
                     snapshot: GroupSnapshot | None = None) -> CallOutcome:
         if name in self.faulted:
-            return CallOutcome(error=f"paused: {self.faulted[name]}")
+            if time.time() < self.resumes_at.get(name, 0.0):
+                return CallOutcome(error=f"paused: {self.faulted[name]}")
+            log.info("script %s: called again after its pause", name)  # its next failure pauses it again
+            self.faulted.pop(name)
+            self._failures[name] = FAULT_AFTER - 1
         outcome = await self._run(kind, name, arguments, context, snapshot)
         self.calls[name or "callback"] += 1
         if outcome.error is not None:
@@ -143,13 +156,28 @@ class ScriptRunner:
             return outcome
         if outcome.error is None:
             self._failures.pop(name, None)
+            self._pauses.pop(name, None)
+        elif kind == "subscribe" and not outcome.worker_fault:
+            self._input_failed(name)
         else:
             self._failures[name] = self._failures.get(name, 0) + 1
             if self._failures[name] >= FAULT_AFTER:
-                self.faulted[name] = f"failed {FAULT_AFTER} times in a row; last: {outcome.error}"
-                log.error("script %s is paused (faulted): %s", name, self.faulted[name])
-                logging.getLogger(f"{SCRIPT_LOGGER}.{name}").error("paused (faulted): %s", self.faulted[name])
+                self._pause(name, outcome.error)
         return outcome
+
+    def _input_failed(self, name: str) -> None:
+        """A subscribe script raised on a message: that message failed, the rule stays on for the
+        next one (whoever can publish to its topic must not be able to switch it off)."""
+        self.input_errors[name] += 1
+        self._failures.pop(name, None)
+
+    def _pause(self, name: str, error: str) -> None:
+        pauses = self._pauses[name] = self._pauses.get(name, 0) + 1
+        wait = min(RESUME_AFTER_MAX, RESUME_AFTER * 2 ** (pauses - 1))
+        self.resumes_at[name] = time.time() + wait
+        self.faulted[name] = f"failed {FAULT_AFTER} times in a row, paused for {wait:g} s; last: {error}"
+        log.error("script %s is paused (faulted): %s", name, self.faulted[name])
+        logging.getLogger(f"{SCRIPT_LOGGER}.{name}").error("paused (faulted): %s", self.faulted[name])
 
     async def _run(self, kind: str, name: str, arguments: list[Any], context: CallContext,
                    snapshot: GroupSnapshot | None) -> CallOutcome:
@@ -172,13 +200,14 @@ class ScriptRunner:
             except TimeoutError:
                 self.timeouts[name or "callback"] += 1
                 await self._kill()
-                return self._failed(name, f"timed out after {self._timeout:g} s")
+                return self._failed(name, f"timed out after {self._timeout:g} s", worker_fault=True)
             except (ConnectionError, ValueError) as exc:
                 await self._kill()
-                return self._failed(name, f"the script worker stopped ({exc}); it is restarted for the next call")
+                return self._failed(name, f"the script worker stopped ({exc}); it is restarted for the next call",
+                                    worker_fault=True)
             if overrun := self._memory_overrun():
                 await self._kill()
-                return self._failed(name, overrun)
+                return self._failed(name, overrun, worker_fault=True)
         if answer.get("error"):
             return CallOutcome(error=str(answer["error"]))
         try:
@@ -202,9 +231,9 @@ class ScriptRunner:
             return f"used more than {self._memory_mb} MiB of memory; the script worker is restarted"
         return None
 
-    def _failed(self, name: str, error: str) -> CallOutcome:
+    def _failed(self, name: str, error: str, worker_fault: bool = False) -> CallOutcome:
         logging.getLogger(f"{SCRIPT_LOGGER}.{name or 'callback'}").error("call failed: %s", error)
-        return CallOutcome(error=error)
+        return CallOutcome(error=error, worker_fault=worker_fault)
 
     async def _ensure_worker(self) -> None:
         """Start the worker with every script, unless it runs; a worker that fails to start (or to

@@ -1,11 +1,15 @@
 """Check a value against a point's type before it is written (pure).
 
-A write that cannot fit is refused with the reason, never truncated or wrapped around.
+A write that cannot fit is refused with the reason, never truncated or wrapped around. What a
+cloud may send: a bit takes true/false or 0/1; a number type takes a JSON number, or a string
+holding a plain decimal number ("43", "-1.5", "2e3"), as dashboards often send; it never takes
+true/false (``true`` is not 1), nor "nan", "inf", " 43" or "0x10".
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from .points import DataType, Point
@@ -18,13 +22,35 @@ _INTEGER_RANGES = {
     DataType.BCD: (0, 9999),
 }
 _FLOAT32_MAX = 3.4028234663852886e38
+_DECIMAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", re.ASCII)
+_WHOLE = re.compile(r"-?\d+", re.ASCII)
+
+
+def accepted_input(point: Point, value: Any) -> Any:
+    """Return a value from outside (a cloud message, a script, the UI) as the engineering value it
+    stands for, before any transform; raise ValueError for one the point's type does not take."""
+    if point.dtype.is_bit:
+        if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
+            return bool(value)
+        raise ValueError(f"{value!r} is not a bit value (use true/false or 0/1)")
+    if point.dtype is DataType.STRING:
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a number, as {point.dtype} needs")
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError(f"{value!r} is not a number, as {point.dtype} needs")
+        return int(value) if _WHOLE.fullmatch(value) else float(value)
+    if not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a number, as {point.dtype} needs")
+    return value
 
 
 def checked_value(point: Point, value: Any) -> Any:
     """Return ``value`` converted for ``point``'s type, or raise ValueError saying why it cannot be."""
     dtype = point.dtype
     if dtype.is_bit:
-        if isinstance(value, bool) or value in (0, 1):
+        if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
             return bool(value)
         raise ValueError(f"{value!r} is not a bit value (use true/false or 0/1)")
     if dtype is DataType.STRING:
@@ -52,7 +78,7 @@ def checked_value(point: Point, value: Any) -> Any:
 
 def _number(value: Any) -> float:
     if isinstance(value, bool):
-        return int(value)
+        raise ValueError(f"{str(value).lower()} is not a number")
     if isinstance(value, int | float):
         return value
     try:

@@ -40,6 +40,9 @@ async def status(request: web.Request, _body: None) -> dict[str, Any]:
     if gateway.outbox is not None:
         overview["outbox"] = {"depth": gateway.outbox.depth, "evicted": gateway.outbox.evicted}
     runner = gateway.runner
-    overview["scripts"] = [{"name": name, "faulted": runner.faulted.get(name) or runner.load_error(name)}
+    overview["scripts"] = [{"name": name, "faulted": runner.faulted.get(name) or runner.load_error(name),
+                            "resumes_at": runner.resumes_at.get(name) if name in runner.faulted else None,
+                            "bad_messages": runner.input_errors.get(name, 0)}
                            for name in runner.script_names]
+    overview["failed_parts"] = dict(gateway.part_failures)
     return overview

@@ -433,3 +433,25 @@ async def test_a_script_whose_top_level_overruns_is_left_out_and_answers_never_s
     assert slow.error is not None and "top level ran longer than 1 s" in slow.error
     assert "top level ran longer" in (runner.load_error("slow") or "")
     assert json.loads(again.messages[0].payload) == {"from": "quick", "n": 3}
+
+
+async def test_a_paused_script_runs_again_after_its_pause_and_pauses_longer_when_it_fails_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.scripting import runner as runner_module
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(runner_module.time, "time", lambda: clock[0])
+    runner = _runner("def main(data, api):\n    return 1 / 0\n")
+    try:
+        for _ in range(runner_module.FAULT_AFTER):
+            await runner.call_publish("upload", DATA, CONTEXT)
+        first_pause = runner.resumes_at["upload"] - clock[0]
+        clock[0] += first_pause / 2
+        assert (await runner.call_publish("upload", DATA, CONTEXT)).error.startswith("paused")  # type: ignore[union-attr]
+        clock[0] += first_pause
+        again = await runner.call_publish("upload", DATA, CONTEXT)  # called, fails, paused at once, for longer
+        assert again.error == "line 2: ZeroDivisionError: division by zero"
+        assert runner.resumes_at["upload"] - clock[0] == 2 * first_pause == 2 * runner_module.RESUME_AFTER
+        assert "paused for 60 s" in runner.faulted["upload"]
+    finally:
+        await runner.close()

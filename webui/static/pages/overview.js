@@ -45,7 +45,19 @@ function view(status) {
     status.scripts.length ? h("table", { "data-table": "scripts" },
       h("tr", {}, [h("th", {}, "Script"), h("th", {}, "State")]),
       status.scripts.map((s) => h("tr", {}, h("td", {}, s.name),
-        h("td", {}, s.faulted ? h("span", { class: "bad" }, `faulted: ${s.faulted}`) : h("span", { class: "ok" }, "ok")))))
+        h("td", {}, scriptState(s)))))
       : h("p", { class: "muted" }, "No scripts."),
-  ];
+    Object.keys(status.failed_parts || {}).length ? [h("h2", {}, "Restarted parts"),
+      h("table", { "data-table": "parts" }, h("tr", {}, [h("th", {}, "Part"), h("th", {}, "Last fault")]),
+        Object.entries(status.failed_parts).map(([part, fault]) => h("tr", {}, h("td", {}, part),
+          h("td", { class: "bad" }, fault))))] : [],
+  ].flat();
+}
+
+// A paused script says why and when it runs again; a subscribe script counts the messages that failed it.
+function scriptState(s) {
+  const bad = s.bad_messages ? h("span", { class: "warn" }, ` (${s.bad_messages} message(s) failed it)`) : "";
+  if (!s.faulted) return [h("span", { class: "ok" }, "ok"), bad];
+  const resumes = s.resumes_at ? `; runs again at ${formatTime(s.resumes_at)}` : "";
+  return [h("span", { class: "bad" }, `paused: ${s.faulted}${resumes}`), bad];
 }
