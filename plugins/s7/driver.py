@@ -1,7 +1,13 @@
 """Siemens S7 driver over python-snap7's client.
 
 The client blocks, so each connection gets its own thread: a PLC that stops answering holds only
-its own thread until its timeout, never one another PLC needs.
+its own thread until its timeout, never one another PLC needs. Closing while a call still blocks
+does not wait for it: that thread and client are left to finish and disconnect on their own, and
+the next connect gets new ones.
+
+snap7 checks each answer (function, item count, return code, lengths, PDU reference); an answer
+it refuses for its form is a :class:`BadAnswer` (the session is opened again), one whose item
+return code refuses the request a :class:`DeviceRejected`.
 """
 
 from __future__ import annotations
@@ -11,23 +17,24 @@ import contextlib
 import re
 import struct
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import snap7
 from pydantic import Field, field_validator, model_validator
-from snap7.error import S7ConnectionError, S7Error, S7TimeoutError
+from snap7.error import S7ConnectionError, S7Error, S7ProtocolError, S7TimeoutError
 from snap7.logo import Logo
 from snap7.type import Area, Parameter
 
-from gateway.errors import ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
+from gateway.errors import BadAnswer, ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
 from gateway.southbound.blocks import decode_members, describe_blocks, read_blocks
 
 from . import codec
 from .addresses import S7Address, check_point
+from .blocking import BlockingWorker
 from .planning import MIN_PDU, Block, S7Plan, narrow, plan_reads
 
+OFFERED_PDU = 480  # what snap7's client asks for: a PLC answering with more is not believed
 _AREAS = {"DB": Area.DB, "M": Area.MK, "I": Area.PE, "Q": Area.PA}
 _ADDRESS_ERROR_CODES = ("(0x05)", "(0x0a)")  # S7 item return codes: address out of range, object missing
 
@@ -77,10 +84,8 @@ class S7Driver(Driver):
     def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         self._host, self._port = split_host_port(endpoint)
-        self._client = Logo() if self.args.tsaps else snap7.Client()  # Logo: the client's TSAP connect
-        self._client.set_param(Parameter.RecvTimeout, int(timeout * 1000))
+        self._client, self._worker = self._new_session()
         self._lock = asyncio.Lock()  # snap7's client is not safe for concurrent calls
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"s7-{self._host}:{self._port}")
 
     @classmethod
     def check_point(cls, point: Point, args: DriverArgs) -> None:
@@ -103,6 +108,11 @@ class S7Driver(Driver):
         """Return True while the ISO-on-TCP session is up."""
         return bool(self._client.get_connected())
 
+    def _new_session(self) -> tuple[snap7.Client, BlockingWorker]:
+        client = Logo() if self.args.tsaps else snap7.Client()  # Logo: the client's TSAP connect
+        client.set_param(Parameter.RecvTimeout, int(self.timeout * 1000))
+        return client, BlockingWorker(f"s7-{self._host}:{self._port}")
+
     async def connect(self) -> None:
         """Open the session with rack/slot or TSAP addressing."""
         tsaps = self.args.tsaps
@@ -118,7 +128,7 @@ class S7Driver(Driver):
     async def read(self, plan: Any) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
         assert isinstance(plan, S7Plan)
-        negotiated = self._client.get_pdu_length()
+        negotiated = min(self._client.get_pdu_length(), OFFERED_PDU)
         plan.fit_pdu(min(negotiated, self.args.pdu_size or negotiated))
         return await read_blocks(plan, self._read_block, decode_members(_decode_member), narrow)
 
@@ -141,22 +151,32 @@ class S7Driver(Driver):
         await self._run(self._client.write_area, area, address.db, address.byte, data)
 
     async def close(self) -> None:
-        """Drop the session."""
+        """Drop the session; a call still blocking (a connect to a PLC that does not answer) is
+        not waited for, so that stopping takes no longer than it must."""
+        if self._worker.busy:
+            self._worker.abandon(last=self._client.disconnect)
+            self._client, self._worker = self._new_session()
+            return
         with contextlib.suppress(S7Error):
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._client.disconnect)
+            await self._worker.run(self._client.disconnect)
 
     async def _run(self, call: Any, *args: Any) -> Any:
         """Run one blocking snap7 call in a thread, translating its errors."""
         async with self._lock:
             try:
-                return await asyncio.get_running_loop().run_in_executor(self._thread, call, *args)
+                return await self._worker.run(call, *args)
             except S7TimeoutError as exc:
                 raise RequestTimeout(f"no answer from {self.endpoint} in {self.timeout} s") from exc
             except (S7ConnectionError, ConnectionError, OSError) as exc:
                 raise ConnectError(f"connection to {self.endpoint} lost: {exc}") from exc
-            except S7Error as exc:
+            except S7ProtocolError as exc:
+                if "operation failed" not in str(exc):  # not an item return code: the answer's form is wrong
+                    raise BadAnswer(f"{self.endpoint} sent an answer that does not answer the request, "
+                                    f"dropped: {exc}") from exc
                 if any(code in str(exc) for code in _ADDRESS_ERROR_CODES):
                     raise IllegalAddress(f"PLC refused the address: {exc}") from exc
+                raise DeviceRejected(f"PLC refused the request: {exc}") from exc
+            except S7Error as exc:
                 raise DeviceRejected(f"PLC refused the request: {exc}") from exc
             except RuntimeError as exc:
                 raise DriverError(f"S7 request to {self.endpoint} failed: {exc}") from exc
