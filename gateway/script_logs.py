@@ -71,7 +71,7 @@ class ScriptLogs(logging.Handler):
             {"time": record.created, "level": record.levelname, "message": record.getMessage()})
         try:
             self._file(script).emit(record)
-        except Exception:  # a full disk must not stop the script or the gateway
+        except Exception:  # noqa: BLE001 - a logging handler reports its own failure, never raises
             self.handleError(record)
 
     def tail(self, script: str, lines: int = TAIL_LINES) -> list[dict[str, Any]]:

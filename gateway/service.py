@@ -157,7 +157,7 @@ class GatewayService:
             waiter.cancel()
         try:
             await task
-        except Exception as exc:  # the gateway failed: the caller restores or gives up
+        except Exception as exc:  # noqa: BLE001 - the gateway failed: the caller restores or gives up
             return exc
         finally:
             self.gateway = None if self.gateway is gateway else self.gateway

@@ -87,7 +87,7 @@ class ScriptHost:
                 api.awsiot_publish(context.topic, returned, context.qos)
         except ScriptError as exc:
             return self._failed(script, api, str(exc))
-        except (Exception, StepBudgetExceeded, CpuBudgetExceeded) as exc:  # the user's code may raise anything
+        except (Exception, StepBudgetExceeded, CpuBudgetExceeded) as exc:  # noqa: BLE001 - user code raises anything
             return self._failed(script, api, self._describe(exc, script.compiled.filename))
         finally:
             self._active = None

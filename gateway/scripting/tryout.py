@@ -7,6 +7,7 @@ sent and no PLC is written.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,7 +36,8 @@ def check_script(path: Path, function: str | None) -> list[str]:
 async def test_script(path: Path, function: str, data: dict[str, Any], context: CallContext | None = None,
                       queries: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
     """Run ``function`` of the script at ``path`` on ``data`` in the sandbox (see :func:`test_source`)."""
-    return await test_source(path.read_text(encoding="utf-8"), str(path), function, data, context, queries)
+    source = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    return await test_source(source, str(path), function, data, context, queries)
 
 
 async def test_source(source: str, filename: str, function: str, data: dict[str, Any],

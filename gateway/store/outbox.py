@@ -191,7 +191,7 @@ class Outbox:
             async with self._lock:
                 await self._db.commit()
                 await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except Exception as exc:  # sqlite3.Error: the data is safe in the WAL either way
+        except (sqlite3.Error, OSError, ValueError) as exc:  # the data is safe in the WAL either way
             log.warning("outbox: checkpoint at close failed (%s); the WAL is replayed on the next start", exc)
         finally:
             await self._db.close()

@@ -59,7 +59,7 @@ class BlockingWorker:
             outcome: tuple[Any, BaseException | None]
             try:
                 outcome = (job.call(*job.args), None)
-            except BaseException as exc:  # handed to the waiting caller, whatever it is
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller, whatever it is
                 outcome = (None, exc)
             if job.done is not None and job.loop is not None:
                 self._finished += 1

@@ -77,8 +77,9 @@ def _poller(protocol: str, port: int, points: list[Point], args: dict[str, Any])
 async def _bench(kind: str, protocol: str, points: list[Point], narrow: Callable[[Any, Any], Any],
                  args: dict[str, Any], planned_cycles: int, per_tag_cycles: int) -> tuple[Run, Run]:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tests.bench.sim_process", kind, str(port), str(len(points))],
-                              cwd=REPO, stdout=subprocess.PIPE, text=True)
+    server = await asyncio.to_thread(subprocess.Popen, [sys.executable, "-m", "tests.bench.sim_process", kind,
+                                                        str(port), str(len(points))],
+                                     cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         planned = _poller(protocol, port, points, args)

@@ -10,6 +10,7 @@ least once) and counted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -89,11 +90,11 @@ async def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
     try:
         for _ in range(KILLS):
             gateway = _start(path)
-            time.sleep(rng.uniform(0.4, 1.6))
+            await asyncio.sleep(rng.uniform(0.4, 1.6))  # the simulated PLC serves from this loop
             if rng.random() < 0.35:  # the broker goes down or comes back while the gateway runs
                 broker.stop() if broker_up else broker.start()
                 broker_up = not broker_up
-                time.sleep(rng.uniform(0.1, 0.6))
+                await asyncio.sleep(rng.uniform(0.1, 0.6))
             os.kill(gateway.pid, signal.SIGKILL)
             gateway.wait()
             committed |= _committed(db)
@@ -103,7 +104,7 @@ async def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
         gateway = _start(path)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not committed <= set(received):
-            time.sleep(0.2)
+            await asyncio.sleep(0.2)
             _drain(subscriber, received)
         gateway.send_signal(signal.SIGINT)
         gateway.wait(10)

@@ -3,6 +3,7 @@ view talks to the gateway's own pages only, and an IoTgo apikey is a secret like
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,6 @@ async def test_an_iotgo_apikey_is_never_shown_and_kept_when_sent_back_hidden(web
     assert APIKEY not in str(whole) and APIKEY not in str(clouds) and APIKEY not in exported
     assert shown["devices"][0]["apikey"] == "********"
     assert status == 200, answer
-    saved = yaml.safe_load(Path(web_gateway.config_path).read_text())
+    saved = yaml.safe_load(await asyncio.to_thread(Path(web_gateway.config_path).read_text))
     device = next(c for c in saved["clouds"] if c["name"] == "iot")["devices"][0]
     assert device["apikey"] == APIKEY and device["measures"] == ["Temp", "Setpoint"]
