@@ -113,13 +113,15 @@ class IotgoConnector:
             log.info("%s: connected to %s with %d device(s)", self.cloud.name, self._ws_url, len(self._apikeys))
             self._backoff.reset()
             drain = asyncio.create_task(self._drain(self._request))
-            done, _ = await asyncio.wait({reader, drain}, return_when=asyncio.FIRST_COMPLETED)
-            drain.cancel()
+            try:
+                done, _ = await asyncio.wait({reader, drain}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                await _cancelled(drain)
             for task in done:
                 task.result()
             raise ConnectionError("the server closed the WebSocket")
         finally:
-            reader.cancel()
+            await _cancelled(reader)
 
     async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         async for message in socket:
@@ -127,7 +129,7 @@ class IotgoConnector:
                 continue
             try:
                 data = json.loads(message.data)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested too deep for the parser is no JSON either
                 log.warning("%s: the server sent something that is not JSON; ignored", self.cloud.name)
                 continue
             if not isinstance(data, dict):
@@ -180,7 +182,7 @@ class IotgoConnector:
             params = json.loads(row.payload)
             if not isinstance(params, dict):
                 raise ValueError("params must be a JSON object")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             log.error("%s: message for %s dropped: %s", self.cloud.name, row.topic, exc)
             self._outbox.ack(row.id)
             return
@@ -247,7 +249,7 @@ class IotgoConnector:
         try:
             await self._request({"action": "update", "deviceid": deviceid, "apikey": self._apikeys.get(deviceid, ""),
                                  "params": json.loads(payload)})
-        except (IotgoRefused, ConnectionError, ValueError) as exc:
+        except (IotgoRefused, ConnectionError, ValueError, RecursionError) as exc:
             log.warning("%s: mqtt_publish to %s not sent: %s", self.cloud.name, deviceid, exc)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -263,3 +265,11 @@ class IotgoConnector:
         self.state.last_error = reason
         self.state.since = time.time()
         self.state.failures += 1
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it, so that an error it ended with is not left unretrieved (the
+    caller has its own outcome to report)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

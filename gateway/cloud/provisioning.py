@@ -134,6 +134,13 @@ class _Exchange:
 
     def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
         base, _, outcome = message.topic.rpartition("/")
+        try:
+            answer = json.loads(message.payload or b"{}")
+        except (ValueError, RecursionError):  # whatever the broker sent, the waiter gets an answer
+            answer = {"errorMessage": "the answer is not JSON"}
+            outcome = "rejected"
+        if not isinstance(answer, dict):
+            answer, outcome = {"errorMessage": "the answer is not a JSON object"}, "rejected"
         with self._arrived:
-            self._answers[base] = (outcome, json.loads(message.payload or b"{}"))
+            self._answers[base] = (outcome, answer)
             self._arrived.notify_all()

@@ -149,7 +149,7 @@ def _transform(kind: str, cell: Any) -> dict[str, Any]:
     if kind == "value_map":
         try:
             transform["map"] = json.loads(cell("Mapping_table") or "{}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValueError(f"Mapping_table: not a JSON object: {exc}") from exc
     return transform
 

@@ -28,7 +28,10 @@ def load(line: bytes) -> dict[str, Any]:
     """Decode one line; raise ValueError for anything but a JSON object within the size cap."""
     if len(line) > MAX_LINE_BYTES:
         raise ValueError(f"a line of {len(line)} bytes is over the {MAX_LINE_BYTES} byte cap")
-    message = json.loads(line)
+    try:
+        message = json.loads(line)
+    except RecursionError as exc:
+        raise ValueError("a line nested too deep") from exc
     if not isinstance(message, dict):
         raise ValueError("a line must hold a JSON object")
     return message

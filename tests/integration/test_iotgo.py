@@ -143,3 +143,13 @@ def test_configuration_mistakes_are_named(tmp_path: Path) -> None:
     assert any("devices[1].deviceid: device 10000abcde is listed twice" in p for p in shown)
     assert any("publish[0].topic: for iotgo cloud 'iot' the topic is the deviceid" in p for p in shown)
     assert any("subscribe[0].cloud: cloud 'iot' is iotgo" in p for p in shown)
+
+
+async def test_a_server_message_nested_too_deep_is_ignored_and_the_connection_stays(tmp_path: Path) -> None:
+    async with _line(tmp_path) as (server, plc, (gateway, device)):
+        await _until(lambda: device.registered == 1)
+        assert device.socket is not None
+        await device.socket.send_str("[" * 100_000 + "]" * 100_000)
+        answer = await server.push(DEVICE, {"Setpoint": 12.5})  # the same connection still serves pushes
+        assert answer["error"] == 0 and plc.get_value("Setpoint") == pytest.approx(12.5)
+        assert device.registered == 1 and gateway.connectors["iot"].state.connected
