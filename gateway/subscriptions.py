@@ -1,7 +1,8 @@
 """Hand cloud messages to the subscribe scripts and apply what they ask for.
 
-Messages arrive on the event loop from the connectors and wait in a bounded queue (overflow is
-counted and logged, never blocking the network thread). One worker runs the matching rules in
+Messages arrive on the event loop from the connectors and wait in a queue bounded by count and by
+bytes (overflow is counted and logged, never blocking the network thread); a message larger than
+any setpoint needs is dropped on arrival, before it reaches a script. One worker runs the matching rules in
 arrival order: their publishes go to the outbox, their ``write_plc_values`` go to the PLCs, and
 the callbacks then see the per-value results.
 """
@@ -26,6 +27,8 @@ from gateway.tasks import stop_if_cancelled
 log = logging.getLogger("gateway.subscribe")
 
 QUEUE_SIZE = 1000
+MAX_MESSAGE_BYTES = 1024 * 1024  # eight times what AWS IoT carries at all
+MAX_QUEUED_BYTES = 16 * 1024 * 1024
 
 
 class SubscriptionDispatcher:
@@ -38,6 +41,7 @@ class SubscriptionDispatcher:
         self._global_parameters = dict(global_parameters)
         self._limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
         self._queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue(QUEUE_SIZE)
+        self._queued_bytes = 0
         self.dropped = 0
 
     def subscriptions(self, cloud: str) -> list[tuple[str, int]]:
@@ -46,8 +50,16 @@ class SubscriptionDispatcher:
 
     def receive(self, cloud: str, topic: str, payload: bytes) -> None:
         """Queue a received message (called on the event loop); drop and count it when full."""
+        if len(payload) > MAX_MESSAGE_BYTES:
+            self.dropped += 1
+            log.warning("%s: dropped a message of %d bytes on %s: larger than %d (%d dropped)", cloud, len(payload),
+                        topic, MAX_MESSAGE_BYTES, self.dropped)
+            return
         try:
+            if self._queued_bytes + len(payload) > MAX_QUEUED_BYTES:
+                raise asyncio.QueueFull
             self._queue.put_nowait((cloud, topic, payload))
+            self._queued_bytes += len(payload)
         except asyncio.QueueFull:
             self.dropped += 1
             log.warning("%s: subscribe queue full, dropped a message on %s (%d dropped)", cloud, topic, self.dropped)
@@ -57,6 +69,7 @@ class SubscriptionDispatcher:
         while True:
             stop_if_cancelled()
             cloud, topic, payload = await self._queue.get()
+            self._queued_bytes -= len(payload)
             for rule, pattern in self._rules:
                 if rule.cloud == cloud and topic_matches_sub(pattern, topic):
                     try:

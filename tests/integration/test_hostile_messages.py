@@ -16,6 +16,7 @@ import paho.mqtt.publish as mqtt_publish
 from gateway.config import load_config, measure_point
 from gateway.demo.broker import MosquittoBroker
 from gateway.scripting.runner import FAULT_AFTER
+from gateway.subscriptions import MAX_MESSAGE_BYTES
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port
 from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
@@ -75,3 +76,26 @@ async def test_bad_messages_fail_only_themselves_and_booleans_are_no_numbers(
     assert "true is not a number" in refused["result"][0]["error"]
     assert [(r["var_name"], r["result"]) for r in written["result"]] == [("Speed", "OK"), ("Run", "OK")]
     assert server.get_value("Speed") == 43 and server.get_value("Run") is True
+
+
+async def test_a_message_larger_than_any_setpoint_needs_never_reaches_the_script(
+        tmp_path: Path, broker: MosquittoBroker, subscribe: Any) -> None:
+    modbus_port = free_port()
+    path = write_config(tmp_path, _config(tmp_path, broker.port, modbus_port))
+    loaded = load_config(path)
+    server = ModbusSimServer([measure_point(m, loaded.model.controllers[0]) for m in loaded.model.measures],
+                             "127.0.0.1", modbus_port, moving=lambda _p: False)
+    await server.start()
+    acks = subscribe("awsiot/ack")
+    huge = '{"Speed": 7, "pad": "' + "x" * (MAX_MESSAGE_BYTES + 1) + '"}'
+    try:
+        async with running_gateway(path) as gateway:
+            await asyncio.wait_for(gateway.connectors["default"].subscribed.wait(), 15)
+            for payload in (huge, huge, '{"Speed": 8}'):
+                await asyncio.to_thread(mqtt_publish.single, "plant/set", payload, qos=1, hostname="127.0.0.1",
+                                        port=broker.port)
+            written = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
+            calls = gateway.runner.calls["subscribe:setpoints"]
+    finally:
+        await server.stop()
+    assert calls == 1 and written["result"][0]["result"] == "OK" and server.get_value("Speed") == 8
