@@ -42,9 +42,10 @@ class CsvImport:
     rows: list[int]  # the file's row number of each measure (the header is row 1)
 
 
-def read_measures(text: str) -> CsvImport:
-    """Parse ``text``; every row is checked on its own, so one bad row hides no other."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+def read_measures(text: str | Iterable[str]) -> CsvImport:
+    """Parse ``text`` (or its lines, read as they are needed); every row is checked on its own, so
+    one bad row hides no other."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")) if isinstance(text, str) else text)
     headers = {(h or "").strip().lower(): h for h in reader.fieldnames or []}
     missing = [c for c in _REQUIRED if c.lower() not in headers]
     if missing:

@@ -6,7 +6,11 @@ page; the WebSocket then pushes the values that change.
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +27,8 @@ from .uploads import read_body
 
 MAX_PAGE = 500
 MAX_CSV_BYTES = 8 * 1024 * 1024
+MAX_ERRORS_SHOWN = 100
+MAX_LINE_CHARS = 64 * 1024  # a measure's row is some 200 characters
 SORTABLE = ("name", "controller", "group", "address", "type", "access", "value", "status", "timestamp")
 _MEASURE_PATH = re.compile(r"^measures\[(\d+)\]\.?(\w*)")
 
@@ -98,13 +104,19 @@ async def export(request: web.Request, _body: None) -> web.Response:
 
 async def import_csv(request: web.Request, _body: None) -> dict[str, Any]:
     raw = await read_body(request, MAX_CSV_BYTES)
+    # decoded a few KiB at a time as the rows are read: a text copy of the whole file (and the
+    # four bytes per character an in-memory text file keeps) would cost five times its size
+    lines = _lines(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline=""), MAX_LINE_CHARS)
     try:
-        text = raw.decode("utf-8-sig")
+        parsed = await asyncio.to_thread(read_measures, lines)
     except UnicodeDecodeError as exc:
         raise ApiError(400, "the file is not UTF-8 text") from exc
-    parsed = read_measures(text)
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise ApiError(400, f"not a measure.csv: {exc}") from exc
     if parsed.errors:
-        raise ApiError(422, f"nothing was imported: {len(parsed.errors)} problem(s)", errors=parsed.errors)
+        shown = parsed.errors[:MAX_ERRORS_SHOWN]
+        more = [f"... and {len(parsed.errors) - len(shown)} more"] if len(parsed.errors) > len(shown) else []
+        raise ApiError(422, f"nothing was imported: {len(parsed.errors)} problem(s)", errors=shown + more)
     if not parsed.measures:
         raise ApiError(400, "the file holds no measures")
     row_of_index: dict[int, int] = {}
@@ -157,3 +169,12 @@ def _integer(text: str | None, default: int, name: str) -> int:
         return int(text)
     except ValueError as exc:
         raise ApiError(400, f"{name} must be a whole number") from exc
+
+
+def _lines(stream: io.TextIOWrapper, limit: int) -> Iterator[str]:
+    """Yield the lines of ``stream``; raise csv.Error at one longer than ``limit`` characters
+    rather than reading all of it into one string."""
+    while line := stream.readline(limit + 1):
+        if len(line) > limit:
+            raise csv.Error(f"a line is longer than {limit} characters")
+        yield line
