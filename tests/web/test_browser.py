@@ -189,3 +189,21 @@ def _next_from_ui(subscriber: Subscriber) -> dict[str, Any]:
         if "from_ui" in payload:
             return dict(payload)
     raise AssertionError("no message from the saved script")
+
+
+async def test_the_overview_says_why_a_script_is_paused_and_when_it_runs_again(
+        web_gateway: WebGateway, browser: Browser, artifacts: Path) -> None:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    await _set_up(page, web_gateway)
+    client = await web_gateway.logged_in()
+    try:
+        status, answer = await client.call("PUT", "/scripts/files/upload.py",
+                                           {"source": "def upload(data, api):\n    return 1 / 0\n"})
+        assert status == 200, answer
+    finally:
+        await client.close()
+    scripts = page.locator("[data-table=scripts]")
+    await expect(scripts).to_contain_text("paused: failed 5 times in a row", timeout=20_000)
+    await expect(scripts).to_contain_text("ZeroDivisionError")
+    await expect(scripts).to_contain_text("runs again at")
+    await _shot(page, artifacts, "12-overview-paused-script")
