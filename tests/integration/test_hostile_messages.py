@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.publish as mqtt_publish
+import pytest_asyncio
 
 from gateway.config import load_config, measure_point
 from gateway.demo.broker import MosquittoBroker
@@ -40,37 +42,44 @@ def _config(tmp_path: Path, broker_port: int, modbus_port: int) -> dict[str, Any
     }
 
 
-async def test_bad_messages_fail_only_themselves_and_booleans_are_no_numbers(
-        tmp_path: Path, broker: MosquittoBroker, subscribe: Any) -> None:
+@pytest_asyncio.fixture
+async def line(tmp_path: Path, broker: MosquittoBroker) -> AsyncIterator[tuple[Path, ModbusSimServer]]:
+    """The configuration's path and its simulated PLC, running."""
     modbus_port = free_port()
     path = write_config(tmp_path, _config(tmp_path, broker.port, modbus_port))
     loaded = load_config(path)
     server = ModbusSimServer([measure_point(m, loaded.model.controllers[0]) for m in loaded.model.measures],
                              "127.0.0.1", modbus_port, moving=lambda _p: False)
     await server.start()
+    try:
+        yield path, server
+    finally:
+        await server.stop()
+
+
+async def test_bad_messages_fail_only_themselves_and_booleans_are_no_numbers(
+        line: tuple[Path, ModbusSimServer], broker: MosquittoBroker, subscribe: Any) -> None:
+    path, server = line
     acks = subscribe("awsiot/ack")
 
     async def send(payload: str) -> None:
         await asyncio.to_thread(mqtt_publish.single, "plant/set", payload, qos=1, hostname="127.0.0.1",
                                 port=broker.port)
 
-    try:
-        async with running_gateway(path) as gateway:
-            await asyncio.wait_for(gateway.connectors["default"].subscribed.wait(), 15)
-            for _ in range(FAULT_AFTER + 2):
-                await send(DEEP)
-            for _ in range(100):
-                if gateway.runner.input_errors["subscribe:setpoints"] >= FAULT_AFTER + 2:
-                    break
-                await asyncio.sleep(0.05)
-            await send('{"Speed": true, "Run": 1}')
-            refused = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
-            await send('{"Speed": "43", "Run": true}')
-            written = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
-            paused = dict(gateway.runner.faulted)
-            bad = gateway.runner.input_errors["subscribe:setpoints"]
-    finally:
-        await server.stop()
+    async with running_gateway(path) as gateway:
+        await asyncio.wait_for(gateway.connectors["default"].subscribed.wait(), 15)
+        for _ in range(FAULT_AFTER + 2):
+            await send(DEEP)
+        for _ in range(100):
+            if gateway.runner.input_errors["subscribe:setpoints"] >= FAULT_AFTER + 2:
+                break
+            await asyncio.sleep(0.05)
+        await send('{"Speed": true, "Run": 1}')
+        refused = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
+        await send('{"Speed": "43", "Run": true}')
+        written = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
+        paused = dict(gateway.runner.faulted)
+        bad = gateway.runner.input_errors["subscribe:setpoints"]
     assert paused == {} and bad == FAULT_AFTER + 2  # the rule stayed on; each bad message was counted
     assert [(r["var_name"], r["result"]) for r in refused["result"]] == [("Speed", "Failed"), ("Run", "OK")]
     assert "true is not a number" in refused["result"][0]["error"]
@@ -79,23 +88,15 @@ async def test_bad_messages_fail_only_themselves_and_booleans_are_no_numbers(
 
 
 async def test_a_message_larger_than_any_setpoint_needs_never_reaches_the_script(
-        tmp_path: Path, broker: MosquittoBroker, subscribe: Any) -> None:
-    modbus_port = free_port()
-    path = write_config(tmp_path, _config(tmp_path, broker.port, modbus_port))
-    loaded = load_config(path)
-    server = ModbusSimServer([measure_point(m, loaded.model.controllers[0]) for m in loaded.model.measures],
-                             "127.0.0.1", modbus_port, moving=lambda _p: False)
-    await server.start()
+        line: tuple[Path, ModbusSimServer], broker: MosquittoBroker, subscribe: Any) -> None:
+    path, server = line
     acks = subscribe("awsiot/ack")
     huge = '{"Speed": 7, "pad": "' + "x" * (MAX_MESSAGE_BYTES + 1) + '"}'
-    try:
-        async with running_gateway(path) as gateway:
-            await asyncio.wait_for(gateway.connectors["default"].subscribed.wait(), 15)
-            for payload in (huge, huge, '{"Speed": 8}'):
-                await asyncio.to_thread(mqtt_publish.single, "plant/set", payload, qos=1, hostname="127.0.0.1",
-                                        port=broker.port)
-            written = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
-            calls = gateway.runner.calls["subscribe:setpoints"]
-    finally:
-        await server.stop()
+    async with running_gateway(path) as gateway:
+        await asyncio.wait_for(gateway.connectors["default"].subscribed.wait(), 15)
+        for payload in (huge, huge, '{"Speed": 8}'):
+            await asyncio.to_thread(mqtt_publish.single, "plant/set", payload, qos=1, hostname="127.0.0.1",
+                                    port=broker.port)
+        written = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
+        calls = gateway.runner.calls["subscribe:setpoints"]
     assert calls == 1 and written["result"][0]["result"] == "OK" and server.get_value("Speed") == 8

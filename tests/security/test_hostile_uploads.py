@@ -69,33 +69,33 @@ class GatewayProcess:
 @pytest.fixture
 def gateway_process(tmp_path: Path) -> Iterator[GatewayProcess]:
     folder = tmp_path
-    if True:  # no broker: the cloud stays disconnected, which changes nothing here
-        config = simulated_gateway("uploads", free_port(), [script_rule("up", "t", "vars_upload_test.py",
-                                                                        "vars_upload_test")])
-        port = free_port()
-        config["gateway"]["web"] = {"host": "127.0.0.1", "port": port}
-        path = write_config(folder, config)
-        process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(path)], cwd=folder,
-                                   stderr=subprocess.DEVNULL, preexec_fn=default_ctrl_c)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            session = requests.Session()
-            code_file = folder / "state" / "setup-code"
-            for _ in range(200):
-                if code_file.exists():
-                    try:
-                        answer = session.post(url + "/api/v1/auth/setup", json={
-                            "code": code_file.read_text().strip(), "password": PASSWORD}, timeout=5)
-                        break
-                    except requests.ConnectionError:
-                        pass
-                time.sleep(0.05)
-            session.headers["X-CSRF-Token"] = answer.json()["csrf"]
-            time.sleep(1.0)  # let start-up settle before measuring
-            yield GatewayProcess(process, url, session, path)
-        finally:
-            process.kill()
-            process.wait()
+    # no broker: the cloud stays disconnected, which changes nothing here
+    config = simulated_gateway("uploads", free_port(), [script_rule("up", "t", "vars_upload_test.py",
+                                                                    "vars_upload_test")])
+    port = free_port()
+    config["gateway"]["web"] = {"host": "127.0.0.1", "port": port}
+    path = write_config(folder, config)
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(path)], cwd=folder,
+                               stderr=subprocess.DEVNULL, preexec_fn=default_ctrl_c)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        session = requests.Session()
+        code_file = folder / "state" / "setup-code"
+        for _ in range(200):
+            if code_file.exists():
+                try:
+                    answer = session.post(url + "/api/v1/auth/setup", json={
+                        "code": code_file.read_text().strip(), "password": PASSWORD}, timeout=5)
+                    break
+                except requests.ConnectionError:
+                    pass
+            time.sleep(0.05)
+        session.headers["X-CSRF-Token"] = answer.json()["csrf"]
+        time.sleep(1.0)  # let start-up settle before measuring
+        yield GatewayProcess(process, url, session, path)
+    finally:
+        process.kill()
+        process.wait()
 
 
 def _fill(unit: bytes, cap: int, head: bytes = b"", tail: bytes = b"") -> bytes:
