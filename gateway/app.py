@@ -1,8 +1,10 @@
 """Wire the components of a configuration together and own their lifecycle.
 
 Components start in a TaskGroup with named tasks (outbox flusher, pollers, subscribe
-dispatcher, connectors, uploaders) and stop in reverse order, so producers stop before the outbox closes; the outbox
-then deletes what was acknowledged and checkpoints its WAL.
+dispatcher, connectors, uploaders), each under a supervisor (:mod:`gateway.supervisor`) so that a
+part's fault restarts that part rather than cancelling the group, and stop in reverse order, so
+producers stop before the outbox closes; the outbox then deletes what was acknowledged and
+checkpoints its WAL.
 """
 
 from __future__ import annotations
