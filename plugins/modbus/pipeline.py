@@ -67,14 +67,18 @@ class PipelinedTcpClient(ModbusClientMixin[Awaitable[ModbusPDU]]):
                 raise ConnectionException("not connected")
             tid = next(self._ids)
             request.transaction_id = tid
-            answer: asyncio.Future[ModbusPDU] = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            answer: asyncio.Future[ModbusPDU] = loop.create_future()
             self._pending[tid] = answer
+            # a timer on the future itself: wait_for would wrap each request in a task of its own
+            expiry = loop.call_later(self._timeout, _expire, answer)
             try:
                 self._writer.write(self._framer.buildFrame(request))
-                return await asyncio.wait_for(answer, self._timeout)
+                return await answer
             except TimeoutError as exc:
                 raise ModbusIOException(f"no answer to transaction {tid} in {self._timeout} s") from exc
             finally:
+                expiry.cancel()
                 self._pending.pop(tid, None)
 
     async def _read_answers(self, reader: asyncio.StreamReader) -> None:
@@ -104,3 +108,8 @@ class PipelinedTcpClient(ModbusClientMixin[Awaitable[ModbusPDU]]):
         for waiting in self._pending.values():
             if not waiting.done():
                 waiting.set_exception(error(reason))
+
+
+def _expire(answer: asyncio.Future[ModbusPDU]) -> None:
+    if not answer.done():
+        answer.set_exception(TimeoutError())

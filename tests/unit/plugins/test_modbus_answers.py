@@ -13,7 +13,7 @@ from pymodbus.pdu import register_message as registers
 
 from gateway.collect import ControllerPoller, LatestValues
 from gateway.config.schema import Controller, Measure
-from gateway.errors import BadAnswer
+from gateway.errors import BadAnswer, RequestTimeout
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus import frames
 from gateway_plugins.modbus.driver import ModbusTcpArgs, ModbusTcpDriver
@@ -116,3 +116,22 @@ def test_a_write_answer_echoes_what_was_written(request_: ModbusPDU, answer: Mod
     request_.transaction_id = 9
     wrong = frames.mismatch(request_, answer)
     assert wrong == said if said is None else said in (wrong or "")
+
+
+async def test_a_device_that_never_answers_times_out_and_a_late_answer_is_not_taken() -> None:
+    answers = [b""]  # the first request gets nothing; the later ones their right answer
+
+    def late(request: Request) -> bytes:
+        return answers.pop() if answers else hostile.correct(request)
+
+    async with HostileModbus(late) as plc:
+        args = ModbusTcpArgs(max_gap=0)
+        driver = ModbusTcpDriver(f"127.0.0.1:{plc.port}", 0.3, args)
+        try:
+            await driver.connect()
+            with pytest.raises(RequestTimeout):
+                await driver.read(ModbusTcpDriver.plan(POINTS[:1], args))
+            result = await driver.read(ModbusTcpDriver.plan(POINTS[1:2], args))
+        finally:
+            await driver.close()
+    assert result.values == {"v1": 10}
