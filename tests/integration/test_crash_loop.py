@@ -11,6 +11,7 @@ least once) and counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gateway.demo.broker import MosquittoBroker
@@ -63,14 +65,27 @@ def _start(config: Path) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_ctrl_c)
 
 
+async def _until_ready(web_port: int) -> None:
+    """Wait until the gateway says it runs: start-up takes a second or more on a slow machine, and a
+    kill before it produced anything tests little."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"http://127.0.0.1:{web_port}/api/v1/health") as answer:
+                    if (await answer.json()).get("status") == "ready":
+                        return
+            await asyncio.sleep(0.05)
+
+
 @pytest.mark.asyncio
 async def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
-    modbus_port, broker = free_port(), MosquittoBroker(restartable_port(), persistent=True)
+    modbus_port, web_port = free_port(), free_port()
+    broker = MosquittoBroker(restartable_port(), persistent=True)
     server = ModbusSimServer([Point("Level", "40001", DataType.FLOAT)], "127.0.0.1", modbus_port)
     await server.start()
     broker.start()
     config: dict[str, Any] = {
-        "gateway": {"name": "crash", "data_dir": "state", "web": {"host": "127.0.0.1", "port": free_port()}},
+        "gateway": {"name": "crash", "data_dir": "state", "web": {"host": "127.0.0.1", "port": web_port}},
         "controllers": [{"name": "PLC1", "protocol": "modbus-tcp", "endpoint": f"127.0.0.1:{modbus_port}",
                          "sample_period": 0.05}],
         "measures": [{"name": "Level", "controller": "PLC1", "group": "g", "address": "40001", "type": "FLOAT"}],
@@ -90,6 +105,8 @@ async def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
     try:
         for _ in range(KILLS):
             gateway = _start(path)
+            if rng.random() < 0.8:  # most kills while it runs; the others during its start-up
+                await _until_ready(web_port)
             await asyncio.sleep(rng.uniform(0.4, 1.6))  # the simulated PLC serves from this loop
             if rng.random() < 0.35:  # the broker goes down or comes back while the gateway runs
                 broker.stop() if broker_up else broker.start()
