@@ -78,11 +78,12 @@ def locate(text: str, section: str, *, values: bool = False) -> SectionLayout | 
 
 
 def splice_section(text: str, section: str, change: Callable[[Any], None],
-                   round_trip: Callable[[str, Callable[[Any], None]], str]) -> str | None:
+                   round_trip: Callable[[str, Callable[[Any], None]], str],
+                   layout: SectionLayout | None = None) -> str | None:
     """Return ``text`` with ``section`` changed by ``change``, which gets a document holding only
     that section; ``round_trip(section_text, change)`` edits and dumps it keeping comments.
-    None when the layout is not followed."""
-    layout = locate(text, section)
+    None when the layout is not followed. ``layout``: the section's, when the caller located it."""
+    layout = layout or locate(text, section)
     if layout is None:
         return None
     lines = text.split("\n")

@@ -138,7 +138,7 @@ def _path_names(path: str) -> list[str]:
 def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            body = await _refused_body_logged(request, endpoint) if endpoint.body is not None else None
+            body = await _validated_body(request, endpoint) if endpoint.body is not None else None
             result = await endpoint.handler(request, body)
         except ApiError as exc:
             return web.json_response({"error": exc.message, **exc.extra}, status=exc.status, headers=exc.headers)
@@ -167,7 +167,7 @@ def body_adapter(model: type[Any]) -> TypeAdapter[Any]:
     return adapter
 
 
-async def _refused_body_logged(request: web.Request, endpoint: Endpoint) -> Any:
+async def _validated_body(request: web.Request, endpoint: Endpoint) -> Any:
     """Return the endpoint's validated body; a refused one gets one log line (and no traceback)."""
     assert endpoint.body is not None
     try:

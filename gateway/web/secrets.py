@@ -66,7 +66,8 @@ def restore_secrets(text: str, current: GatewayConfig) -> str:
         layout = locate(text, section)
         if layout is not None and layout.block is None:
             continue  # no such section, so no secret in it
-        edited = splice_section(text, section, lambda document: keep_secrets(document, current), round_trip)
+        edited = None if layout is None else splice_section(
+            text, section, lambda document: keep_secrets(document, current), round_trip, layout)
         if edited is None:
             if len(text) > MAX_WHOLE_ROUND_TRIP:
                 raise ApiError(400, f"the file hides secrets ({HIDDEN}) in a layout that can only be restored by "

@@ -7,7 +7,6 @@ with :meth:`S7SimServer.set_value`, writable points keep what a client wrote.
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,8 +22,6 @@ from . import codec
 from .addresses import S7Address, byte_span, check_point
 
 _SERVER_AREAS = {"DB": SrvArea.DB, "M": SrvArea.MK, "I": SrvArea.PE, "Q": SrvArea.PA}
-logging.getLogger("snap7").setLevel(logging.WARNING)
-logging.getLogger("s7").setLevel(logging.WARNING)
 
 
 class S7SimServer:

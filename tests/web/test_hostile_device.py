@@ -10,7 +10,7 @@ from tests import hostile_modbus as hostile
 from tests.conftest import free_port
 from tests.hostile_modbus import HostileModbus
 from tests.integration.gateway_harness import running_service, write_config
-from tests.web.conftest import UPLOAD_SCRIPT, Client, web_config
+from tests.web.conftest import PASSWORD, UPLOAD_SCRIPT, Client, web_config
 from tests.web.test_metrics import _samples
 
 DEVICE_FAILURE = 4
@@ -25,7 +25,7 @@ async def test_a_plc_answering_only_exceptions_is_not_healthy(tmp_path: Path, br
             client = Client(url)
             try:
                 await client.call("POST", "/auth/setup", {"code": service.passwords.setup_code_path.read_text().strip(),
-                                                         "password": "a long enough secret"})
+                                                         "password": PASSWORD})
                 for _ in range(100):
                     _, status = await client.call("GET", "/status")
                     if status["controllers"][0]["healthy"] is not None and plc.requests >= 2:
