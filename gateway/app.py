@@ -134,7 +134,7 @@ class Gateway:
         self.plc_writer = PlcWriter(self.pollers)
         writes = WriteApplier(self.runner, outbox, self.plc_writer)
         variables, parameters = gateway_variables(model), global_parameters(model)
-        dispatcher = SubscriptionDispatcher(self.config, self.runner, outbox, writes, variables, parameters)
+        dispatcher = SubscriptionDispatcher(self.config, self.runner, writes, variables, parameters)
         if model.subscribe:
             components.append(("subscribe", dispatcher.run))
         for cloud in model.clouds:
@@ -155,7 +155,7 @@ class Gateway:
                 components.append((f"shadow:{cloud.name}", shadow.run))
             components.append((f"cloud:{cloud.name}", connector.run))
         for function in model.functions:
-            scheduler = FunctionScheduler(function, self.config, self.runner, outbox, writes, parameters)
+            scheduler = FunctionScheduler(function, self.config, self.runner, writes, parameters)
             components.append((f"function:{function.name}", scheduler.run))
         publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)
         if self.alarm_log is not None:

@@ -13,12 +13,10 @@ from typing import Any
 
 from gateway.config import LoadedConfig
 from gateway.config.schema import CustomFunction
-from gateway.errors import StoreError
 from gateway.outcomes import WriteApplier
 from gateway.publish_limits import PublishLimits
 from gateway.scripting import CallContext, ScriptRunner
 from gateway.scripting.loading import function_key
-from gateway.store import Outbox
 from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.functions")
@@ -27,9 +25,9 @@ log = logging.getLogger("gateway.functions")
 class FunctionScheduler:
     """Runs one custom function on its schedule."""
 
-    def __init__(self, function: CustomFunction, config: LoadedConfig, runner: ScriptRunner, outbox: Outbox,
+    def __init__(self, function: CustomFunction, config: LoadedConfig, runner: ScriptRunner,
                  writes: WriteApplier, global_parameters: Mapping[str, Any]) -> None:
-        self._function, self._runner, self._outbox, self._writes = function, runner, outbox, writes
+        self._function, self._runner, self._writes = function, runner, writes
         clouds = {cloud.name: cloud for cloud in config.model.clouds}
         cloud = clouds.get(function.cloud or "")
         self._context = CallContext(function.name, function.cloud or "", function.topic, 1, dict(global_parameters),
@@ -49,9 +47,4 @@ class FunctionScheduler:
         if outcome.error:
             log.error("function %s failed: %s", self._function.name, outcome.error)
             return
-        try:
-            await self._outbox.enqueue(outcome.messages)
-        except StoreError as exc:  # the next call may store again; the writes need no outbox
-            log.error("function %s: %d message(s) could not be stored: %s", self._function.name,
-                      len(outcome.messages), exc)
-        await self._writes.apply(outcome, self._context)
+        await self._writes.settle(outcome, self._context)

@@ -1,4 +1,5 @@
-"""Apply the writes a script call asked for, then run its callbacks with the results."""
+"""Settle a script call: commit what it published, apply the writes it asked for, then run its
+callbacks with the results (and settle those the same way)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,17 @@ class WriteApplier:
     def __init__(self, runner: ScriptRunner, outbox: Outbox, writer: PlcWriter) -> None:
         self._runner, self._outbox, self.writer = runner, outbox, writer
 
+    async def settle(self, outcome: CallOutcome, context: CallContext) -> None:
+        """Commit a successful call's messages, then carry out its writes. Messages that cannot be
+        stored are lost and logged; the writes are still made, as they need no outbox."""
+        if outcome.error:
+            return
+        try:
+            await self._outbox.enqueue(outcome.messages)
+        except StoreError as exc:
+            log.error("%s: %d message(s) could not be stored: %s", context.rule, len(outcome.messages), exc)
+        await self.apply(outcome, context)
+
     async def apply(self, outcome: CallOutcome, context: CallContext) -> None:
         """Write, then call back; what a callback publishes is committed, what it writes applied."""
         if outcome.error:
@@ -27,10 +39,4 @@ class WriteApplier:
             log.info("%s: wrote %s", context.rule, ", ".join(f"{r['var_name']}={r['result']}" for r in results))
             if write.callback_id is not None:
                 callback = await self._runner.call_write_callback(write.callback_id, results, write.tail, context)
-                if not callback.error:
-                    try:
-                        await self._outbox.enqueue(callback.messages)
-                    except StoreError as exc:  # the writes were done; only the callback's messages are lost
-                        log.error("%s: %d message(s) of the write callback could not be stored: %s", context.rule,
-                                  len(callback.messages), exc)
-                await self.apply(callback, context)
+                await self.settle(callback, context)

@@ -21,7 +21,6 @@ from gateway.identity import render_topic
 from gateway.outcomes import WriteApplier
 from gateway.scripting import CallContext, ScriptRunner
 from gateway.scripting.loading import subscribe_key
-from gateway.store import Outbox
 from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.subscribe")
@@ -34,9 +33,9 @@ MAX_QUEUED_BYTES = 16 * 1024 * 1024
 class SubscriptionDispatcher:
     """Routes received messages to subscribe rules and applies their outcomes."""
 
-    def __init__(self, config: LoadedConfig, runner: ScriptRunner, outbox: Outbox, writes: WriteApplier,
+    def __init__(self, config: LoadedConfig, runner: ScriptRunner, writes: WriteApplier,
                  variables: Mapping[str, str], global_parameters: Mapping[str, Any]) -> None:
-        self._runner, self._outbox, self._writes = runner, outbox, writes
+        self._runner, self._writes = runner, writes
         self._rules = [(rule, render_topic(rule.topic, variables)) for rule in config.model.subscribe]
         self._global_parameters = dict(global_parameters)
         self._limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
@@ -83,6 +82,4 @@ class SubscriptionDispatcher:
         text = payload.decode("utf-8", errors="replace")
         log.info("%s: message on %s (%d bytes)", rule.name, topic, len(payload))
         outcome = await self._runner.call_subscribe(subscribe_key(rule.name), topic, text, context)
-        if not outcome.error:
-            await self._outbox.enqueue(outcome.messages)
-            await self._writes.apply(outcome, context)
+        await self._writes.settle(outcome, context)
