@@ -36,6 +36,7 @@ log = logging.getLogger("gateway.scripts")
 QueryAnswer = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 
 FAULT_AFTER = 5  # failed calls in a row before a script is paused
+WORKER_START_SECONDS = 60.0  # for the worker to start and answer its first request, whatever the call timeout
 RESUME_AFTER = 30.0  # a paused script is called again after this, doubling with each pause in a row
 RESUME_AFTER_MAX = 900.0
 MAX_MESSAGES_PER_CALL = 10_000
@@ -262,6 +263,9 @@ class ScriptRunner:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE_BYTES,
         )
         self._load_errors = dict(self._unloadable)
+        # Starting the interpreter and importing the sandbox takes a quarter second here and
+        # seconds on a busy ARM gateway: that is not the first script's time to load.
+        await asyncio.wait_for(self._exchange({"op": "ping"}), WORKER_START_SECONDS)
         for name, spec in self._specs.items():
             if name in self._unloadable:
                 continue

@@ -102,6 +102,8 @@ def main() -> None:
 
 def _answer(host: ScriptHost, request: dict[str, Any], rosters: dict[str, Roster]) -> dict[str, Any]:
     try:
+        if request["op"] == "ping":  # the gateway's first request: the worker is up and listening
+            return {"op": "result", "error": None}
         if request["op"] == "load":
             host.load(request["name"], request["source"], request["filename"], request["function"])
             return {"op": "result", "error": None}

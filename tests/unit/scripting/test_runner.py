@@ -119,6 +119,19 @@ async def test_a_runaway_script_times_out_and_is_reported() -> None:
     assert outcome.messages == []
 
 
+async def test_a_call_timeout_shorter_than_the_workers_start_up_still_loads_scripts() -> None:
+    """Starting the worker's interpreter takes about 0.25 s here (seconds on an ARM gateway): a
+    0.1 s call timeout must not declare a script unloadable for the worker's own start-up."""
+    runner = ScriptRunner(send_now=lambda *_: False, timeout=0.1)
+    runner.load("quick", "def main(data, api):\n    api.awsiot_publish('t', 'ok', 1)\n", "quick.py", "main")
+    try:
+        outcome = await runner.call_publish("quick", DATA, CONTEXT)
+    finally:
+        await runner.close()
+    assert outcome.error is None
+    assert [m.payload for m in outcome.messages] == [b"ok"]
+
+
 @pytest.mark.parametrize(("source", "reason"), [
     ("import os\ndef main(d, a):\n    pass\n", "line 1: import of 'os' is not allowed"),
     ("from subprocess import run\ndef main(d, a):\n    pass\n", "line 1: import of 'subprocess'"),
