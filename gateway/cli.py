@@ -13,8 +13,8 @@ from typing import Any
 
 from gateway import __version__
 from gateway.config import LoadedConfig, load_config
-from gateway.errors import ConfigError, GatewayError
-from gateway.logs import setup_logging
+from gateway.core.errors import ConfigError, GatewayError
+from gateway.runtime.logs import setup_logging
 from gateway.scripting.loading import check_scripts
 
 EXIT_INVALID = 2
@@ -112,9 +112,10 @@ def _run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_INVALID
     setup_logging(config.model.gateway.log_level, args.log_file)
-    from gateway.service import GatewayService
+    from gateway.runtime.service import GatewayService
+    from gateway.web import serve_admin_ui
 
-    return _serve(GatewayService(config).run())
+    return _serve(GatewayService(config, front_end=serve_admin_ui).run())
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -128,7 +129,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _import_ds(args: argparse.Namespace) -> int:
-    from gateway.ds.migrate import merge_into, read_source, write_migration
+    from gateway.device_supervisor.migrate import merge_into, read_source, write_migration
 
     if args.config is not None:
         try:
@@ -160,7 +161,7 @@ def _import_outcome(report: list[str], problems: list[str], ok: str, failed: str
 
 
 def _export_ds(args: argparse.Namespace) -> int:
-    from gateway.ds.csv_export import export_csvs
+    from gateway.device_supervisor.csv_export import export_csvs
 
     config = _load_or_report(args.config)
     if config is None:
@@ -173,7 +174,7 @@ def _export_ds(args: argparse.Namespace) -> int:
 def _passwd(args: argparse.Namespace) -> int:
     import getpass
 
-    from gateway.web.auth import AuthError, PasswordStore
+    from gateway.runtime.passwords import AuthError, PasswordStore
 
     config = _load_or_report(args.config)
     if config is None:
@@ -196,7 +197,7 @@ def _passwd(args: argparse.Namespace) -> int:
 
 
 def _import_certs(args: argparse.Namespace) -> int:
-    from gateway.certificates import import_bundle
+    from gateway.cloud.credentials import import_bundle
 
     try:
         message = import_bundle(args.bundle, args.config, args.cloud, args.thing)
@@ -253,7 +254,7 @@ def _script_test(args: argparse.Namespace) -> int:
 
 async def _test_live(args: argparse.Namespace) -> list[str]:
     """Read the group from the PLCs once and run the function on it, in the rule's context."""
-    from gateway.live_sample import live_sample
+    from gateway.rules.live_sample import live_sample
     from gateway.scripting.tryout import test_script
 
     if args.config is None:

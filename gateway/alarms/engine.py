@@ -14,14 +14,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from gateway.collect import LatestValues
-from gateway.collect.clock import REAL_CLOCK, Clock
 from gateway.config import Measure
 from gateway.config.schema import Alarm
-from gateway.errors import StoreError
+from gateway.core.clock import REAL_CLOCK, Clock
+from gateway.core.errors import StoreError
+from gateway.core.latest import LatestValues
+from gateway.core.tasks import stop_if_cancelled
 from gateway.store.alarm_log import AlarmLog
 from gateway.store.history import numeric
-from gateway.tasks import stop_if_cancelled
 
 from .rules import LEVELS, AlarmState, condition_holds
 

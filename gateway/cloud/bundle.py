@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from gateway.errors import CloudError
+from gateway.core.errors import CloudError
 
 THING_NAME = re.compile(r"^[A-Za-z0-9:_-]{1,128}$")  # AWS IoT's thing-name alphabet
 MAX_FILE_BYTES = 64 * 1024

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.config import Cloud
 
-from .mqtt import LinkState
+
+@dataclass
+class LinkState:
+    """What the UI and the log say about a cloud connection."""
+
+    connected: bool = False
+    last_error: str = ""  # the reason of the last failure, kept after a reconnect
+    since: float = 0.0
+    delivered: int = 0
+    failures: int = 0  # connection failures since start
 
 
 class CloudConnector(Protocol):

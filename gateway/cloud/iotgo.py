@@ -30,12 +30,12 @@ from typing import Any
 
 import aiohttp
 
-from gateway.collect.backoff import Backoff
 from gateway.config import Cloud, Measure
+from gateway.core.backoff import Backoff
+from gateway.core.tasks import stop_if_cancelled
 from gateway.store import Outbox, StoredMessage
-from gateway.tasks import stop_if_cancelled
 
-from .mqtt import LinkState
+from .connector import LinkState
 
 log = logging.getLogger("gateway.cloud")
 

@@ -8,13 +8,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.collect import LatestValues
-from gateway.collect.clock import REAL_CLOCK, Clock
 from gateway.config import Cloud, Measure
-from gateway.errors import StoreError
-from gateway.scripting import OutgoingMessage
+from gateway.core.clock import REAL_CLOCK, Clock
+from gateway.core.errors import StoreError
+from gateway.core.latest import LatestValues
+from gateway.core.messages import OutgoingMessage
+from gateway.core.tasks import stop_if_cancelled
 from gateway.store import Outbox
-from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.cloud")
 

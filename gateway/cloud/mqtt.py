@@ -16,19 +16,19 @@ import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from gateway.collect.backoff import Backoff
 from gateway.config import Cloud
-from gateway.errors import CloudError
+from gateway.core.backoff import Backoff
+from gateway.core.errors import CloudError
+from gateway.core.tasks import stop_if_cancelled
 from gateway.store import Outbox
-from gateway.tasks import stop_if_cancelled
 
+from .connector import LinkState
 from .pacing import Pacer
 from .provisioning import load_provisioned, provision
 from .tls import client_context, describe_failure, describe_socket_error
@@ -39,17 +39,6 @@ CONNECT_TIMEOUT = 10.0
 ACK_CHECK_INTERVAL = 1.0  # how often a wait looks for overdue PUBACKs
 FILTERS_PER_SUBSCRIBE = 8  # AWS IoT's limit per SUBSCRIBE packet
 FETCH_ROWS = 500  # outbox rows read per database round trip while draining
-
-
-@dataclass
-class LinkState:
-    """What the UI and the log say about a cloud connection."""
-
-    connected: bool = False
-    last_error: str = ""  # the reason of the last failure, kept after a reconnect
-    since: float = 0.0
-    delivered: int = 0
-    failures: int = 0  # connection failures since start
 
 
 class _Disconnected(Exception):

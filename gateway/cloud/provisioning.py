@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.cloud.bundle import THING_NAME
 from gateway.cloud.tls import client_context
 from gateway.config import Cloud
-from gateway.errors import CloudError
+from gateway.core.errors import CloudError
 
 
 @dataclass(frozen=True)

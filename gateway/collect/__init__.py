@@ -1,7 +1,5 @@
-"""Collection: pollers per controller, uploaders per group, latest values, transforms."""
+"""Collection: a poller per controller, its read blocks, transforms and PLC writes."""
 
-from .latest import LatestValues, Reading
 from .poller import ControllerHealth, ControllerPoller
-from .uploader import GroupUploader, data_collect_now
 
-__all__ = ["ControllerHealth", "ControllerPoller", "GroupUploader", "LatestValues", "Reading", "data_collect_now"]
+__all__ = ["ControllerHealth", "ControllerPoller"]

@@ -7,9 +7,9 @@ import logging
 from collections.abc import Collection, Sequence
 
 from gateway.config import GatewayConfig, Measure
+from gateway.core.latest import LatestValues
 from gateway.southbound import SerialLine, driver_for, parse_args
 
-from .latest import LatestValues
 from .poller import ControllerPoller
 
 log = logging.getLogger("gateway.collect")

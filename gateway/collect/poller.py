@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.config import Controller, Measure, measure_point
-from gateway.errors import DriverError
+from gateway.core.backoff import Backoff
+from gateway.core.clock import REAL_CLOCK, Clock
+from gateway.core.errors import DriverError
+from gateway.core.latest import LatestValues
+from gateway.core.tasks import stop_if_cancelled
 from gateway.southbound import Driver, ReadPlan
 from gateway.southbound.values import accepted_input, checked_value
-from gateway.tasks import stop_if_cancelled
 
-from .backoff import Backoff
-from .clock import REAL_CLOCK, Clock
-from .latest import LatestValues
 from .transforms import engineering, to_raw
 
 log = logging.getLogger("gateway.collect")

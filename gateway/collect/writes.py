@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gateway.errors import DriverError
+from gateway.core.errors import DriverError
 
 from .poller import ControllerPoller
 

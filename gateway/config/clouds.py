@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from gateway.publish_limits import PublishLimits, aws_iot_limits, shadow_prefix
+from gateway.core.publish_limits import PublishLimits, aws_iot_limits, shadow_prefix
 
 from .base import Name, Port, Positive
 from .base import StrictModel as _Model

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from gateway.errors import ConfigError, Problem
+from gateway.core.errors import ConfigError, Problem
 
 from .references import check_references, is_inline_code
 from .schema import GatewayConfig

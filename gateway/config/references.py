@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.errors import AddressError, Problem
-from gateway.publish_limits import AWS_MAX_SUBSCRIPTIONS, message_problem
+from gateway.core.errors import AddressError, Problem
+from gateway.core.publish_limits import AWS_MAX_SUBSCRIPTIONS, message_problem
 from gateway.southbound import ByteOrder, DataType, Driver, Point, available_protocols, driver_for
 
 from .schema import Controller, GatewayConfig, IotgoDevice, Measure

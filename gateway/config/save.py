@@ -17,7 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from gateway.errors import ConfigError, Problem
+from gateway.core.errors import ConfigError, Problem
 
 from .load import LoadedConfig, parse_config
 from .splice import splice_items, splice_section

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from gateway.errors import Problem
+from gateway.core.errors import Problem
 
 from .schema import GatewayConfig
 from .validation_text import pydantic_problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from gateway.errors import Problem
+from gateway.core.errors import Problem
 
 _REWORDED = {
     "missing": "missing (required)",

@@ -15,9 +15,10 @@ log = logging.getLogger("gateway.demo")
 
 async def run_demo(config: LoadedConfig, duration: float | None = None) -> None:
     """Start simulators and a broker for ``config``, then run the gateway until stopped."""
-    from gateway.service import GatewayService
+    from gateway.runtime.service import GatewayService
+    from gateway.web import serve_admin_ui
 
-    gateway = GatewayService(config)
+    gateway = GatewayService(config, front_end=serve_admin_ui)
     servers = simulators_for(config)
     brokers: list[MosquittoBroker] = []
     try:

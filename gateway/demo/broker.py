@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway.errors import GatewayError
+from gateway.core.errors import GatewayError
 
 
 def port_is_open(host: str, port: int) -> bool:

@@ -2,16 +2,13 @@
 
 from .compiler import ALLOWED_MODULES, CompiledScript, compile_script, require_function
 from .runner import CallOutcome, ScriptRunner
-from .wizard_api import CallContext, OutgoingMessage, WriteRequest, encode_payload
+from .wizard_api import encode_payload
 
 __all__ = [
     "ALLOWED_MODULES",
-    "CallContext",
     "CallOutcome",
     "CompiledScript",
-    "OutgoingMessage",
     "ScriptRunner",
-    "WriteRequest",
     "compile_script",
     "encode_payload",
     "require_function",

@@ -11,7 +11,7 @@ from types import CodeType
 
 from RestrictedPython.compile import compile_restricted_exec
 
-from gateway.errors import ScriptCompileError
+from gateway.core.errors import ScriptCompileError
 
 from .policy import GatewayPolicy
 

@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from gateway.errors import ScriptError, ScriptRuntimeError
+from gateway.core.errors import ScriptError, ScriptRuntimeError
+from gateway.core.messages import CallContext
 
 from .budget import DEFAULT_STEPS, CpuBudgetExceeded, StepBudget, StepBudgetExceeded
 from .compiler import CompiledScript, compile_script, require_function
 from .conventions import entry_arguments
 from .protocol import SCRIPT_LOGGER
 from .sandbox import script_globals
-from .wizard_api import CallContext, Query, SendNow, WizardApi
+from .wizard_api import Query, SendNow, WizardApi
 
 CallResult = dict[str, Any]
 

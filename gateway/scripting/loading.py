@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.config import LoadedConfig
-from gateway.errors import ConfigError, Problem, ScriptError
+from gateway.core.errors import ConfigError, Problem, ScriptError
 
 from .runner import ScriptRunner
 

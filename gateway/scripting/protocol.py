@@ -11,9 +11,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from gateway.publish_limits import PublishLimits
-
-from .wizard_api import CallContext, OutgoingMessage, WriteRequest
+from gateway.core.messages import CallContext, OutgoingMessage, WriteRequest
+from gateway.core.publish_limits import PublishLimits
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 SCRIPT_LOGGER = "gateway.script"  # a script's log lines go to gateway.script.<its name>, on both sides

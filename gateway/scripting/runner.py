@@ -22,14 +22,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.group_snapshot import GroupSnapshot
-from gateway.publish_limits import message_problem
+from gateway.core.group_snapshot import GroupSnapshot
+from gateway.core.messages import CallContext, OutgoingMessage, WriteRequest
+from gateway.core.publish_limits import message_problem
 
 from .budget import DEFAULT_STEPS
 from .compiler import compile_script, require_function
 from .memory import address_space_capped, peak_resident_bytes
 from .protocol import MAX_LINE_BYTES, SCRIPT_LOGGER, context_to_json, dump, load, messages_from_json, writes_from_json
-from .wizard_api import QUERIES, CallContext, OutgoingMessage, SendNow, WriteRequest
+from .wizard_api import QUERIES, SendNow
 
 log = logging.getLogger("gateway.scripts")
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import GatewayError, ScriptCompileError
+from gateway.core.errors import GatewayError, ScriptCompileError
+from gateway.core.messages import CallContext
 
 from .compiler import compile_script, require_function
 from .runner import ScriptRunner
-from .wizard_api import CallContext
 
 
 def check_script(path: Path, function: str | None) -> list[str]:

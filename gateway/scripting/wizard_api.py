@@ -12,11 +12,11 @@ import copy
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.errors import ScriptRuntimeError
-from gateway.publish_limits import PublishLimits, message_problem
+from gateway.core.errors import ScriptRuntimeError
+from gateway.core.messages import CallContext, OutgoingMessage, WriteRequest
+from gateway.core.publish_limits import message_problem
 
 from .conventions import positional_count
 
@@ -25,37 +25,6 @@ SendNow = Callable[[str, str, bytes, int], bool]
 Query = Callable[[str, dict[str, Any]], dict[str, Any]]
 QUERIES = ("values", "tag_config", "statistics")
 MESSAGES_PER_CALL = 10_000  # a flood of publishes in one call stops here (the gateway checks it again)
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """A message a script published, to be committed to the outbox."""
-
-    cloud: str
-    topic: str
-    payload: bytes
-    qos: int
-
-
-@dataclass(frozen=True)
-class WriteRequest:
-    """A ``write_plc_values`` call: values to write, and the callback to run with the results."""
-
-    values: dict[str, Any]
-    callback_id: int | None = None
-    tail: Any = None
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """What a script call needs to know about its rule (plain data)."""
-
-    rule: str
-    cloud: str
-    topic: str
-    qos: int
-    global_parameters: Mapping[str, Any] = field(default_factory=dict)
-    limits: PublishLimits = field(default_factory=PublishLimits)
 
 
 def encode_payload(payload: Any) -> bytes:

@@ -22,8 +22,8 @@ import signal
 import sys
 from typing import Any, BinaryIO
 
-from gateway.errors import ScriptCompileError, ScriptError
-from gateway.group_snapshot import GroupSnapshot, Roster
+from gateway.core.errors import ScriptCompileError, ScriptError
+from gateway.core.group_snapshot import GroupSnapshot, Roster
 
 from .budget import DEFAULT_STEPS
 from .host import ScriptHost

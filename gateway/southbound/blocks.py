@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from gateway.errors import DeviceRejected, IllegalAddress
+from gateway.core.errors import DeviceRejected, IllegalAddress
 
 from .driver import ReadPlan
 from .points import Point, ReadResult

@@ -2,7 +2,7 @@
 
 A driver only validates, connects, reads, writes and closes. It has no loops, sleeps, retries or
 logging above DEBUG: the poller owns the schedule and the recovery. Library errors are
-translated into :mod:`gateway.errors` classes at this boundary.
+translated into :mod:`gateway.core.errors` classes at this boundary.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiosqlite
 
-from gateway.errors import StoreError
+from gateway.core.errors import StoreError
 
 from .sqlite import open_database, undo
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from gateway.errors import StoreError
-from gateway.scripting import OutgoingMessage
-from gateway.tasks import stop_if_cancelled
+from gateway.core.errors import StoreError
+from gateway.core.messages import OutgoingMessage
+from gateway.core.tasks import stop_if_cancelled
 
 from .sqlite import open_database, undo
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from gateway.errors import StoreError
+from gateway.core.errors import StoreError
 
 
 async def open_database(path: Path, what: str, pragmas: Sequence[str], schema: str) -> aiosqlite.Connection:

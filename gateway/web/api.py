@@ -21,8 +21,8 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from gateway import __version__
-from gateway.errors import ConfigError, GatewayError
-from gateway.upload_shape import ShapeError, check_json
+from gateway.core.errors import ConfigError, GatewayError
+from gateway.core.upload_shape import ShapeError, check_json
 
 log = logging.getLogger("gateway.web")
 

@@ -10,8 +10,8 @@ from .api import ApiError
 from .auth import LoginLimiter, Sessions
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
-    from gateway.service import GatewayService
+    from gateway.runtime.app import Gateway
+    from gateway.runtime.service import GatewayService
 
 SERVICE: web.AppKey[GatewayService] = web.AppKey("service")
 SESSIONS = web.AppKey("sessions", Sessions)

@@ -20,7 +20,7 @@ from .context import SESSIONS, service_of
 from .security import COOKIE
 
 if TYPE_CHECKING:
-    from gateway.service import GatewayService
+    from gateway.runtime.service import GatewayService
 
 
 class GatewayCollector(Collector):

@@ -9,9 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from gateway import __version__
+from gateway.runtime.passwords import MAX_PASSWORD_LENGTH, AuthError, password_problem
 
 from .api import Api, ApiError
-from .auth import MAX_PASSWORD_LENGTH, AuthError, password_problem
 from .context import LIMITER, SESSIONS, client_address, service_of
 from .security import COOKIE, clear_session_cookie, set_session_cookie
 

@@ -17,8 +17,8 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from gateway.config.save import edit_config
-from gateway.ds.measure_csv import column_of, read_measures, write_measures
-from gateway.errors import ConfigError
+from gateway.core.errors import ConfigError
+from gateway.device_supervisor.measure_csv import column_of, read_measures, write_measures
 from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError

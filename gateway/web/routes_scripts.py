@@ -15,16 +15,16 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from gateway.collect import data_collect_now
+from gateway.config.identity import global_parameters
 from gateway.config.load import LoadedConfig, load_config
 from gateway.config.save import write_atomically
-from gateway.errors import ConfigError, GatewayError, ScriptCompileError
-from gateway.identity import global_parameters
-from gateway.scripting import CallContext
+from gateway.core.errors import ConfigError, GatewayError, ScriptCompileError
+from gateway.core.messages import CallContext
+from gateway.rules.tag_config import tag_config
+from gateway.rules.uploader import data_collect_now
 from gateway.scripting.compiler import MAX_SOURCE_BYTES, compile_script, require_function
 from gateway.scripting.loading import check_scripts, function_key, publish_key, subscribe_key
 from gateway.scripting.tryout import test_source
-from gateway.tag_config import tag_config
 
 from .api import Api, ApiError
 from .context import running_gateway, service_of

@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.certificates import import_bundle, install_pem_files
+from gateway.cloud.credentials import import_bundle, install_pem_files
 from gateway.config.save import dump_document, load_document, replace_config
-from gateway.ds.migrate import MAX_EXPORT_BYTES, clashing_scripts, parse_export, write_migration
-from gateway.errors import CloudError, GatewayError
+from gateway.core.errors import CloudError, GatewayError
+from gateway.core.upload_shape import ShapeError, check_yaml
+from gateway.device_supervisor.migrate import MAX_EXPORT_BYTES, clashing_scripts, parse_export, write_migration
 from gateway.scripting.loading import check_scripts
-from gateway.upload_shape import ShapeError, check_yaml
 
 from .api import Api, ApiError
 from .context import service_of

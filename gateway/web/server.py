@@ -8,6 +8,8 @@ inline script, served from the package, so nothing comes from the internet.
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +34,7 @@ from .metrics import metrics_handler, metrics_registry
 from .security import require_session, security_headers
 
 if TYPE_CHECKING:
-    from gateway.service import GatewayService
+    from gateway.runtime.service import GatewayService
 
 log = logging.getLogger("gateway.web")
 
@@ -72,6 +74,23 @@ async def start_web(service: GatewayService, host: str, port: int) -> web.AppRun
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+async def serve_admin_ui(service: GatewayService) -> Callable[[], Awaitable[None]]:
+    """Serve the admin UI where the configuration says (the service's front end); return its stop.
+
+    Without a password the one-time setup code is printed to the console, never logged: it is a
+    secret, and the log is shown in the UI."""
+    settings = service.config.model.gateway.web
+    runner = await start_web(service, settings.host, settings.port)
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    log.info("web UI on http://%s:%d/", shown, settings.port)
+    code = service.passwords.setup_code()
+    if code is not None:
+        print(f"\nNo administrator password is set. Open http://{shown}:{settings.port}/ and enter the "
+              f"one-time setup code {code}\n(also in {service.passwords.setup_code_path}), or run "
+              f"'gateway passwd -c {service.config.path}'.\n", file=sys.stderr, flush=True)
+    return runner.cleanup
 
 
 async def _index(_request: web.Request) -> web.StreamResponse:

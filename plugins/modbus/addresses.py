@@ -10,7 +10,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from gateway.errors import AddressError
+from gateway.core.errors import AddressError
 from gateway.southbound import DataType, Point
 
 _EXAMPLES = "expected e.g. 40001, 400001, 40001.3, 00001, 10001, 30001"

@@ -14,7 +14,7 @@ from pymodbus.client.base import ModbusBaseClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 
-from gateway.errors import BadAnswer, ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
+from gateway.core.errors import BadAnswer, ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import ByteOrder, Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
 from gateway.southbound.blocks import decode_members, describe_blocks, read_blocks
 

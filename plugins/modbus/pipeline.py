@@ -24,7 +24,7 @@ from pymodbus.framer.socket import FramerSocket
 from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu.decoders import DecodePDU
 
-from gateway.errors import BadAnswer
+from gateway.core.errors import BadAnswer
 
 
 class PipelinedTcpClient(ModbusClientMixin[Awaitable[ModbusPDU]]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.errors import AddressError
+from gateway.core.errors import AddressError
 from gateway.southbound import DataType, Point
 
 _EXAMPLES = "expected e.g. DB3.6, DB3.0.1, M16.1, I0.0, DB6.DBD18, DB1.DBX0.1, %IW3, %MD4"

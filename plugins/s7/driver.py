@@ -25,7 +25,7 @@ from snap7.error import S7ConnectionError, S7Error, S7ProtocolError, S7TimeoutEr
 from snap7.logo import Logo
 from snap7.type import Area, Parameter
 
-from gateway.errors import BadAnswer, ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
+from gateway.core.errors import BadAnswer, ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
 from gateway.southbound.blocks import decode_members, describe_blocks, read_blocks
 

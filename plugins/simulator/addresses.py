@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.errors import AddressError
+from gateway.core.errors import AddressError
 
 WAVEFORMS = ("sine", "ramp", "square", "triangle")
 _PATTERN = re.compile(r"^({})(?:/(\d+(?:\.\d+)?))?$".format("|".join(WAVEFORMS)))

@@ -10,7 +10,8 @@ import asyncio
 import statistics
 import time
 
-from gateway.scripting import CallContext, ScriptRunner
+from gateway.core.messages import CallContext
+from gateway.scripting import ScriptRunner
 from gateway.scripting.host import ScriptHost
 from tests.conftest import REPO
 

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.collect import ControllerPoller, LatestValues
+from gateway.collect import ControllerPoller
 from gateway.config.schema import Controller, Measure
+from gateway.core.latest import LatestValues
 from gateway.southbound import Point, driver_for, parse_args
 from gateway.southbound.blocks import BlockPlan
 from gateway_plugins.modbus.planning import narrow as modbus_narrow

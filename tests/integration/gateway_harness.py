@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from gateway.app import Gateway
 from gateway.config import load_config
-from gateway.service import GatewayService
+from gateway.runtime.app import Gateway
+from gateway.runtime.service import GatewayService
+from gateway.web import serve_admin_ui
 from tests.conftest import REPO
 
 
@@ -42,7 +43,7 @@ async def running_gateway(config_path: Path, web: bool = False) -> AsyncIterator
 @contextlib.asynccontextmanager
 async def running_service(config_path: Path, web: bool = True) -> AsyncIterator[GatewayService]:
     """Start the gateway service of ``config_path`` and stop it cleanly at the end of the block."""
-    service = GatewayService(load_config(config_path), web_ui=web)
+    service = GatewayService(load_config(config_path), front_end=serve_admin_ui if web else None)
     started = asyncio.Event()
     task = asyncio.create_task(service.run(started))
     await asyncio.wait({task, asyncio.create_task(started.wait())}, return_when=asyncio.FIRST_COMPLETED)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from gateway.demo.broker import MosquittoBroker
 from tests.conftest import Subscriber, restartable_port
 from tests.integration.gateway_harness import running_gateway, script_rule, simulated_gateway, write_config
+from tests.waiting import until
 
 SEQUENCE_SCRIPT = """
 state = {"n": 0}
@@ -37,14 +37,6 @@ def _drain(subscriber: Subscriber, into: list[int]) -> None:
     into += [json.loads(message.payload)["n"] for message in subscriber.drain()]
 
 
-async def _wait_until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def test_outage_loses_nothing_and_keeps_order(tmp_path: Path, persistent_broker: MosquittoBroker) -> None:
     config = simulated_gateway("outage", persistent_broker.port, [script_rule("seq", "seq/test", "sequence.py")],
                                measure="Level", address="sine/5", upload_interval=0.05)
@@ -54,19 +46,19 @@ async def test_outage_loses_nothing_and_keeps_order(tmp_path: Path, persistent_b
     try:
         async with running_gateway(path) as gateway:
             connector = gateway.connectors["default"]
-            await _wait_until(lambda: (_drain(subscriber, received), len(received) >= 10)[1], 20, "first messages")
+            await until(lambda: (_drain(subscriber, received), len(received) >= 10)[1], "first messages", 20)
             persistent_broker.stop()
-            await _wait_until(lambda: not connector.state.connected, 10, "the gateway to notice the outage")
+            await until(lambda: not connector.state.connected, "the gateway to notice the outage", 10)
             await asyncio.sleep(2.0)
             assert gateway.outbox is not None
             buffered = gateway.outbox.depth
             assert buffered >= 10, f"only {buffered} message(s) buffered during the outage"
             assert any(word in connector.state.last_error for word in ("lost", "refused")), connector.state.last_error
             persistent_broker.start()
-            await _wait_until(lambda: gateway.outbox is not None and gateway.outbox.depth == 0, 30, "the backlog drain")
+            await until(lambda: gateway.outbox is not None and gateway.outbox.depth == 0, "the backlog drain", 30)
             produced_before_stop = max(received, default=0) + buffered
-            await _wait_until(lambda: (_drain(subscriber, received), max(received) >= produced_before_stop)[1],
-                              30, "the backlog at the subscriber")
+            await until(lambda: (_drain(subscriber, received), max(received) >= produced_before_stop)[1],
+                        "the backlog at the subscriber", 30)
     finally:
         subscriber.close()
     first_seen = list(dict.fromkeys(received))

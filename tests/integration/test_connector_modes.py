@@ -14,8 +14,8 @@ import pytest
 
 from gateway.cloud import MqttConnector
 from gateway.config.schema import Cloud
+from gateway.core.messages import OutgoingMessage
 from gateway.demo.broker import MosquittoBroker
-from gateway.scripting import OutgoingMessage
 from gateway.store import Outbox
 from tests.conftest import Subscriber
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from gateway.errors import ScriptCompileError
-from gateway.scripting import CallContext, ScriptRunner
+from gateway.core.errors import ScriptCompileError
+from gateway.core.messages import CallContext
+from gateway.scripting import ScriptRunner
 from tests.conftest import REPO
 
 EXPORT = REPO.parent / "shared" / "data" / "device-supervisor" / "device_supervisor.cfg"

@@ -147,7 +147,7 @@ async def test_scripts_in_the_running_gateway_see_its_global_parameters(
 async def test_each_script_has_its_own_log_file_with_its_prints_and_failures(
     tmp_path: Path, broker: MosquittoBroker, subscribe: Any
 ) -> None:
-    from gateway.script_logs import log_file_name
+    from gateway.runtime.script_logs import log_file_name
 
     config = simulated_gateway("logs", broker.port, [script_rule("talk", "logs/out", "talk.py"),
                                                      script_rule("fail/../../x", "logs/bad", "fail.py")])

@@ -17,8 +17,8 @@ import pytest_asyncio
 
 from gateway.config import load_config, measure_point
 from gateway.demo.broker import MosquittoBroker
+from gateway.rules.subscriptions import MAX_MESSAGE_BYTES
 from gateway.scripting.runner import FAULT_AFTER
-from gateway.subscriptions import MAX_MESSAGE_BYTES
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port
 from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config

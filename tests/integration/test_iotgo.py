@@ -3,34 +3,25 @@ outbox, factory registration, pushes that write the PLC, errors, timeouts, recon
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.config.load import parse_config
-from gateway.errors import ConfigError
+from gateway.core.errors import ConfigError
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port
 from tests.integration.gateway_harness import running_gateway, write_config
 from tests.integration.iotgo_server import IotgoServer
+from tests.waiting import until
 
 DEVICE, FACTORY_KEY, OWNER_KEY = "10000abcde", "11111111-2222-3333-4444-555555555555", \
     "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SCRIPT = "def main(data, api):\n    return {'fromScript': data['values']['PLC1']['Temp']['raw_data'] is not None}\n"
-
-
-async def _until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := condition()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the condition did not come true in time")
-        await asyncio.sleep(0.05)
-    return result
 
 
 @contextlib.asynccontextmanager
@@ -71,15 +62,15 @@ async def _line(tmp_path: Path, *, rule: bool = False, **cloud: Any) -> AsyncIte
 
 async def test_updates_arrive_with_the_owners_apikey_after_registration(tmp_path: Path) -> None:
     async with _line(tmp_path) as (_server, _plc, (gateway, device)):
-        await _until(lambda: len(device.updates) >= 2)
+        await until(lambda: len(device.updates) >= 2)
         assert device.registered == 1 and isinstance(device.params["Temp"], float) and "Setpoint" in device.params
         assert gateway.connectors["iot"].state.connected and gateway.connectors["iot"].state.delivered >= 2
-        await _until(lambda: gateway.outbox.depth == 0)
+        await until(lambda: gateway.outbox.depth == 0)
 
 
 async def test_a_push_writes_the_plc_and_is_answered_only_when_the_write_succeeded(tmp_path: Path) -> None:
     async with _line(tmp_path) as (server, plc, (_gateway, device)):
-        await _until(lambda: device.registered)
+        await until(lambda: device.registered)
         answer = await server.push(DEVICE, {"Setpoint": 42.5})
         assert answer["error"] == 0 and answer["sequence"] and answer["apikey"] == OWNER_KEY
         assert plc.get_value("Setpoint") == pytest.approx(42.5)
@@ -92,39 +83,39 @@ async def test_a_push_writes_the_plc_and_is_answered_only_when_the_write_succeed
 
 async def test_a_dropped_connection_reconnects_and_registers_again(tmp_path: Path) -> None:
     async with _line(tmp_path) as (server, _plc, (_gateway, device)):
-        await _until(lambda: device.registered == 1)
+        await until(lambda: device.registered == 1)
         await server.drop_connections()
-        await _until(lambda: device.registered == 2)
+        await until(lambda: device.registered == 2)
         before = len(device.updates)
-        await _until(lambda: len(device.updates) > before)
+        await until(lambda: len(device.updates) > before)
 
 
 async def test_unanswered_updates_stay_in_the_outbox_and_refused_ones_are_dropped(tmp_path: Path) -> None:
     async with _line(tmp_path) as (server, _plc, (gateway, device)):
-        await _until(lambda: device.updates)
+        await until(lambda: device.updates)
         server.answer_updates = False  # 504 on the client's side: kept, resent after reconnecting
-        await _until(lambda: gateway.outbox.depth >= 2)
+        await until(lambda: gateway.outbox.depth >= 2)
         server.answer_updates = True
-        await _until(lambda: gateway.outbox.depth == 0, timeout=20)
+        await until(lambda: gateway.outbox.depth == 0, timeout=20)
         server.refuse_updates_with = 403
         connector = gateway.connectors["iot"]
-        await _until(lambda: connector.dropped >= 2)
+        await until(lambda: connector.dropped >= 2)
         assert gateway.outbox.depth <= 1  # refused for good: dropped, not blocking the queue
 
 
 async def test_updates_go_over_http_while_the_websocket_cannot_connect(tmp_path: Path) -> None:
     async with _line(tmp_path) as (server, _plc, (_gateway, device)):
-        await _until(lambda: device.registered)
+        await until(lambda: device.registered)
         server.accept_websocket = False
         await server.drop_connections()
-        await _until(lambda: len(server.http_requests) >= 2, timeout=20)
+        await until(lambda: len(server.http_requests) >= 2, timeout=20)
         assert all(r["action"] == "update" and r["apikey"] == OWNER_KEY for r in server.http_requests)
         assert device.params["Temp"] == server.http_requests[-1]["params"]["Temp"]
 
 
 async def test_a_publish_script_can_target_a_device(tmp_path: Path) -> None:
     async with _line(tmp_path, rule=True) as (_server, _plc, (_gateway, device)):
-        await _until(lambda: device.params.get("fromScript") is True)
+        await until(lambda: device.params.get("fromScript") is True)
 
 
 def test_configuration_mistakes_are_named(tmp_path: Path) -> None:
@@ -147,7 +138,7 @@ def test_configuration_mistakes_are_named(tmp_path: Path) -> None:
 
 async def test_a_server_message_nested_too_deep_is_ignored_and_the_connection_stays(tmp_path: Path) -> None:
     async with _line(tmp_path) as (server, plc, (gateway, device)):
-        await _until(lambda: device.registered == 1)
+        await until(lambda: device.registered == 1)
         assert device.socket is not None
         await device.socket.send_str("[" * 100_000 + "]" * 100_000)
         answer = await server.push(DEVICE, {"Setpoint": 12.5})  # the same connection still serves pushes

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from gateway.alarms import AlarmEngine
-from gateway.collect import ControllerPoller, GroupUploader
+from gateway.collect import ControllerPoller
+from gateway.core.errors import StoreError
 from gateway.demo.broker import MosquittoBroker
-from gateway.errors import StoreError
-from gateway.history import HistoryRecorder
+from gateway.store.history_recorder import HistoryRecorder
+from gateway.rules.uploader import GroupUploader
 from gateway.store import Outbox
 from gateway.store.history import HistoryStore
 from tests.conftest import Subscriber

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gateway.cloud.shadow import THROTTLE_PAUSE
 from gateway.demo.broker import MosquittoBroker
-from gateway.shadow import THROTTLE_PAUSE
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port
 from tests.integration.gateway_harness import running_gateway, write_config
 from tests.integration.shadow_service import ShadowService
+from tests.waiting import until
 
 THING = "pump-7"
-
-
-async def _until(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_shadow_reports_and_applies_desired_changes(tmp_path: Path, broker: MosquittoBroker) -> None:
@@ -52,15 +44,15 @@ async def test_shadow_reports_and_applies_desired_changes(tmp_path: Path, broker
     try:
         async with running_gateway(path):
             # on connect: get, apply the waiting desired Setpoint (Temp is read-only: not written), report
-            await _until(lambda: service.reported(THING).get("Setpoint") == 42.5, "the waiting change")
+            await until(lambda: service.reported(THING).get("Setpoint") == 42.5, "the waiting change")
             assert plc.get_value("Setpoint") == 42.5
-            await _until(lambda: service.reported(THING).get("Temp") == 20.5, "Temp reported")
+            await until(lambda: service.reported(THING).get("Temp") == 20.5, "Temp reported")
             # a reading that changes is reported
             plc.set_value("Temp", 21.0)
-            await _until(lambda: service.reported(THING).get("Temp") == 21.0, "the change of Temp")
+            await until(lambda: service.reported(THING).get("Temp") == 21.0, "the change of Temp")
             # a desired change from the cloud is written and reported
             service.set_desired(THING, {"Setpoint": 10.0})
-            await _until(lambda: service.reported(THING).get("Setpoint") == 10.0, "the new Setpoint")
+            await until(lambda: service.reported(THING).get("Setpoint") == 10.0, "the new Setpoint")
             assert plc.get_value("Setpoint") == 10.0
             # an old delta delivered late is ignored
             service.publish_delta(THING, {"Setpoint": 55.0}, version=1)
@@ -69,12 +61,12 @@ async def test_shadow_reports_and_applies_desired_changes(tmp_path: Path, broker
             # a version conflict makes the gateway fetch the shadow and report again
             service.reject_next_update = 409
             plc.set_value("Temp", 22.0)
-            await _until(lambda: service.reported(THING).get("Temp") == 22.0, "re-report after 409")
+            await until(lambda: service.reported(THING).get("Temp") == 22.0, "re-report after 409")
             # throttled (429): the gateway pauses, then reports again
             service.reject_next_update = 429
             plc.set_value("Temp", 23.0)
             throttled_at = loop.time()
-            await _until(lambda: service.reported(THING).get("Temp") == 23.0, "report after 429", timeout=15)
+            await until(lambda: service.reported(THING).get("Temp") == 23.0, "report after 429", timeout=15)
             assert loop.time() - throttled_at >= THROTTLE_PAUSE - 0.5
     finally:
         service.close()

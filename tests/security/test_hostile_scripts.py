@@ -11,8 +11,9 @@ import re
 
 import pytest
 
-from gateway.errors import ScriptCompileError
-from gateway.scripting import CallContext, ScriptRunner
+from gateway.core.errors import ScriptCompileError
+from gateway.core.messages import CallContext
+from gateway.scripting import ScriptRunner
 
 CONTEXT = CallContext("rule", "default", "out/topic", 1)
 DATA = {"timestamp": 1.0, "group_name": "g", "values": {"PLC1": {"T": {"raw_data": 1, "timestamp": 1, "status": 1}}}}

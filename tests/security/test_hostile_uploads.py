@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from gateway.ds.measure_csv import COLUMNS
-from gateway.ds.migrate import MAX_EXPORT_BYTES, MAX_EXPORT_NODES
+from gateway.device_supervisor.measure_csv import COLUMNS
+from gateway.device_supervisor.migrate import MAX_EXPORT_BYTES, MAX_EXPORT_NODES
 from gateway.web.routes_measures import MAX_CSV_BYTES
 from gateway.web.routes_settings import MAX_BUNDLE_BYTES, MAX_CONFIG_BYTES, MAX_CONFIG_NODES
 from tests.conftest import free_port

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.collect import ControllerPoller, LatestValues
+from gateway.collect import ControllerPoller
 from gateway.config.schema import Controller, Measure
-from gateway.logs import DEVICE_LIBRARIES, quiet_device_libraries
+from gateway.core.latest import LatestValues
+from gateway.runtime.logs import DEVICE_LIBRARIES, quiet_device_libraries
 from gateway_plugins.modbus.driver import ModbusTcpArgs, ModbusTcpDriver
 from tests import hostile_modbus as hostile
 from tests.hostile_modbus import HostileModbus

@@ -11,7 +11,7 @@ import yaml
 from aiohttp import FormData
 
 from gateway.config import load_config
-from gateway.ds.measure_csv import COLUMNS
+from gateway.device_supervisor.measure_csv import COLUMNS
 from tests.integration.gateway_harness import running_service, write_config
 from tests.tls_certs import issue, make_ca
 from tests.web.conftest import Client, WebGateway

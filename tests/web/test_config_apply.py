@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from gateway.collect import ControllerPoller
 from gateway.demo.broker import MosquittoBroker
-from gateway.service import GatewayService
+from gateway.runtime.service import GatewayService
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from gateway.alarms import AlarmEngine, AlarmState, condition_holds
-from gateway.collect import LatestValues
-from gateway.collect.clock import Clock
 from gateway.config.schema import Alarm, Measure
+from gateway.core.clock import Clock
+from gateway.core.latest import LatestValues
 from gateway.store.alarm_log import AlarmLog
 
 MEASURES = [Measure(name="Temp", controller="PLC1", group="g", address="40001", type="FLOAT")]

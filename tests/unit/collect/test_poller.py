@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from gateway.collect import ControllerPoller, LatestValues
+from gateway.collect import ControllerPoller
 from gateway.config.schema import Controller, Measure
-from gateway.errors import DeviceRejected
+from gateway.core.errors import DeviceRejected
+from gateway.core.latest import LatestValues
 from gateway.southbound import DataType, Point, ReadResult
 from gateway_plugins.modbus.driver import ModbusTcpArgs, ModbusTcpDriver
 from gateway_plugins.modbus.simserver import ModbusSimServer

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.collect import ControllerPoller, LatestValues
+from gateway.collect import ControllerPoller
 from gateway.collect.writes import PlcWriter
 from gateway.config.schema import Controller, Measure
+from gateway.core.latest import LatestValues
 from gateway_plugins.simulator.driver import SimulatorArgs, SimulatorDriver
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from gateway.config.save import edit_config
 from gateway.config.splice import locate, splice_items, splice_section
-from gateway.errors import ConfigError
+from gateway.core.errors import ConfigError
 
 CONFIG = """\
 # plant configuration

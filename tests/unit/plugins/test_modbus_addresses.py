@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import AddressError
+from gateway.core.errors import AddressError
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus.addresses import Area, ModbusAddress, check_point, parse_address
 

@@ -11,9 +11,10 @@ from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu import bit_message as bits
 from pymodbus.pdu import register_message as registers
 
-from gateway.collect import ControllerPoller, LatestValues
+from gateway.collect import ControllerPoller
 from gateway.config.schema import Controller, Measure
-from gateway.errors import BadAnswer, RequestTimeout
+from gateway.core.errors import BadAnswer, RequestTimeout
+from gateway.core.latest import LatestValues
 from gateway.southbound import DataType, Point
 from gateway_plugins.modbus import frames
 from gateway_plugins.modbus.driver import ModbusTcpArgs, ModbusTcpDriver

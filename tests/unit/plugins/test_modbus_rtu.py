@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from gateway.collect import ControllerPoller, LatestValues
+from gateway.collect import ControllerPoller
 from gateway.config.schema import Controller, Measure
+from gateway.core.latest import LatestValues
 from gateway.southbound import DataType, Point, SerialLine
 from gateway_plugins.modbus.driver import ModbusArgs, ModbusRtuDriver, ModbusTcpArgs, ModbusTcpDriver
 from gateway_plugins.modbus.simserver import ModbusSimServer, SimPlc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import AddressError
+from gateway.core.errors import AddressError
 from gateway.southbound import DataType, Point
 from gateway_plugins.s7 import codec
 from gateway_plugins.s7.addresses import S7Address, check_point, parse_address

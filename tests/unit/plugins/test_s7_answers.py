@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from gateway.app import STOP_GRACE
 from gateway.config import load_config
-from gateway.errors import BadAnswer, ConnectError, DeviceRejected
-from gateway.service import GatewayService
+from gateway.core.errors import BadAnswer, ConnectError, DeviceRejected
+from gateway.runtime.app import STOP_GRACE
+from gateway.runtime.service import GatewayService
 from gateway.southbound import DataType, Point
 from gateway_plugins.s7.driver import S7Args, S7Driver
 from gateway_plugins.s7.simserver import S7SimServer
@@ -135,7 +135,7 @@ async def test_the_gateway_stops_within_its_grace_while_an_s7_connect_hangs(tmp_
         "measures": [{"name": "Speed", "controller": "S7", "group": "g", "address": "DB3.2", "type": "FLOAT"}],
         "groups": [{"name": "g", "upload_interval": 1}],
     }
-    service = GatewayService(load_config(write_config(tmp_path, config)), web_ui=False)
+    service = GatewayService(load_config(write_config(tmp_path, config)))
     started = asyncio.Event()
     running = asyncio.create_task(service.run(started))
     await asyncio.wait_for(started.wait(), 10)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import ScriptCompileError, ScriptRuntimeError
-from gateway.group_snapshot import GroupSnapshot, Roster
-from gateway.scripting import CallContext, CallOutcome, OutgoingMessage, ScriptRunner
+from gateway.core.errors import ScriptCompileError, ScriptRuntimeError
+from gateway.core.group_snapshot import GroupSnapshot, Roster
+from gateway.core.messages import CallContext, OutgoingMessage
+from gateway.scripting import CallOutcome, ScriptRunner
 
 REPO = Path(__file__).resolve().parents[3]
 CONTEXT = CallContext("upload", "default", "rule/topic", 1, {"gateway_sn": "SN1"})
@@ -242,7 +243,7 @@ async def test_memory_is_capped() -> None:
 
 
 async def test_messages_the_cloud_would_refuse_return_false_and_are_not_stored() -> None:
-    from gateway.publish_limits import aws_iot_limits
+    from gateway.core.publish_limits import aws_iot_limits
 
     source = ("def main(data, api):\n"
               "    big = api.awsiot_publish('plant/data', 'x' * (200 * 1024), 1)\n"
@@ -383,7 +384,7 @@ async def test_device_supervisor_2_entry_without_wizard_api_gets_the_flat_measur
 
 async def test_get_tag_config_hands_the_callback_the_southbound_configuration() -> None:
     from gateway.config.load import parse_config
-    from gateway.tag_config import tag_config
+    from gateway.rules.tag_config import tag_config
 
     config = parse_config(
         "controllers: [{name: PLC1, protocol: modbus-tcp, endpoint: '127.0.0.1:502'}]\n"

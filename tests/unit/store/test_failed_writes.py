@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import StoreError
+from gateway.core.errors import StoreError
 from gateway.store import Outbox
 from gateway.store.alarm_log import AlarmLog
 from gateway.store.history import HistoryStore

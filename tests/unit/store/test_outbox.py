@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.scripting import OutgoingMessage
+from gateway.core.messages import OutgoingMessage
 from gateway.store import Outbox
 
 

@@ -1,7 +1,7 @@
 """Wire the components of a configuration together and own their lifecycle.
 
 Components start in a TaskGroup with named tasks (outbox flusher, pollers, subscribe
-dispatcher, connectors, uploaders), each under a supervisor (:mod:`gateway.supervisor`) so that a
+dispatcher, connectors, uploaders), each under a supervisor (:mod:`gateway.runtime.supervisor`) so that a
 part's fault restarts that part rather than cancelling the group, and stop in reverse order, so
 producers stop before the outbox closes; the outbox then deletes what was acknowledged and
 checkpoints its WAL.
@@ -23,28 +23,30 @@ from gateway.alarms import AlarmEngine
 from gateway.cloud import CloudConnector, IotgoConnector, MqttConnector
 from gateway.cloud.iotgo_updates import IotgoUpdates
 from gateway.cloud.mqtt import OnMessage
-from gateway.collect import ControllerPoller, GroupUploader, LatestValues
+from gateway.cloud.shadow import ShadowSync
+from gateway.collect import ControllerPoller
 from gateway.collect.assembly import build_pollers
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, Controller, LoadedConfig
+from gateway.config.identity import gateway_variables, global_parameters, render_topic, serial_number
 from gateway.config.references import device_measures
-from gateway.errors import CloudError, GatewayError
-from gateway.functions import FunctionScheduler
-from gateway.history import HistoryRecorder
-from gateway.identity import gateway_variables, global_parameters, render_topic, serial_number
-from gateway.outcomes import WriteApplier
-from gateway.publisher import RulePublisher
-from gateway.script_logs import ScriptLogs
+from gateway.core.errors import CloudError, GatewayError
+from gateway.core.latest import LatestValues
+from gateway.rules.functions import FunctionScheduler
+from gateway.rules.outcomes import WriteApplier
+from gateway.rules.publisher import RulePublisher
+from gateway.rules.subscriptions import SubscriptionDispatcher
+from gateway.rules.tag_config import tag_config
+from gateway.rules.uploader import GroupUploader
+from gateway.runtime.script_logs import ScriptLogs
+from gateway.runtime.supervisor import Part, supervised
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
-from gateway.shadow import ShadowSync
 from gateway.southbound import driver_for
 from gateway.store import Outbox
 from gateway.store.alarm_log import AlarmLog
 from gateway.store.history import HistoryStore
-from gateway.subscriptions import SubscriptionDispatcher
-from gateway.supervisor import Part, supervised
-from gateway.tag_config import tag_config
+from gateway.store.history_recorder import HistoryRecorder
 
 log = logging.getLogger("gateway")
 

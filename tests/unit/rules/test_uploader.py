@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from gateway.collect import GroupUploader, LatestValues
-from gateway.collect.clock import Clock
 from gateway.config.schema import Group, Measure
-from gateway.group_snapshot import GroupSnapshot
+from gateway.core.clock import Clock
+from gateway.core.group_snapshot import GroupSnapshot
+from gateway.core.latest import LatestValues
+from gateway.rules.uploader import GroupUploader
 
 
 def _measure(name: str, upload: str = "periodic", deadband: float = 0.0, controller: str = "PLC1") -> Measure:

@@ -22,14 +22,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.collect import LatestValues
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, Measure
-from gateway.errors import StoreError
-from gateway.publish_limits import shadow_prefix
-from gateway.scripting import OutgoingMessage
+from gateway.core.errors import StoreError
+from gateway.core.latest import LatestValues
+from gateway.core.messages import OutgoingMessage
+from gateway.core.publish_limits import shadow_prefix
+from gateway.core.tasks import stop_if_cancelled
 from gateway.store import Outbox
-from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.shadow")
 

@@ -1,7 +1,8 @@
 """The gateway as a service: the web UI stays up while the gateway restarts on a new configuration.
 
-``gateway run`` starts a :class:`GatewayService`. It serves the admin UI and runs a
-:class:`~gateway.app.Gateway` for the current configuration; when the UI saves a change, the
+``gateway run`` starts a :class:`GatewayService`. It serves the admin UI (a front end handed in by
+the caller: this layer knows no web routes) and runs a
+:class:`~gateway.runtime.app.Gateway` for the current configuration; when the UI saves a change, the
 running gateway stops cleanly (the outbox keeps what is undelivered) and a new one starts on the
 saved file. The log tail, the script logs and the password store live here, across restarts.
 """
@@ -10,31 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from aiohttp import web
-
-from gateway.app import Gateway
 from gateway.config import LoadedConfig, load_config
 from gateway.config.changes import changed_controllers
 from gateway.config.save import write_atomically
-from gateway.errors import GatewayError
-from gateway.log_tail import LogTail
-from gateway.script_logs import ScriptLogs
-from gateway.web.auth import PasswordStore
+from gateway.core.errors import GatewayError
+from gateway.runtime.app import Gateway
+from gateway.runtime.log_tail import LogTail
+from gateway.runtime.passwords import PasswordStore
+from gateway.runtime.script_logs import ScriptLogs
 
 log = logging.getLogger("gateway")
 T = TypeVar("T")
+# Starts serving a user interface for the service; returns what stops it again (the web layer's serve_admin_ui).
+FrontEnd = Callable[["GatewayService"], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 class GatewayService:
     """Owns the web server and the running gateway; swaps the gateway when the configuration changes."""
 
-    def __init__(self, config: LoadedConfig, *, web_ui: bool = True) -> None:
+    def __init__(self, config: LoadedConfig, *, front_end: FrontEnd | None = None) -> None:
         self.config = config
         self.started_at = time.time()
         self.gateway: Gateway | None = None
@@ -42,7 +42,7 @@ class GatewayService:
         self.data_dir: Path = config.resolve(config.model.gateway.data_dir)
         self.script_logs = ScriptLogs(self.data_dir / "logs" / "scripts")
         self.passwords = PasswordStore(self.data_dir)
-        self._web_ui = web_ui
+        self._front_end = front_end
         self._stop = asyncio.Event()
         self._next: LoadedConfig | None = None
         self._swapped = asyncio.Event()
@@ -107,10 +107,10 @@ class GatewayService:
         """Serve until :meth:`request_stop` or cancellation."""
         self.log_tail.attach()
         self.script_logs.attach()
-        runner = None
+        stop_front_end = None
         try:
-            if self._web_ui:
-                runner = await self._start_web()
+            if self._front_end is not None:
+                stop_front_end = await self._front_end(self)
             while not self._stop.is_set():
                 error = await self._run_gateway(started)
                 if self._next is not None:
@@ -123,8 +123,8 @@ class GatewayService:
                 else:
                     break  # stopped
         finally:
-            if runner is not None:
-                await runner.cleanup()
+            if stop_front_end is not None:
+                await stop_front_end()
             self.script_logs.close()
             self.log_tail.close()
 
@@ -162,17 +162,3 @@ class GatewayService:
         finally:
             self.gateway = None if self.gateway is gateway else self.gateway
         return None
-
-    async def _start_web(self) -> web.AppRunner:
-        from gateway.web import start_web
-
-        settings = self.config.model.gateway.web
-        runner = await start_web(self, settings.host, settings.port)
-        shown = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
-        log.info("web UI on http://%s:%d/", shown, settings.port)
-        code = self.passwords.setup_code()
-        if code is not None:  # printed, not logged: it is a secret, and the log is shown in the UI
-            print(f"\nNo administrator password is set. Open http://{shown}:{settings.port}/ and enter the "
-                  f"one-time setup code {code}\n(also in {self.passwords.setup_code_path}), or run "
-                  f"'gateway passwd -c {self.config.path}'.\n", file=sys.stderr, flush=True)
-        return runner

@@ -12,7 +12,7 @@ from cryptography import x509
 from gateway.cloud.bundle import check_pair, describe_things, install, read_thing, thing_names
 from gateway.config import load_config
 from gateway.config.save import edit_config
-from gateway.errors import CloudError, ConfigError, Problem
+from gateway.core.errors import CloudError, ConfigError, Problem
 
 
 def import_bundle(bundle: Path, config_path: Path, cloud: str, thing: str | None = None) -> str:

@@ -1,7 +1,7 @@
 """One uploader per group: every ``upload_interval`` it builds the group's snapshot.
 
 The snapshot holds Device Supervisor's ``data_collect`` as columns over the group's roster (see
-:mod:`gateway.group_snapshot`). Upload modes decide which measures go in: ``periodic`` always,
+:mod:`gateway.core.group_snapshot`). Upload modes decide which measures go in: ``periodic`` always,
 ``onchange`` only when the value moved more than its deadband since it was last uploaded,
 ``never`` not at all.
 """
@@ -13,11 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from gateway.config import Group, Measure
-from gateway.group_snapshot import GroupSnapshot, Roster
-from gateway.tasks import stop_if_cancelled
-
-from .clock import REAL_CLOCK, Clock
-from .latest import LatestValues, Reading
+from gateway.core.clock import REAL_CLOCK, Clock
+from gateway.core.group_snapshot import GroupSnapshot, Roster
+from gateway.core.latest import LatestValues, Reading
+from gateway.core.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.collect")
 

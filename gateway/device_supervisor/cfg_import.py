@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.errors import ScriptCompileError
+from gateway.core.errors import ScriptCompileError
 from gateway.scripting.compiler import compile_script
 
 _PROTOCOLS = {"iso-on-tcp": "s7", "snap7": "s7", "s7": "s7", "siemens s7": "s7", "s7-200smart": "s7",

@@ -17,11 +17,12 @@ from typing import Any
 from paho.mqtt.client import topic_matches_sub
 
 from gateway.config import LoadedConfig, SubscribeRule
-from gateway.identity import render_topic
-from gateway.outcomes import WriteApplier
-from gateway.scripting import CallContext, ScriptRunner
+from gateway.config.identity import render_topic
+from gateway.core.messages import CallContext
+from gateway.core.tasks import stop_if_cancelled
+from gateway.rules.outcomes import WriteApplier
+from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import subscribe_key
-from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.subscribe")
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from gateway.collect import LatestValues
-from gateway.collect.clock import REAL_CLOCK, Clock
 from gateway.config import Group, Measure
-from gateway.errors import StoreError
+from gateway.core.clock import REAL_CLOCK, Clock
+from gateway.core.errors import StoreError
+from gateway.core.latest import LatestValues
+from gateway.core.tasks import stop_if_cancelled
 from gateway.store.history import HistoryStore
-from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.history")
 

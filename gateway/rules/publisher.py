@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.config import GatewayConfig, LoadedConfig, PublishRule
-from gateway.errors import StoreError
-from gateway.group_snapshot import GroupSnapshot
-from gateway.identity import render_topic
-from gateway.outcomes import WriteApplier
-from gateway.scripting import CallContext, CallOutcome, OutgoingMessage, ScriptRunner
+from gateway.config.identity import render_topic
+from gateway.core.errors import StoreError
+from gateway.core.group_snapshot import GroupSnapshot
+from gateway.core.messages import CallContext, OutgoingMessage
+from gateway.rules.outcomes import WriteApplier
+from gateway.scripting import CallOutcome, ScriptRunner
 from gateway.scripting.loading import publish_key
 from gateway.store import Outbox
 

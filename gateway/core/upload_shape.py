@@ -11,7 +11,7 @@ import re
 
 import yaml
 
-from gateway.errors import GatewayError
+from gateway.core.errors import GatewayError
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")

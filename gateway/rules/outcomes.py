@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 
 from gateway.collect.writes import PlcWriter
-from gateway.errors import StoreError
-from gateway.scripting import CallContext, CallOutcome, ScriptRunner
+from gateway.core.errors import StoreError
+from gateway.core.messages import CallContext
+from gateway.scripting import CallOutcome, ScriptRunner
 from gateway.store import Outbox
 
 log = logging.getLogger("gateway.scripts")

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.collect import ControllerPoller, LatestValues
+from gateway.collect import ControllerPoller
 from gateway.config.schema import Controller, Measure
+from gateway.core.latest import LatestValues
 from gateway.southbound import DataType, Point, driver_for, parse_args
 from gateway_plugins.s7.simserver import S7SimServer
 from tests.conftest import free_port

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import GatewayError
+from gateway.core.errors import GatewayError
 
 from .cfg_import import Imported, import_cfg
 from .measure_csv import read_measures

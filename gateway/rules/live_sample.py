@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.collect import LatestValues, data_collect_now
 from gateway.collect.assembly import build_pollers
 from gateway.config import LoadedConfig, PublishRule
-from gateway.errors import GatewayError
-from gateway.identity import gateway_variables, global_parameters
-from gateway.publisher import rule_context
-from gateway.scripting import CallContext
-from gateway.tag_config import tag_config
+from gateway.config.identity import gateway_variables, global_parameters
+from gateway.core.errors import GatewayError
+from gateway.core.latest import LatestValues
+from gateway.core.messages import CallContext
+from gateway.rules.publisher import rule_context
+from gateway.rules.tag_config import tag_config
+from gateway.rules.uploader import data_collect_now
 
 
 @dataclass

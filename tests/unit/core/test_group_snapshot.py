@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from gateway.group_snapshot import GroupSnapshot, Roster
+from gateway.core.group_snapshot import GroupSnapshot, Roster
 
 ROSTER = Roster((("PLC1", ("Temp", "Pump")), ("S7-1200", ("Test1",))))
 

@@ -13,9 +13,9 @@ import yaml
 
 from gateway.config import load_config
 from gateway.config.save import write_atomically
-from gateway.errors import ConfigError, GatewayError
+from gateway.core.errors import ConfigError, GatewayError
+from gateway.core.upload_shape import check_json
 from gateway.scripting.loading import check_scripts
-from gateway.upload_shape import check_json
 
 from .cfg_import import Imported, import_cfg
 

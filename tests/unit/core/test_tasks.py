@@ -7,7 +7,7 @@ import contextlib
 
 import pytest
 
-from gateway.tasks import stop_if_cancelled
+from gateway.core.tasks import stop_if_cancelled
 
 
 async def test_a_swallowed_cancellation_still_stops_the_loop() -> None:

@@ -13,11 +13,12 @@ from typing import Any
 
 from gateway.config import LoadedConfig
 from gateway.config.schema import CustomFunction
-from gateway.outcomes import WriteApplier
-from gateway.publish_limits import PublishLimits
-from gateway.scripting import CallContext, ScriptRunner
+from gateway.core.messages import CallContext
+from gateway.core.publish_limits import PublishLimits
+from gateway.core.tasks import stop_if_cancelled
+from gateway.rules.outcomes import WriteApplier
+from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import function_key
-from gateway.tasks import stop_if_cancelled
 
 log = logging.getLogger("gateway.functions")
 

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway.collect.backoff import Backoff
+from gateway.core.backoff import Backoff
 
 log = logging.getLogger("gateway.supervisor")
 

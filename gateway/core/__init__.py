@@ -1,0 +1,1 @@
+"""What every layer shares: the error tree, messages, clock, backoff, latest values, limits."""

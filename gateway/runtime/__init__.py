@@ -1,0 +1,1 @@
+"""The running process: wiring and lifecycle, the service around it, passwords and logs."""
