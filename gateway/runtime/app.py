@@ -39,6 +39,7 @@ from gateway.rules.subscriptions import SubscriptionDispatcher
 from gateway.rules.tag_config import tag_config
 from gateway.rules.uploader import GroupUploader
 from gateway.runtime.script_logs import ScriptLogs
+from gateway.runtime.status import GatewayStatus, LiveData, read_status
 from gateway.runtime.supervisor import Part, supervised
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
@@ -83,6 +84,15 @@ class Gateway:
     def data_dir(self) -> Any:
         """Return where this gateway keeps its state."""
         return self.config.resolve(self.config.model.gateway.data_dir)
+
+    def status(self) -> GatewayStatus:
+        """Return what the gateway's parts say now, as frozen data for the UI and ``/metrics``."""
+        return read_status(self.config.model.gateway.name, self.pollers, self.connectors, self.outbox, self.runner,
+                           self.part_failures, len(self.alarms.active) if self.alarms is not None else 0)
+
+    def live_data(self) -> LiveData:
+        """Return the configuration, latest values and stores that pages read."""
+        return LiveData(self.config, self.latest, self.history, self.alarm_log)
 
     def request_stop(self) -> None:
         """Ask :meth:`run` to stop its components and return."""

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gateway.config import LoadedConfig, load_config
 from gateway.config.changes import changed_controllers
@@ -24,6 +24,7 @@ from gateway.runtime.app import Gateway
 from gateway.runtime.log_tail import LogTail
 from gateway.runtime.passwords import PasswordStore
 from gateway.runtime.script_logs import ScriptLogs
+from gateway.runtime.status import GatewayStatus, LiveData
 
 log = logging.getLogger("gateway")
 T = TypeVar("T")
@@ -55,6 +56,23 @@ class GatewayService:
     def request_stop(self) -> None:
         """Stop the gateway and the web server."""
         self._stop.set()
+
+    def status(self) -> GatewayStatus | None:
+        """Return what the running gateway says now; None while it starts or restarts."""
+        return self.gateway.status() if self.gateway is not None else None
+
+    def live_data(self) -> LiveData | None:
+        """Return the running gateway's configuration, latest values and stores; None while it starts."""
+        return self.gateway.live_data() if self.gateway is not None else None
+
+    async def write_value(self, controller: str, measure: str, value: Any) -> dict[str, Any] | None:
+        """Write one value to a PLC now, as the UI asks; return its result (``result`` is "OK" or
+        "Failed" with an ``error``), or None while the gateway starts."""
+        writer = self.gateway.plc_writer if self.gateway is not None else None
+        if writer is None:
+            return None
+        [result] = await writer.apply({controller: {measure: value}})
+        return result
 
     async def change(self, edit: Callable[[], T]) -> tuple[T, LoadedConfig]:
         """Change the configuration: ``edit`` validates and saves the file (in a thread); then the

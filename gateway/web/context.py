@@ -1,34 +1,32 @@
-"""What the web handlers reach through the aiohttp application: the service and the auth state."""
+"""What the web handlers reach through the aiohttp application: the backend and the auth state."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
+
+from gateway.runtime.status import LiveData
 
 from .api import ApiError
 from .auth import LoginLimiter, Sessions
+from .backend import AdminBackend
 
-if TYPE_CHECKING:
-    from gateway.runtime.app import Gateway
-    from gateway.runtime.service import GatewayService
-
-SERVICE: web.AppKey[GatewayService] = web.AppKey("service")
+BACKEND: web.AppKey[AdminBackend] = web.AppKey("backend")
 SESSIONS = web.AppKey("sessions", Sessions)
 LIMITER = web.AppKey("limiter", LoginLimiter)
+STARTING = "the gateway is starting; try again in a moment"
 
 
-def service_of(request: web.Request) -> GatewayService:
-    """Return the gateway service behind the web server."""
-    return request.app[SERVICE]
+def backend_of(request: web.Request) -> AdminBackend:
+    """Return the gateway behind the web server."""
+    return request.app[BACKEND]
 
 
-def running_gateway(request: web.Request) -> Gateway:
-    """Return the running gateway, or answer 503 while it restarts."""
-    gateway = service_of(request).gateway
-    if gateway is None:
-        raise ApiError(503, "the gateway is starting; try again in a moment")
-    return gateway
+def running(request: web.Request) -> LiveData:
+    """Return the running gateway's data, or answer 503 while it starts or restarts."""
+    data = backend_of(request).live_data()
+    if data is None:
+        raise ApiError(503, STARTING)
+    return data
 
 
 def client_address(request: web.Request) -> str:

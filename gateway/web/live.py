@@ -13,7 +13,7 @@ import json
 from aiohttp import WSMsgType, web
 
 from .api import json_safe
-from .context import service_of
+from .context import backend_of
 
 PUSH_EVERY = 1.0
 
@@ -35,20 +35,20 @@ async def live(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _push(socket: web.WebSocketResponse, request: web.Request) -> None:
-    service = service_of(request)
-    seen_gateway, version, last_log = None, 0, 0
+    backend = backend_of(request)
+    seen_values, version, last_log = None, 0, 0
     while not socket.closed:
-        gateway = service.gateway
-        if gateway is not None:
-            if gateway is not seen_gateway:
-                seen_gateway, version = gateway, 0
-            changed = gateway.latest.changed_since(version)
-            version = gateway.latest.version
+        data = backend.live_data()
+        if data is not None:
+            if data.latest is not seen_values:  # the gateway restarted: its values are new
+                seen_values, version = data.latest, 0
+            changed = data.latest.changed_since(version)
+            version = data.latest.version
             if changed:
                 await socket.send_str(json.dumps({"type": "values", "items": [
                     {"controller": c, "name": n, "value": json_safe(r.value), "status": r.status,
                      "timestamp": r.timestamp, "error": r.error} for c, n, r in changed]}, default=str))
-        lines = service.log_tail.since(last_log)
+        lines = backend.log_tail.since(last_log)
         if lines:
             last_log = lines[-1]["id"]
             await socket.send_str(json.dumps({"type": "log", "items": lines}, default=str))

@@ -9,32 +9,29 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from .context import SESSIONS, service_of
+from .backend import AdminBackend
+from .context import SESSIONS, backend_of
 from .security import COOKIE
-
-if TYPE_CHECKING:
-    from gateway.runtime.service import GatewayService
 
 
 class GatewayCollector(Collector):
-    """Yields the gateway's metrics from its current state."""
+    """Yields the gateway's metrics from its status at each scrape."""
 
-    def __init__(self, service: GatewayService) -> None:
-        self._service = service
+    def __init__(self, backend: AdminBackend) -> None:
+        self._backend = backend
 
     def collect(self) -> Iterator[Metric]:
-        gateway = self._service.gateway
+        now = self._backend.status()
         up = GaugeMetricFamily("gateway_up", "1 while the gateway runs (0 while it restarts)")
-        up.add_metric([], 1 if gateway is not None else 0)
+        up.add_metric([], 1 if now is not None else 0)
         yield up
-        if gateway is None:
+        if now is None:
             return
         reads = CounterMetricFamily("gateway_controller_reads", "Read cycles per controller", labels=["controller"])
         errors = CounterMetricFamily("gateway_controller_read_errors", "Failed read cycles", labels=["controller"])
@@ -42,50 +39,49 @@ class GatewayCollector(Collector):
                                       labels=["controller"])
         healthy = GaugeMetricFamily("gateway_controller_healthy", "1 when the last read cycle succeeded",
                                     labels=["controller"])
-        for poller in gateway.pollers:
-            health, controller = poller.health, [poller.name]
-            reads.add_metric(controller, health.cycles)
-            errors.add_metric(controller, health.failures_total)
-            latency.add_metric(controller, count_value=health.cycles, sum_value=health.read_seconds_total)
-            healthy.add_metric(controller, 1 if health.healthy else 0)
+        for controller in now.controllers:
+            label = [controller.name]
+            reads.add_metric(label, controller.cycles)
+            errors.add_metric(label, controller.failed_cycles)
+            latency.add_metric(label, count_value=controller.cycles, sum_value=controller.read_seconds)
+            healthy.add_metric(label, 1 if controller.healthy else 0)
         yield from (reads, errors, latency, healthy)
-        if gateway.outbox is not None:
+        if now.outbox is not None:
             depth = GaugeMetricFamily("gateway_outbox_depth", "Messages waiting in the outbox")
-            depth.add_metric([], gateway.outbox.depth)
+            depth.add_metric([], now.outbox.depth)
             evicted = CounterMetricFamily("gateway_outbox_evicted", "Messages evicted because the outbox was full")
-            evicted.add_metric([], gateway.outbox.evicted)
+            evicted.add_metric([], now.outbox.evicted)
             yield from (depth, evicted)
         published = CounterMetricFamily("gateway_cloud_published", "Messages acknowledged by the cloud",
                                         labels=["cloud"])
         failures = CounterMetricFamily("gateway_cloud_connection_failures", "Failed or lost connections",
                                        labels=["cloud"])
         connected = GaugeMetricFamily("gateway_cloud_connected", "1 while connected", labels=["cloud"])
-        for name, connector in gateway.connectors.items():
-            published.add_metric([name], connector.state.delivered)
-            failures.add_metric([name], connector.state.failures)
-            connected.add_metric([name], 1 if connector.state.connected else 0)
+        for cloud in now.clouds:
+            published.add_metric([cloud.name], cloud.delivered)
+            failures.add_metric([cloud.name], cloud.connection_failures)
+            connected.add_metric([cloud.name], 1 if cloud.connected else 0)
         yield from (published, failures, connected)
-        runner = gateway.runner
         calls = CounterMetricFamily("gateway_script_calls", "Script calls", labels=["script"])
         failed = CounterMetricFamily("gateway_script_call_errors", "Script calls that failed", labels=["script"])
         timeouts = CounterMetricFamily("gateway_script_timeouts", "Script calls killed at their timeout",
                                        labels=["script"])
         faulted = GaugeMetricFamily("gateway_script_faulted", "1 while a script is paused", labels=["script"])
-        for script in runner.script_names:
-            calls.add_metric([script], runner.calls[script])
-            failed.add_metric([script], runner.call_errors[script])
-            timeouts.add_metric([script], runner.timeouts[script])
-            faulted.add_metric([script], 1 if script in runner.faulted else 0)
+        for script in now.scripts.values():
+            calls.add_metric([script.name], script.calls)
+            failed.add_metric([script.name], script.failed_calls)
+            timeouts.add_metric([script.name], script.timeouts)
+            faulted.add_metric([script.name], 1 if script.paused else 0)
         yield from (calls, failed, timeouts, faulted)
         active = GaugeMetricFamily("gateway_alarms_active", "Alarms active now")
-        active.add_metric([], len(gateway.alarms.active) if gateway.alarms is not None else 0)
+        active.add_metric([], now.alarms_active)
         yield active
 
 
-def metrics_registry(service: GatewayService) -> CollectorRegistry:
+def metrics_registry(backend: AdminBackend) -> CollectorRegistry:
     """Return a registry holding only the gateway's collector (not the process-wide default)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(GatewayCollector(service))
+    registry.register(GatewayCollector(backend))
     return registry
 
 
@@ -101,7 +97,7 @@ def metrics_handler(registry: CollectorRegistry) -> Callable[[web.Request], Awai
 
 
 def _allowed(request: web.Request) -> bool:
-    token = service_of(request).config.model.gateway.web.metrics_token
+    token = backend_of(request).config.model.gateway.web.metrics_token
     sent = request.headers.get("Authorization", "")
     if token is not None and sent.startswith("Bearer "):
         return hmac.compare_digest(sent.removeprefix("Bearer ").encode(), token.get_secret_value().encode())

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .api import Api, ApiError
-from .context import running_gateway
+from .context import running
 
 
 def register(api: Api) -> None:
@@ -19,14 +19,14 @@ def register(api: Api) -> None:
 
 
 async def active_alarms(request: web.Request, _body: None) -> list[dict[str, Any]]:
-    gateway = running_gateway(request)
-    if gateway.alarm_log is None:
+    alarm_log = running(request).alarm_log
+    if alarm_log is None:
         return []
-    return list((await gateway.alarm_log.active()).values())
+    return list((await alarm_log.active()).values())
 
 
 async def alarm_history(request: web.Request, _body: None) -> list[dict[str, Any]]:
-    gateway = running_gateway(request)
+    alarm_log = running(request).alarm_log
     try:
         limit = max(1, min(500, int(request.query.get("limit", "500"))))
         before = int(request.query["before"]) if request.query.get("before") else None
@@ -34,4 +34,4 @@ async def alarm_history(request: web.Request, _body: None) -> list[dict[str, Any
         raise ApiError(400, "limit and before are whole numbers") from exc
     if before is not None and not 0 < before < 2**63:
         raise ApiError(400, "before is an alarm event id (a positive whole number)")
-    return await gateway.alarm_log.history(limit, before) if gateway.alarm_log is not None else []
+    return await alarm_log.history(limit, before) if alarm_log is not None else []

@@ -12,7 +12,7 @@ from gateway import __version__
 from gateway.runtime.passwords import MAX_PASSWORD_LENGTH, AuthError, password_problem
 
 from .api import Api, ApiError
-from .context import LIMITER, SESSIONS, client_address, service_of
+from .context import LIMITER, SESSIONS, backend_of, client_address
 from .security import COOKIE, clear_session_cookie, set_session_cookie
 
 Secret = Field(max_length=MAX_PASSWORD_LENGTH)
@@ -53,18 +53,18 @@ def register(api: Api) -> None:
 
 async def health(request: web.Request, _body: None) -> dict[str, Any]:
     """Ready once the gateway runs; nothing else is told to anonymous callers."""
-    ready = service_of(request).gateway is not None
+    ready = backend_of(request).status() is not None
     return {"status": "ready" if ready else "starting", "version": __version__}
 
 
 async def state(request: web.Request, _body: None) -> dict[str, Any]:
     session = request.app[SESSIONS].get(request.cookies.get(COOKIE))
-    return {"password_set": service_of(request).passwords.is_set, "logged_in": session is not None,
+    return {"password_set": backend_of(request).passwords.is_set, "logged_in": session is not None,
             "csrf": session.csrf if session else None}
 
 
 async def setup(request: web.Request, body: Setup) -> web.Response:
-    passwords = service_of(request).passwords
+    passwords = backend_of(request).passwords
     if passwords.is_set:
         raise ApiError(409, "a password is already set; log in instead")
     _not_locked_out(request)
@@ -79,7 +79,7 @@ async def setup(request: web.Request, body: Setup) -> web.Response:
 
 
 async def login(request: web.Request, body: Login) -> web.Response:
-    passwords = service_of(request).passwords
+    passwords = backend_of(request).passwords
     if not passwords.is_set:
         raise ApiError(409, "no password is set yet: enter the setup code first")
     _not_locked_out(request)
@@ -98,7 +98,7 @@ async def logout(request: web.Request, _body: None) -> web.Response:
 
 
 async def change_password(request: web.Request, body: PasswordChange) -> dict[str, Any]:
-    passwords = service_of(request).passwords
+    passwords = backend_of(request).passwords
     _not_locked_out(request)
     if not await asyncio.to_thread(passwords.verify, body.current):
         request.app[LIMITER].failed(client_address(request))

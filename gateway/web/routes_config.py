@@ -22,7 +22,7 @@ from gateway.config.save import edit_config
 from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError, body_adapter
-from .context import service_of
+from .context import backend_of
 from .secrets import hide_secrets, keep_secrets
 
 SECTIONS: dict[str, type[Any]] = {
@@ -56,19 +56,19 @@ def shown(model: GatewayConfig) -> dict[str, Any]:
 
 
 async def whole(request: web.Request, _body: None) -> dict[str, Any]:
-    return shown(service_of(request).config.model)
+    return shown(backend_of(request).config.model)
 
 
 def _list(section: str) -> Callable[[web.Request, None], Any]:
     async def handler(request: web.Request, _body: None) -> Any:
-        return shown(service_of(request).config.model)[section]
+        return shown(backend_of(request).config.model)[section]
     return handler
 
 
 def _add(section: str) -> Callable[[web.Request, Any], Any]:
     async def handler(request: web.Request, body: Any) -> Any:
         item = _plain(body)
-        keep_secrets({section: [item]}, service_of(request).config.model)
+        keep_secrets({section: [item]}, backend_of(request).config.model)
 
         def change(document: Any) -> None:
             items = document.setdefault(section, [])
@@ -83,7 +83,7 @@ def _add(section: str) -> Callable[[web.Request, Any], Any]:
 def _replace(section: str) -> Callable[[web.Request, Any], Any]:
     async def handler(request: web.Request, body: Any) -> Any:
         item = _plain(body)
-        keep_secrets({section: [item]}, service_of(request).config.model,
+        keep_secrets({section: [item]}, backend_of(request).config.model,
                      renamed={str(item.get("name")): request.match_info["name"]})
 
         def change(document: Any) -> None:
@@ -107,7 +107,7 @@ def _delete(section: str) -> Callable[[web.Request, None], Any]:
 def _settings(section: str) -> Callable[[web.Request, Any], Any]:
     async def handler(request: web.Request, body: Any) -> Any:
         item = _plain(body)
-        keep_secrets({section: item}, service_of(request).config.model)
+        keep_secrets({section: item}, backend_of(request).config.model)
 
         def change(document: Any) -> None:
             document[section] = item
@@ -145,7 +145,7 @@ def _plain(body: Any) -> dict[str, Any]:
 async def _save(request: web.Request, change: Callable[[Any], None], section: str, *,
                 whole_items: bool = True) -> LoadedConfig:
     """Change, validate and save the configuration file's ``section``, then run the gateway on it."""
-    service = service_of(request)
-    _, loaded = await service.change(lambda: edit_config(service.config.path, change, check_scripts,
+    backend = backend_of(request)
+    _, loaded = await backend.change(lambda: edit_config(backend.config.path, change, check_scripts,
                                                          section=section, whole_items=whole_items))
     return loaded

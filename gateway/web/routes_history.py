@@ -14,7 +14,7 @@ from aiohttp import web
 from gateway.store.history import HistoryStore
 
 from .api import Api, ApiError
-from .context import running_gateway
+from .context import running
 
 MAX_SPAN = 400 * 86400
 
@@ -32,7 +32,7 @@ def register(api: Api) -> None:
 
 
 def _store(request: web.Request) -> HistoryStore:
-    store = running_gateway(request).history
+    store = running(request).history
     if store is None:
         raise ApiError(404, "no group keeps history: set history: true on a group")
     return store
@@ -57,7 +57,7 @@ def _window(request: web.Request) -> tuple[float, float]:
 
 
 async def measures(request: web.Request, _body: None) -> list[dict[str, str]]:
-    store = running_gateway(request).history
+    store = running(request).history
     return await store.measures() if store is not None else []
 
 

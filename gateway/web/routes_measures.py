@@ -22,7 +22,7 @@ from gateway.device_supervisor.measure_csv import column_of, read_measures, writ
 from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
-from .context import running_gateway, service_of
+from .context import STARTING, backend_of
 from .uploads import read_body
 
 MAX_PAGE = 500
@@ -54,11 +54,11 @@ def register(api: Api) -> None:
 
 def rows(request: web.Request) -> list[dict[str, Any]]:
     """Return every measure with its latest reading."""
-    service = service_of(request)
-    gateway = service.gateway
+    backend = backend_of(request)
+    data = backend.live_data()
     result = []
-    for m in service.config.model.measures:
-        reading = gateway.latest.get(m.controller, m.name) if gateway is not None else None
+    for m in backend.config.model.measures:
+        reading = data.latest.get(m.controller, m.name) if data is not None else None
         result.append({"controller": m.controller, "name": m.name, "group": m.group, "address": m.address,
                        "type": m.type.value, "access": m.access, "unit": m.unit,
                        "value": reading.value if reading else None,
@@ -86,18 +86,17 @@ async def table(request: web.Request, _body: None) -> dict[str, Any]:
 
 
 async def write(request: web.Request, body: WriteValue) -> dict[str, Any]:
-    gateway = running_gateway(request)
-    if gateway.plc_writer is None:
-        raise ApiError(503, "the gateway is starting; try again in a moment")
     controller, name = request.match_info["controller"], request.match_info["name"]
-    [result] = await gateway.plc_writer.apply({controller: {name: body.value}})
+    result = await backend_of(request).write_value(controller, name, body.value)
+    if result is None:
+        raise ApiError(503, STARTING)
     if result["result"] != "OK":
         raise ApiError(409, f"not written: {result['error']}", result=result)
     return result
 
 
 async def export(request: web.Request, _body: None) -> web.Response:
-    text = write_measures(service_of(request).config.model.measures)
+    text = write_measures(backend_of(request).config.model.measures)
     return web.Response(text=text, content_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="measure.csv"'})
 
@@ -135,9 +134,9 @@ async def import_csv(request: web.Request, _body: None) -> dict[str, Any]:
                 items.append(measure)
             row_of_index[where[key]] = row
 
-    service = service_of(request)
+    backend = backend_of(request)
     try:
-        _, loaded = await service.change(lambda: edit_config(service.config.path, change, check_scripts,
+        _, loaded = await backend.change(lambda: edit_config(backend.config.path, change, check_scripts,
                                                              section="measures", whole_items=True))
     except ConfigError as exc:
         errors = [_row_problem(p.path, p.message, row_of_index) for p in exc.problems]

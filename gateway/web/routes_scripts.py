@@ -22,12 +22,13 @@ from gateway.core.errors import ConfigError, GatewayError, ScriptCompileError
 from gateway.core.messages import CallContext
 from gateway.rules.tag_config import tag_config
 from gateway.rules.uploader import data_collect_now
+from gateway.runtime.status import GatewayStatus
 from gateway.scripting.compiler import MAX_SOURCE_BYTES, compile_script, require_function
 from gateway.scripting.loading import check_scripts, function_key, publish_key, subscribe_key
 from gateway.scripting.tryout import test_source
 
 from .api import Api, ApiError
-from .context import running_gateway, service_of
+from .context import backend_of, running
 from .uploads import read_files
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.py$")
@@ -65,16 +66,22 @@ def register(api: Api) -> None:
 
 
 async def configured(request: web.Request, _body: None) -> list[dict[str, Any]]:
-    service = service_of(request)
-    model = service.config.model
-    gateway = service.gateway
+    backend = backend_of(request)
+    model = backend.config.model
+    now = backend.status()
     entries = [("publish", publish_key(r.name), r.name, r.script, r.function) for r in model.publish]
     entries += [("subscribe", subscribe_key(r.name), r.name, r.script, r.function) for r in model.subscribe]
     entries += [("function", function_key(f.name), f.name, f.script, f.function) for f in model.functions]
     return [{"kind": kind, "key": key, "rule": rule, "script": script if script and "\n" not in script else "(inline)",
              "function": function,
-             "faulted": (gateway.runner.faulted.get(key) or gateway.runner.load_error(key)) if gateway else None}
+             "faulted": _problem(now, key)}
             for kind, key, rule, script, function in entries if script]
+
+
+def _problem(now: GatewayStatus | None, key: str) -> str | None:
+    """Why the running gateway paused a script, or could not load it."""
+    script = now.scripts.get(key) if now is not None else None
+    return script.problem if script is not None else None
 
 
 async def files(request: web.Request, _body: None) -> list[dict[str, Any]]:
@@ -118,14 +125,14 @@ async def check(_request: web.Request, body: Source) -> dict[str, Any]:
 async def test_run(request: web.Request, body: TestRun) -> dict[str, Any]:
     if problems := _problems(body.source, body.function):
         raise ApiError(422, "the script does not compile", problems=problems)
-    gateway = running_gateway(request)
-    model = gateway.config.model
+    data = running(request)
+    model = data.config.model
     group = next((g for g in model.groups if g.name == body.group), None) if body.group else \
         (model.groups[0] if model.groups else None)
     if group is None:
         raise ApiError(400, f"no group '{body.group}'" if body.group else "the configuration has no group")
     measures = [m for m in model.measures if m.group == group.name]
-    snapshot = data_collect_now(group, measures, gateway.latest)
+    snapshot = data_collect_now(group, measures, data.latest)
     context = CallContext("test", "test", "test/topic", 1, global_parameters(model))
     try:
         lines = await test_source(body.source, "script.py", body.function, snapshot, context,
@@ -136,7 +143,7 @@ async def test_run(request: web.Request, body: TestRun) -> dict[str, Any]:
 
 
 async def script_log(request: web.Request, _body: None) -> list[dict[str, Any]]:
-    return service_of(request).script_logs.tail(request.match_info["key"])
+    return backend_of(request).script_logs.tail(request.match_info["key"])
 
 
 def _problems(source: str, function: str | None) -> list[str]:
@@ -153,7 +160,7 @@ async def _save(request: web.Request, name: str, source: str) -> dict[str, Any]:
     path = _file(request, name)
     if problems := _problems(source, None):
         raise ApiError(422, f"'{path.name}' was not saved: it does not compile", problems=problems)
-    service = service_of(request)
+    backend = backend_of(request)
 
     def save() -> LoadedConfig:
         """Write the file; a script the configuration uses must still define what its rules call."""
@@ -161,7 +168,7 @@ async def _save(request: web.Request, name: str, source: str) -> dict[str, Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, source, keep_backup=False)
         try:
-            loaded = load_config(service.config.path)
+            loaded = load_config(backend.config.path)
             check_scripts(loaded)
         except ConfigError as exc:
             if previous is None:
@@ -171,12 +178,12 @@ async def _save(request: web.Request, name: str, source: str) -> dict[str, Any]:
             raise ApiError(422, f"'{path.name}' was not saved", problems=[str(p) for p in exc.problems]) from exc
         return loaded
 
-    await service.change(save)
+    await backend.change(save)
     return {"name": path.name, "saved": True}
 
 
 def _folder(request: web.Request) -> Path:
-    return service_of(request).config.base_dir / SCRIPTS_FOLDER
+    return backend_of(request).config.base_dir / SCRIPTS_FOLDER
 
 
 def _file(request: web.Request, name: str) -> Path:

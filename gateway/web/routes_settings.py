@@ -19,7 +19,7 @@ from gateway.device_supervisor.migrate import MAX_EXPORT_BYTES, clashing_scripts
 from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
-from .context import service_of
+from .context import backend_of
 from .secrets import hide_secrets, restore_secrets
 from .uploads import read_body, read_files
 
@@ -55,12 +55,12 @@ async def logs(request: web.Request, _body: None) -> list[dict[str, Any]]:
     level = query.get("level") or None
     if level is not None and level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ApiError(400, "level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    return service_of(request).log_tail.since(after, level, max(1, min(limit, 500)))
+    return backend_of(request).log_tail.since(after, level, max(1, min(limit, 500)))
 
 
 async def export_config(request: web.Request, _body: None) -> web.Response:
-    service = service_of(request)
-    document = hide_secrets(load_document(service.config.path.read_text(encoding="utf-8")))
+    backend = backend_of(request)
+    document = hide_secrets(load_document(backend.config.path.read_text(encoding="utf-8")))
     return web.Response(text=dump_document(document), content_type="application/yaml",
                         headers={"Content-Disposition": 'attachment; filename="config.yaml"'})
 
@@ -72,13 +72,13 @@ async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ApiError(400, f"not a YAML file: {exc}") from exc
     del raw
-    service = service_of(request)
+    backend = backend_of(request)
     try:  # before anything is built from it: a small file can expand to millions of objects
         await asyncio.to_thread(check_yaml, text, MAX_CONFIG_NODES, MAX_CONFIG_DEPTH)
     except ShapeError as exc:
         raise ApiError(400, str(exc)) from exc
-    text = await asyncio.to_thread(restore_secrets, text, service.config.model)
-    _, loaded = await service.change(lambda: replace_config(service.config.path, text, check_scripts))
+    text = await asyncio.to_thread(restore_secrets, text, backend.config.model)
+    _, loaded = await backend.change(lambda: replace_config(backend.config.path, text, check_scripts))
     logging.getLogger("gateway.web").info("configuration replaced from an uploaded file")
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures)}
 
@@ -95,7 +95,7 @@ async def upload_bundle(request: web.Request, _body: None) -> dict[str, Any]:
     if not uploaded.get("bundle", ("", b""))[1]:
         raise ApiError(400, "no 'bundle' file in the upload")
     thing = uploaded.get("thing", ("", b""))[1].decode("utf-8", errors="replace").strip() or None
-    with tempfile.NamedTemporaryFile(suffix=".zip", dir=service_of(request).data_dir) as staged:
+    with tempfile.NamedTemporaryFile(suffix=".zip", dir=backend_of(request).data_dir) as staged:
         staged.write(uploaded["bundle"][1])
         staged.flush()
         return await _install(request, lambda config: import_bundle(Path(staged.name), config,
@@ -104,9 +104,9 @@ async def upload_bundle(request: web.Request, _body: None) -> dict[str, Any]:
 
 async def _install(request: web.Request, install: Callable[[Path], str]) -> dict[str, Any]:
     """Install credentials (``install`` edits the configuration file it is given), then run it."""
-    service = service_of(request)
+    backend = backend_of(request)
     try:
-        message, _ = await service.change(lambda: install(service.config.path))
+        message, _ = await backend.change(lambda: install(backend.config.path))
     except CloudError as exc:
         raise ApiError(400, str(exc)) from exc
     return {"message": message}
@@ -120,8 +120,8 @@ async def import_device_supervisor(request: web.Request, _body: None) -> dict[st
         imported = await asyncio.to_thread(parse_export, uploaded.pop("file")[1])
     except GatewayError as exc:
         raise ApiError(400, str(exc)) from exc
-    service = service_of(request)
-    folder = service.config.base_dir
+    backend = backend_of(request)
+    folder = backend.config.base_dir
     if clashes := clashing_scripts(imported, folder):
         raise ApiError(409, "the import would overwrite scripts that differ; rename or remove them first",
                        problems=clashes)
@@ -130,6 +130,6 @@ async def import_device_supervisor(request: web.Request, _body: None) -> dict[st
     if trial.problems:
         raise ApiError(422, "the imported configuration does not pass gateway check; nothing was changed",
                        problems=trial.problems, report=imported.report)
-    migration, loaded = await service.change(lambda: write_migration(imported, service.config.path, force=True))
+    migration, loaded = await backend.change(lambda: write_migration(imported, backend.config.path, force=True))
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures),
             "scripts": len(migration.scripts), "report": migration.report}

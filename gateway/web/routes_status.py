@@ -10,7 +10,7 @@ from aiohttp import web
 from gateway import __version__
 
 from .api import Api
-from .context import service_of
+from .context import backend_of
 
 
 def register(api: Api) -> None:
@@ -19,30 +19,27 @@ def register(api: Api) -> None:
 
 
 async def status(request: web.Request, _body: None) -> dict[str, Any]:
-    service = service_of(request)
-    gateway = service.gateway
+    backend = backend_of(request)
+    now = backend.status()
     overview: dict[str, Any] = {
-        "version": __version__, "name": service.config.model.gateway.name,
-        "uptime": time.time() - service.started_at, "running": gateway is not None,
+        "version": __version__, "name": backend.config.model.gateway.name,
+        "uptime": time.time() - backend.started_at, "running": now is not None,
         "controllers": [], "clouds": [], "outbox": None, "scripts": [],
     }
-    if gateway is None:
+    if now is None:
         return overview
     overview["controllers"] = [
-        {"name": p.name, "protocol": p.controller.protocol, "endpoint": p.controller.endpoint,
-         "healthy": p.health.healthy, "degraded": p.health.degraded, "last_error": p.health.last_error,
-         "last_success": p.health.last_success or None, "measures": len(p.measures)}
-        for p in gateway.pollers]
+        {"name": c.name, "protocol": c.protocol, "endpoint": c.endpoint, "healthy": c.healthy,
+         "degraded": c.degraded, "last_error": c.last_error, "last_success": c.last_success or None,
+         "measures": c.measures}
+        for c in now.controllers]
     overview["clouds"] = [
-        {"name": name, "type": c.cloud.type, "host": c.cloud.host, "connected": c.state.connected,
-         "last_failure": c.state.last_error, "since": c.state.since or None, "delivered": c.state.delivered}
-        for name, c in gateway.connectors.items()]
-    if gateway.outbox is not None:
-        overview["outbox"] = {"depth": gateway.outbox.depth, "evicted": gateway.outbox.evicted}
-    runner = gateway.runner
-    overview["scripts"] = [{"name": name, "faulted": runner.faulted.get(name) or runner.load_error(name),
-                            "resumes_at": runner.resumes_at.get(name) if name in runner.faulted else None,
-                            "bad_messages": runner.input_errors.get(name, 0)}
-                           for name in runner.script_names]
-    overview["failed_parts"] = dict(gateway.part_failures)
+        {"name": c.name, "type": c.type, "host": c.host, "connected": c.connected, "last_failure": c.last_error,
+         "since": c.since or None, "delivered": c.delivered}
+        for c in now.clouds]
+    if now.outbox is not None:
+        overview["outbox"] = {"depth": now.outbox.depth, "evicted": now.outbox.evicted}
+    overview["scripts"] = [{"name": s.name, "faulted": s.problem, "resumes_at": s.resumes_at,
+                            "bad_messages": s.bad_messages} for s in now.scripts.values()]
+    overview["failed_parts"] = dict(now.failed_parts)
     return overview

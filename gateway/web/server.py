@@ -12,7 +12,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -28,13 +27,11 @@ from . import (
 )
 from .api import Api
 from .auth import LoginLimiter, Sessions
-from .context import LIMITER, SERVICE, SESSIONS
+from .backend import AdminBackend
+from .context import BACKEND, LIMITER, SESSIONS
 from .live import live
 from .metrics import metrics_handler, metrics_registry
 from .security import require_session, security_headers
-
-if TYPE_CHECKING:
-    from gateway.runtime.service import GatewayService
 
 log = logging.getLogger("gateway.web")
 
@@ -51,45 +48,45 @@ def build_api() -> Api:
     return api
 
 
-def build_app(service: GatewayService, api: Api | None = None) -> web.Application:
-    """Return the aiohttp application serving ``service``."""
+def build_app(backend: AdminBackend, api: Api | None = None) -> web.Application:
+    """Return the aiohttp application serving ``backend``."""
     api = api or build_api()
     sessions = Sessions()
     app = web.Application(client_max_size=MAX_REQUEST_BYTES,
                           middlewares=[security_headers(), require_session(api, sessions)])
-    app[SERVICE] = service
+    app[BACKEND] = backend
     app[SESSIONS] = sessions
     app[LIMITER] = LoginLimiter()
     api.install(app)
     app.router.add_get("/ws", live)
-    app.router.add_get("/metrics", metrics_handler(metrics_registry(service)))
+    app.router.add_get("/metrics", metrics_handler(metrics_registry(backend)))
     app.router.add_get("/", _index)
     app.router.add_static("/static/", WEBUI_DIR / "static", follow_symlinks=False)
     return app
 
 
-async def start_web(service: GatewayService, host: str, port: int) -> web.AppRunner:
+async def start_web(backend: AdminBackend, host: str, port: int) -> web.AppRunner:
     """Start serving; return the runner to clean up on stop."""
-    runner = web.AppRunner(build_app(service), access_log=None)
+    runner = web.AppRunner(build_app(backend), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
 
 
-async def serve_admin_ui(service: GatewayService) -> Callable[[], Awaitable[None]]:
+async def serve_admin_ui(backend: AdminBackend) -> Callable[[], Awaitable[None]]:
     """Serve the admin UI where the configuration says (the service's front end); return its stop.
 
     Without a password the one-time setup code is printed to the console, never logged: it is a
     secret, and the log is shown in the UI."""
-    settings = service.config.model.gateway.web
-    runner = await start_web(service, settings.host, settings.port)
+    settings = backend.config.model.gateway.web
+    runner = await start_web(backend, settings.host, settings.port)
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
     log.info("web UI on http://%s:%d/", shown, settings.port)
-    code = service.passwords.setup_code()
+    code = backend.passwords.setup_code()
     if code is not None:
         print(f"\nNo administrator password is set. Open http://{shown}:{settings.port}/ and enter the "
-              f"one-time setup code {code}\n(also in {service.passwords.setup_code_path}), or run "
-              f"'gateway passwd -c {service.config.path}'.\n", file=sys.stderr, flush=True)
+              f"one-time setup code {code}\n(also in {backend.passwords.setup_code_path}), or run "
+              f"'gateway passwd -c {backend.config.path}'.\n", file=sys.stderr, flush=True)
     return runner.cleanup
 
 

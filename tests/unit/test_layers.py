@@ -154,3 +154,16 @@ def test_gateway_passwd_loads_no_web_module(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "password set" in done.stdout
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+# The web layer reads the gateway through gateway.web.backend.AdminBackend (mypy holds every route
+# to its members); it never imports the parts that hold the running state.
+HIDDEN_FROM_THE_WEB = ("gateway.runtime.app", "gateway.runtime.service", "gateway.collect", "gateway.scripting.runner",
+                       "gateway.cloud.connector", "gateway.cloud.mqtt", "gateway.cloud.iotgo", "gateway.alarms")
+
+
+def test_the_web_layer_reaches_the_gateway_only_through_its_backend_interface() -> None:
+    found = [f"{where}:{line}: {target}"
+             for where, module, text, is_package in _sources("gateway", "gateway") if module.startswith("gateway.web")
+             for line, target in _imports(text, module, is_package) if target.startswith(HIDDEN_FROM_THE_WEB)]
+    assert found == []
