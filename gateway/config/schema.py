@@ -1,4 +1,4 @@
-"""The typed model of config.yaml (DESIGN.md section 3).
+"""The typed model of config.yaml (docs/design.md section 3).
 
 Structure, types and ranges live here; references between sections and protocol-specific
 checks (addresses, driver args) live in :mod:`gateway.config.references`. Unknown keys are

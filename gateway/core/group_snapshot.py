@@ -5,7 +5,7 @@ three columns over the roster (values, read timestamps, statuses) and, for group
 ``onchange`` measures, the positions uploaded this cycle. The columns cross to the script worker
 as plain JSON lists, which encode and decode some twenty times faster than the nested dicts of
 ``data_collect``; the roster crosses once per worker. Either side turns the columns into
-Device Supervisor's ``data_collect`` (DESIGN.md section 4) with :meth:`GroupSnapshot.data_collect`.
+Device Supervisor's ``data_collect`` (docs/design.md section 4) with :meth:`GroupSnapshot.data_collect`.
 """
 
 from __future__ import annotations

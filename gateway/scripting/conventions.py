@@ -2,7 +2,7 @@
 apart by the function's parameters, and scripts written for any of them run unchanged.
 
 Publish entries:
-- ``main(data_collect, wizard_api)``: Device Supervisor 1.x; ``data_collect`` as in DESIGN.md §4.
+- ``main(data_collect, wizard_api)``: Device Supervisor 1.x; ``data_collect`` as in docs/design.md §4.
 - ``main(message, wizard_api, cloudName)``: Device Supervisor 2.x, same ``data_collect``.
 - ``main(message)`` or ``main(message, userdata)``: Device Supervisor 2.x without wizard_api; the
   message lists the group's readings flat (:func:`measures_message`), ``userdata`` is None, and a

@@ -1,4 +1,4 @@
-"""The durable store-and-forward queue (DESIGN.md section 5).
+"""The durable store-and-forward queue (docs/design.md section 5).
 
 Every message is committed to SQLite (WAL) before anything sends it; one upload cycle is one
 transaction, never one commit per message. Rows are deleted only when the broker acknowledged

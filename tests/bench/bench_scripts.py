@@ -1,5 +1,5 @@
 """Script call benchmark: a publish script's round trip through the worker against the same call
-in-process, in one run (DESIGN.md section 8: at most 1 ms median through the worker).
+in-process, in one run (docs/design.md section 8: at most 1 ms median through the worker).
 
     python -m tests.bench.bench_scripts        (or: make bench)
 """

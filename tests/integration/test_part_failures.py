@@ -17,10 +17,10 @@ from gateway.alarms import AlarmEngine
 from gateway.collect import ControllerPoller
 from gateway.core.errors import StoreError
 from gateway.demo.broker import MosquittoBroker
-from gateway.store.history_recorder import HistoryRecorder
 from gateway.rules.uploader import GroupUploader
 from gateway.store import Outbox
 from gateway.store.history import HistoryStore
+from gateway.store.history_recorder import HistoryRecorder
 from tests.conftest import Subscriber
 from tests.integration.gateway_harness import running_gateway, script_rule, simulated_gateway, write_config
 

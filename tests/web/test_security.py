@@ -1,4 +1,4 @@
-"""The admin UI is secure by default: each defense of DESIGN.md section 7, tested over real HTTP."""
+"""The admin UI is secure by default: each defense of docs/design.md section 7, tested over real HTTP."""
 
 from __future__ import annotations
 
