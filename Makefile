@@ -19,7 +19,10 @@ demo: setup
 
 test: setup
 	$(MAKE) system-packages APT_PACKAGES="$(TEST_APT_PACKAGES)"
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	mkdir -p test-artifacts/coverage
+	$(BIN)/python -m pytest --cov --cov-report=html $(PYTEST_ARGS)
+	@echo "coverage of gateway/ and plugins/ by the tests: $$($(BIN)/coverage report --format=total)% \
+	(per file: test-artifacts/coverage/index.html)"
 
 bench: setup
 	$(BIN)/python -m tests.bench.bench_southbound
