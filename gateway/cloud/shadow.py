@@ -3,7 +3,8 @@
 - ``reported``: every ``interval`` the shadow's measures that changed since they were last
   reported go out in one update (good readings only), through the outbox like every message.
 - ``desired``: a ``/update/delta`` (or the delta of a ``get``) writes the ``rw`` measures through
-  the same checks as ``write_plc_values``, then reports the values written.
+  the same checks as ``write_plc_values``, then reports the values written; a written measure is
+  reported again only from a reading taken after the write.
 - On every connection the shadow is fetched (``get``) to learn its version, what is already
   reported and any desired change made while the gateway was away.
 - ``version`` orders deltas: one older than the last delta or fetched document applied is
@@ -47,6 +48,9 @@ class ShadowSync:
         self._latest, self._writer, self._outbox = latest, writer, outbox
         self._base = shadow_prefix(cloud.client_id).rstrip("/")
         self._reported: dict[str, Any] = {}
+        # a measure the shadow wrote -> when: until a reading taken after that comes in, the latest
+        # value is the one from before the write, and reporting it would undo the desired change
+        self._written_at: dict[str, float] = {}
         self._version = 0
         self._tokens: set[str] = set()
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(100)
@@ -94,6 +98,10 @@ class ShadowSync:
         changed = {}
         for name, measure in self._measures.items():
             reading = self._latest.get(measure.controller, name)
+            if name in self._written_at:
+                if reading.timestamp <= self._written_at[name]:
+                    continue
+                del self._written_at[name]
             if reading.status == 1 and self._reported.get(name, _UNSET) != reading.value:
                 changed[name] = reading.value
         if changed:
@@ -145,6 +153,7 @@ class ShadowSync:
             return
         results = await self._writer.apply(writable)
         written = {r["var_name"]: r["value"] for r in results if r["result"] == "OK"}
+        self._written_at.update(dict.fromkeys(written, time.time()))
         for failed in (r for r in results if r["result"] != "OK"):
             log.warning("%s: shadow change of %s refused: %s", self._cloud.name, failed["var_name"], failed["error"])
         if written:

@@ -38,7 +38,7 @@ async def test_a_file_that_is_no_database_is_refused_without_a_leaked_connection
     assert threading.active_count() == threads  # the connection was closed, not left behind
 
 
-def _poison(path: Path, table: str, column: str) -> None:
+def poison_inserts(path: Path, table: str, column: str) -> None:
     """Make every insert into ``table`` whose ``column`` mentions 666 fail, as a full disk would."""
     with sqlite3.connect(path) as db:
         db.execute(f"CREATE TRIGGER poison BEFORE INSERT ON {table} WHEN CAST(NEW.{column} AS TEXT) LIKE '%666%' "
@@ -48,7 +48,7 @@ def _poison(path: Path, table: str, column: str) -> None:
 async def test_a_failed_alarm_write_does_not_leave_half_of_it_for_the_next_commit(tmp_path: Path) -> None:
     path = tmp_path / "alarms.db"
     await (await AlarmLog.open(path, 100)).close()
-    _poison(path, "events", "record")
+    poison_inserts(path, "events", "record")
     log = await AlarmLog.open(path, 100)
     try:
         with pytest.raises(StoreError):
@@ -63,7 +63,7 @@ async def test_a_failed_alarm_write_does_not_leave_half_of_it_for_the_next_commi
 async def test_a_failed_history_write_keeps_nothing_of_its_cycle(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
     await (await HistoryStore.open(path)).close()
-    _poison(path, "samples", "value")
+    poison_inserts(path, "samples", "value")
     store = await HistoryStore.open(path)
     try:
         with pytest.raises(StoreError):
