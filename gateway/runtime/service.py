@@ -1,10 +1,10 @@
 """The gateway as a service: the web UI stays up while the gateway restarts on a new configuration.
 
 ``gateway run`` starts a :class:`GatewayService`. It serves the admin UI (a front end handed in by
-the caller: this layer knows no web routes) and runs a
-:class:`~gateway.runtime.app.Gateway` for the current configuration; when the UI saves a change, the
-running gateway stops cleanly (the outbox keeps what is undelivered) and a new one starts on the
-saved file. The log tail, the script logs and the password store live here, across restarts.
+the caller: this layer knows no web routes) and runs a :class:`~gateway.runtime.app.Gateway` for
+the current configuration; when the UI saves a change, the running gateway stops cleanly (the
+outbox keeps what is undelivered) and a new one starts on the saved file. The log tail, the script
+logs and the password store live here, across restarts.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ FrontEnd = Callable[["GatewayService"], Awaitable[Callable[[], Awaitable[None]]]
 
 
 class GatewayService:
-    """Owns the web server and the running gateway; swaps the gateway when the configuration changes."""
+    """Owns the front end and the running gateway; swaps the gateway when the configuration changes.
+
+    It is the web layer's ``AdminBackend``: the UI reads :meth:`status` and :meth:`live_data`,
+    writes with :meth:`write_value` and changes the configuration with :meth:`change`."""
 
     def __init__(self, config: LoadedConfig, *, front_end: FrontEnd | None = None) -> None:
         self.config = config
@@ -54,7 +57,7 @@ class GatewayService:
         self._restore_text: str | None = None  # the file as it was before the change being applied
 
     def request_stop(self) -> None:
-        """Stop the gateway and the web server."""
+        """Stop the gateway and the front end."""
         self._stop.set()
 
     def status(self) -> GatewayStatus | None:
