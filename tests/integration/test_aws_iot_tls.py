@@ -19,6 +19,7 @@ from tests.conftest import Subscriber
 from tests.integration.aws_broker import THING, AwsLikeBroker, aws_like_broker
 from tests.integration.gateway_harness import running_gateway, write_config
 from tests.tls_certs import Issued, issue, make_ca
+from tests.waiting import until
 
 __all__ = ["aws_like_broker"]  # the fixture
 
@@ -39,10 +40,7 @@ def _config(tmp_path: Path, aws: AwsLikeBroker, cert: Issued, key_path: Path, ro
 async def _last_error(path: Path) -> str:
     async with running_gateway(path) as gateway:
         state = gateway.connectors["aws"].state
-        for _ in range(100):
-            if state.last_error:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: state.last_error, "the connection failure", 5)
         assert not state.connected
         return state.last_error
 

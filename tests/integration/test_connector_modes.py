@@ -18,6 +18,7 @@ from gateway.core.messages import OutgoingMessage
 from gateway.demo.broker import MosquittoBroker
 from gateway.store import Outbox
 from tests.conftest import Subscriber
+from tests.waiting import until
 
 
 @dataclass
@@ -85,10 +86,7 @@ async def test_a_missing_puback_reconnects_and_resends(tmp_path: Path, silent_br
     messages = [OutgoingMessage("c", "t/x", f"m{i}".encode(), 1) for i in range(3)]
     connector, outbox, tasks = await _connector(tmp_path, cloud, messages)
     try:
-        for _ in range(100):
-            if peer.connections >= 2 and len(peer.payloads) >= 6:
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: peer.connections >= 2 and len(peer.payloads) >= 6, "the resend after a reconnect", 10)
         reason = connector.state.last_error
     finally:
         await _stop(outbox, tasks)

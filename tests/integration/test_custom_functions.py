@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway.demo.broker import MosquittoBroker
 from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
+from tests.waiting import until
 
 STARTUP = """
 def main(wizard_api):
@@ -45,10 +46,7 @@ async def test_startup_and_periodic_functions(tmp_path: Path, broker: MosquittoB
         while sum(1 for topic, _ in received if topic == "fn/tick") < 4:
             message = await asyncio.to_thread(subscriber.get, 10)
             received.append((message.topic, json.loads(message.payload)))
-        for _ in range(40):
-            if gateway.latest.get("Sim", "SP").value == 5:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: gateway.latest.get("Sim", "SP").value == 5, "the written setpoint to be read back", 2)
         setpoint = gateway.latest.get("Sim", "SP").value
     assert [payload for topic, payload in received if topic == "fn/started"] == [{"hello": True}]
     ticks = [payload["n"] for topic, payload in received if topic == "fn/tick"]

@@ -15,6 +15,7 @@ from gateway_plugins.modbus.simserver import ModbusSimServer
 from gateway_plugins.s7.simserver import S7SimServer
 from tests.conftest import Subscriber, free_port
 from tests.integration.gateway_harness import mqtt_cloud, running_gateway, script_rule, simulated_gateway, write_config
+from tests.waiting import until
 
 PLC1_VALUES = {"Temp": 21.5, "Pressure": 345, "Flow": 123456, "PumpOn": True}
 S7_VALUES = {"Running": True, "Speed": 1450.25, "Counter": -42, "Level": 812}
@@ -158,10 +159,7 @@ async def test_each_script_has_its_own_log_file_with_its_prints_and_failures(
     subscriber = subscribe("logs/out")
     async with running_gateway(path) as gateway:
         await _next_payload(subscriber, topic="logs/out")
-        for _ in range(50):
-            if gateway.script_logs.tail("publish:fail/../../x"):
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: gateway.script_logs.tail("publish:fail/../../x"), "the failing script's log", 5)
         tail = gateway.script_logs.tail("publish:talk")
     logs = tmp_path / "state" / "logs" / "scripts"
     assert sorted(p.name for p in logs.iterdir()) == sorted([log_file_name("publish:talk"),

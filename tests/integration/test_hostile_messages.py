@@ -22,6 +22,7 @@ from gateway.scripting.runner import FAULT_AFTER
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port
 from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
+from tests.waiting import until
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -70,10 +71,8 @@ async def test_bad_messages_fail_only_themselves_and_booleans_are_no_numbers(
         await asyncio.wait_for(gateway.connectors["default"].subscribed.wait(), 15)
         for _ in range(FAULT_AFTER + 2):
             await send(DEEP)
-        for _ in range(100):
-            if gateway.runner.input_errors["subscribe:setpoints"] >= FAULT_AFTER + 2:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: gateway.runner.input_errors["subscribe:setpoints"] >= FAULT_AFTER + 2,
+                    "the deep messages to fail the script", 5)
         await send('{"Speed": true, "Run": 1}')
         refused = json.loads((await asyncio.to_thread(acks.get, 10)).payload)
         await send('{"Speed": "43", "Run": true}')

@@ -20,6 +20,7 @@ import pytest
 from gateway.demo.broker import MosquittoBroker
 from tests.conftest import Subscriber, free_port
 from tests.integration.gateway_harness import running_gateway, write_config
+from tests.waiting import until
 
 SECRET = "s3cret-Pa55"
 
@@ -72,10 +73,7 @@ async def test_credentials_deliver_and_are_never_logged(tmp_path: Path, password
 async def test_a_wrong_password_is_explained(tmp_path: Path, password_broker: MosquittoBroker) -> None:
     async with running_gateway(_config(tmp_path, password_broker.port, "wrong")) as gateway:
         state = gateway.connectors["default"].state
-        for _ in range(100):
-            if state.last_error:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: state.last_error, "the refusal", 5)
     assert state.last_error.startswith("broker refused the connection: Not authorized"), state.last_error
 
 

@@ -23,6 +23,7 @@ from gateway.store.history import HistoryStore
 from gateway.store.history_recorder import HistoryRecorder
 from tests.conftest import Subscriber
 from tests.integration.gateway_harness import running_gateway, script_rule, simulated_gateway, write_config
+from tests.waiting import until
 
 UPLOAD = "def main(data, api):\n    return data['values']\n"
 
@@ -59,11 +60,7 @@ async def test_a_failed_part_restarts_and_the_others_keep_going(
     path = write_config(tmp_path, config, {"upload.py": UPLOAD})
     subscriber = subscribe("plant/data")
     async with running_gateway(path) as gateway:
-        for _ in range(100):
-            if len(calls) >= 2:
-                break
-            await asyncio.sleep(0.05)
-        assert len(calls) >= 2, f"{name} was not started again"
+        await until(lambda: len(calls) >= 2, f"{name} to be started again", 5)
         subscriber.drain()
         message = await asyncio.to_thread(subscriber.get, 10)  # published after the fault
         reading = gateway.latest.get("Sim", "L")

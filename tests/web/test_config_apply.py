@@ -18,6 +18,7 @@ from gateway.southbound import DataType, Point
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port
 from tests.integration.gateway_harness import running_service, write_config
+from tests.waiting import until
 from tests.web.conftest import UPLOAD_SCRIPT, Client, web_config
 
 
@@ -73,11 +74,7 @@ async def _level(service: GatewayService, controller: str, expected: int) -> Non
 
 
 async def _polled_since(poller: ControllerPoller, cycles: int) -> None:
-    for _ in range(100):
-        if poller.health.cycles > cycles:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{poller.name} stopped polling")
+    await until(lambda: poller.health.cycles > cycles, f"{poller.name} to poll again", 5)
 
 
 async def test_moving_one_controller_restarts_only_its_poller(two_lines: TwoLines) -> None:
