@@ -66,7 +66,7 @@ def broken_copy(unpacked: Path, folder: Path) -> Path:
     """Copy an unpacked package into a new build whose gateway passes ``check`` but exits at once
     when it runs: an upgrade that cannot start."""
     shutil.copytree(unpacked, folder, symlinks=True)
-    relative = "runtime/lib/python3/dist-packages/gateway/service.py"
+    relative = "runtime/lib/python3/dist-packages/gateway/runtime/service.py"
     service = folder / relative
     broken = service.read_text().replace("\nlog = ", "\nraise SystemExit('broken on purpose')\nlog = ", 1)
     assert "broken on purpose" in broken
