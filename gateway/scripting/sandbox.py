@@ -31,9 +31,12 @@ _REMOVED_BUILTINS = ("setattr", "delattr", "id", "BaseException", "SystemExit", 
 _EXTRA_BUILTINS: dict[str, Any] = {
     name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
     # range: Python 3's is lazy; RestrictedPython's limited one refuses more than 1000 elements,
-    # which real Device Supervisor scripts exceed (the CPU budget bounds loops instead)
+    # which real Device Supervisor scripts exceed (the CPU budget bounds loops instead).
+    # list, tuple: the types themselves, not RestrictedPython's limited functions, so that
+    # isinstance(x, (tuple, list)) works as Device Supervisor scripts expect (the memory cap
+    # bounds what they build)
     for name in ("dict", "enumerate", "sorted", "min", "max", "sum", "any", "all", "zip", "map",
-                 "filter", "reversed", "next", "iter", "format", "bytes", "bytearray", "range")
+                 "filter", "reversed", "next", "iter", "format", "bytes", "bytearray", "range", "list", "tuple")
 }
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
@@ -65,6 +68,7 @@ def script_globals(logger: logging.Logger, current_api: Callable[[], Any] | None
 
     builtins["__import__"] = guarded_import
     builtins["literal_eval"] = _literal_eval
+    builtins["type"] = _type_of
     return {
         "__builtins__": builtins,
         "__name__": "user_script",
@@ -134,6 +138,16 @@ def _logging_proxy(logger: logging.Logger) -> types.SimpleNamespace:
     script_logger = types.SimpleNamespace(**calls)
     levels = {n: getattr(logging, n) for n in ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL")}
     return types.SimpleNamespace(**calls, **levels, getLogger=lambda *_args: script_logger)
+
+
+def _type_of(obj: Any) -> type:
+    """``type`` for scripts: the type of one object, for ``type(x) is dict``. Never the three-argument
+    form, and never the type of a type: ``type(type(1))`` would hand out ``type`` itself, and
+    with it classes made at run time, which scripts may not define."""
+    kind = type(obj)
+    if issubclass(kind, type):
+        raise TypeError("type() of a type is not available in scripts")
+    return kind
 
 
 def _literal_eval(text: Any) -> Any:

@@ -469,3 +469,23 @@ async def test_a_paused_script_runs_again_after_its_pause_and_pauses_longer_when
         assert "paused for 60 s" in runner.faulted["upload"]
     finally:
         await runner.close()
+
+
+async def test_ordinary_device_supervisor_code_runs_bare_except_and_builtin_types_included() -> None:
+    """Scripts from Device Supervisor's manuals use a bare ``except:`` and test types with
+    isinstance; both work, and the bare except still cannot swallow the step budget (see the
+    hostile suite)."""
+    source = ("import json\n"
+              "def main(data, api):\n"
+              "    try:\n"
+              "        json.loads('not json')\n"
+              "        parsed = True\n"
+              "    except:\n"
+              "        parsed = False\n"
+              "    kinds = [isinstance(v, (tuple, list)) for v in ((1,), [1], 'x')]\n"
+              "    return {'parsed': parsed, 'kinds': kinds, 'is_dict': type(data) is dict,\n"
+              "            'tuple': tuple([1, 2]), 'list': list((3,)), 'str': isinstance('s', str)}\n")
+    outcome = await _publish_once(source)
+    assert outcome.error is None
+    assert json.loads(outcome.messages[0].payload) == {"parsed": False, "kinds": [True, True, False],
+                                                       "is_dict": True, "tuple": [1, 2], "list": [3], "str": True}
