@@ -51,6 +51,7 @@ class WizardApi:
         self._keep_callback = keep_callback
         self.outgoing: list[OutgoingMessage] = []
         self.writes: list[WriteRequest] = []
+        self._over_cap = False
 
     def awsiot_publish(self, topic: str, payload: Any, qos: int = 1) -> bool:
         """Queue a message durably for the rule's cloud; True once accepted, False (and a log
@@ -59,7 +60,10 @@ class WizardApi:
         if message is None:
             return False
         if len(self.outgoing) >= MESSAGES_PER_CALL:
-            self._logger.warning("not published: more than %d messages in one call", MESSAGES_PER_CALL)
+            if not self._over_cap:  # said once: a loop publishing on would flood the script's log
+                self._over_cap = True
+                self._logger.warning("not published: more than %d messages in one call; the call's later "
+                                     "publishes are refused too", MESSAGES_PER_CALL)
             return False
         self.outgoing.append(message)
         return True

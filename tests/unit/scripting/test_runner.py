@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -258,14 +259,17 @@ async def test_messages_the_cloud_would_refuse_return_false_and_are_not_stored()
     assert json.loads(outcome.messages[-1].payload) == [False, False, False, True]
 
 
-async def test_a_flood_of_publishes_stops_at_the_cap() -> None:
+async def test_a_flood_of_publishes_stops_at_the_cap(caplog: pytest.LogCaptureFixture) -> None:
     from gateway.scripting.wizard_api import MESSAGES_PER_CALL
 
     source = ("def main(data, api):\n    sent = 0\n    for i in range(20000):\n"
               "        if api.awsiot_publish('flood/x', 'm', 0):\n            sent = sent + 1\n"
               "    print('sent', sent)\n")
-    outcome = await _publish_once(source)
+    with caplog.at_level(logging.WARNING, "gateway.script"):
+        outcome = await _publish_once(source)
     assert outcome.error is None and len(outcome.messages) == MESSAGES_PER_CALL
+    refusals = [r for r in caplog.records if "more than" in r.getMessage()]
+    assert len(refusals) == 1  # said once, not for each of the 10,000 refused publishes
 
 
 @pytest.mark.parametrize(("message", "reason"), [
