@@ -66,8 +66,7 @@ class ScriptStatus:
 
     name: str
     problem: str | None  # why it is paused, or why it could not be loaded
-    paused: bool
-    resumes_at: float | None  # a paused script is called again then (time.time())
+    resumes_at: float | None  # set while it is paused: when it is called again (time.time())
     bad_messages: int  # subscribe messages that failed the script
     calls: int
     failed_calls: int
@@ -119,11 +118,11 @@ def _cloud(name: str, connector: CloudConnector) -> CloudStatus:
 
 
 def _script(runner: ScriptRunner, name: str) -> ScriptStatus:
-    paused = name in runner.faulted
     return ScriptStatus(
-        name=name, problem=runner.faulted.get(name) or runner.load_error(name), paused=paused,
-        resumes_at=runner.resumes_at.get(name) if paused else None, bad_messages=runner.input_errors.get(name, 0),
-        calls=runner.calls[name], failed_calls=runner.call_errors[name], timeouts=runner.timeouts[name])
+        name=name, problem=runner.faulted.get(name) or runner.load_error(name),
+        resumes_at=runner.resumes_at.get(name) if name in runner.faulted else None,
+        bad_messages=runner.input_errors.get(name, 0), calls=runner.calls[name], failed_calls=runner.call_errors[name],
+        timeouts=runner.timeouts[name])
 
 
 @dataclass(frozen=True, slots=True)

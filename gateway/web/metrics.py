@@ -71,7 +71,7 @@ class GatewayCollector(Collector):
             calls.add_metric([script.name], script.calls)
             failed.add_metric([script.name], script.failed_calls)
             timeouts.add_metric([script.name], script.timeouts)
-            faulted.add_metric([script.name], 1 if script.paused else 0)
+            faulted.add_metric([script.name], 1 if script.resumes_at is not None else 0)
         yield from (calls, failed, timeouts, faulted)
         active = GaugeMetricFamily("gateway_alarms_active", "Alarms active now")
         active.add_metric([], now.alarms_active)

@@ -39,7 +39,7 @@ class FrozenBackend:
         plc = ControllerStatus(name="PLC1", protocol="modbus-tcp", endpoint="10.0.0.9:502", measures=3,
                                healthy=False, degraded=True, last_error="no answer in 2 s", last_success=0.0,
                                cycles=12, failed_cycles=12, read_seconds=24.0)
-        script = ScriptStatus(name="publish:upload", problem=PAUSED, paused=True, resumes_at=2e9, bad_messages=0,
+        script = ScriptStatus(name="publish:upload", problem=PAUSED, resumes_at=2e9, bad_messages=0,
                               calls=5, failed_calls=5, timeouts=0)
         return GatewayStatus(name="frozen", controllers=(plc,), clouds=(), outbox=None,
                              scripts=MappingProxyType({script.name: script}), failed_parts=MappingProxyType({}),
