@@ -91,16 +91,20 @@ async def test_the_sample_driver_is_polled_written_and_refuses_garbage(
     loaded = parse_config(_config(port, tmp_path, measures), tmp_path / "config.yaml")
     latest = LatestValues()
     [poller] = build_pollers(loaded.model, latest)
-    assert await poller.poll_once()
-    temp, speed = latest.get("Line1", "Temp"), latest.get("Line1", "Speed")
-    assert (temp.value, temp.status, speed.value, speed.status) == (21.5, 1, 7, 1)
-    await poller.write("Speed", 9)
-    assert registers[2] == "9"
-    await poller.driver.close()
+    try:
+        assert await poller.poll_once()
+        temp, speed = latest.get("Line1", "Temp"), latest.get("Line1", "Speed")
+        assert (temp.value, temp.status, speed.value, speed.status) == (21.5, 1, 7, 1)
+        await poller.write("Speed", 9)
+        assert registers[2] == "9"
+    finally:
+        await poller.driver.close()
 
     broken = parse_config(_config(port, tmp_path, [{"name": "Bad", "address": "9", "type": "FLOAT"}]),
                           tmp_path / "config.yaml")
     [garbage] = build_pollers(broken.model, LatestValues())
-    assert not await garbage.poll_once()
+    try:
+        assert not await garbage.poll_once()
+    finally:
+        await garbage.driver.close()
     assert garbage.health.last_error == "answer 'garbage' to GET 9 is not a number"
-    await garbage.driver.close()

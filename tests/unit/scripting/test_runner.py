@@ -27,22 +27,23 @@ DATA = {
 }
 
 
-def _runner(source: str, function: str = "main", sent: list[tuple[str, str, bytes, int]] | None = None) -> ScriptRunner:
+def _runner(source: str, function: str = "main", sent: list[tuple[str, str, bytes, int]] | None = None,
+            timeout: float = 2.0) -> ScriptRunner:
     def send_now(cloud: str, topic: str, payload: bytes, qos: int) -> bool:
         if sent is None:
             return False
         sent.append((cloud, topic, payload, qos))
         return True
 
-    runner = ScriptRunner(send_now=send_now, timeout=2.0)
+    runner = ScriptRunner(send_now=send_now, timeout=timeout)
     runner.load("upload", source, "user.py", function)
     return runner
 
 
 async def _publish_once(source: str, context: CallContext = CONTEXT, function: str = "main",
-                        sent: list[tuple[str, str, bytes, int]] | None = None) -> CallOutcome:
-    """Load ``source``, call its publish function once on DATA, and stop the worker."""
-    runner = _runner(source, function, sent)
+                        sent: list[tuple[str, str, bytes, int]] | None = None, timeout: float = 2.0) -> CallOutcome:
+    """Load ``source``, call its publish function once on DATA (with a call ``timeout``), and stop the worker."""
+    runner = _runner(source, function, sent, timeout)
     try:
         return await runner.call_publish("upload", DATA, context)
     finally:
@@ -111,12 +112,7 @@ async def test_a_script_cannot_change_what_the_next_script_sees() -> None:
 
 
 async def test_a_runaway_script_times_out_and_is_reported() -> None:
-    runner = ScriptRunner(send_now=lambda *_: False, timeout=0.2)
-    runner.load("slow", "import time\ndef main(data, api):\n    time.sleep(1)\n", "slow.py", "main")
-    try:
-        outcome = await runner.call_publish("slow", DATA, CONTEXT)
-    finally:
-        await runner.close()
+    outcome = await _publish_once("import time\ndef main(data, api):\n    time.sleep(1)\n", timeout=0.2)
     assert outcome.error == "timed out after 0.2 s"
     assert outcome.messages == []
 
@@ -124,12 +120,7 @@ async def test_a_runaway_script_times_out_and_is_reported() -> None:
 async def test_a_call_timeout_shorter_than_the_workers_start_up_still_loads_scripts() -> None:
     """Starting the worker's interpreter takes about 0.25 s here (seconds on an ARM gateway): a
     0.1 s call timeout must not declare a script unloadable for the worker's own start-up."""
-    runner = ScriptRunner(send_now=lambda *_: False, timeout=0.1)
-    runner.load("quick", "def main(data, api):\n    api.awsiot_publish('t', 'ok', 1)\n", "quick.py", "main")
-    try:
-        outcome = await runner.call_publish("quick", DATA, CONTEXT)
-    finally:
-        await runner.close()
+    outcome = await _publish_once("def main(data, api):\n    api.awsiot_publish('t', 'ok', 1)\n", timeout=0.1)
     assert outcome.error is None
     assert [m.payload for m in outcome.messages] == [b"ok"]
 
