@@ -3,7 +3,8 @@
 Each raise and clear is kept in the alarm log (active alarms survive a restart) and handed to the
 publish rules with ``source: alarm`` whose labels match, in Device Supervisor's alarm dict:
 ``{"timestamp", "group_name": label, "values": {name: {"timestamp", "current": "on"|"off",
-"status": 0 raised | 1 cleared, "value", "alarm_content", "level", "ctrlName", "measureName"}}}``.
+"status": 0 raised | 1 cleared, "value", "alarm_content", "level", "ctrlName", "measureName",
+"alarm_value": the value that raised it}}}``.
 A measure whose last read failed (status 0) neither raises nor clears anything: a stale value
 says nothing about the process.
 """
@@ -50,6 +51,7 @@ class AlarmEngine:
             if name in names:
                 self.states[name].active, self.states[name].since = True, float(record["timestamp"])
                 self.states[name].value = record.get("value")
+                self.states[name].raised_value = record.get("alarm_value", record.get("value"))
             else:
                 await self._log.cleared(name, {**record, "current": "off", "status": 1,
                                                "timestamp": self._clock.now(), "alarm_content": "rule removed"})
@@ -86,9 +88,11 @@ class AlarmEngine:
         return changed
 
     async def _announce(self, rule: Alarm, controller: str, state: AlarmState, value: float, now: float) -> None:
+        if state.active:
+            state.raised_value = value
         item = {"timestamp": int(now), "current": "on" if state.active else "off", "status": 0 if state.active else 1,
                 "value": value, "alarm_content": rule.content, "level": rule.level, "ctrlName": controller,
-                "measureName": rule.measure}
+                "measureName": rule.measure, "alarm_value": state.raised_value}
         record = {"name": rule.name, "label": rule.label, "level_name": LEVELS[rule.level], **item}
         (log.warning if state.active else log.info)("alarm %s %s: %s.%s = %s (%s)", rule.name,
                                                     "raised" if state.active else "cleared", controller,

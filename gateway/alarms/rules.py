@@ -49,6 +49,7 @@ class AlarmState:
     since: float = 0.0  # when it was raised (or cleared)
     pending_since: float | None = None  # when the condition first differed from ``active``, for ``delay``
     value: float | None = None
+    raised_value: float | None = None  # the value that raised it: Device Supervisor's alarm_value
 
     def update(self, holds: bool, now: float, delay: float) -> bool:
         """Feed one evaluation; return True when the alarm changes (raised or cleared) now."""

@@ -80,7 +80,7 @@ class GroupUploader:
                 if position not in unchanged:
                     self._last_uploaded[position] = (values[position], status[position])
         return GroupSnapshot(self.group.name, self._clock.now(), self.roster, values,
-                             [int(r.timestamp) for r in readings], status, included)
+                             [int(r.timestamp * 1000) for r in readings], status, included)
 
     def _changed(self, position: int, measure: Measure, reading: Reading) -> bool:
         previous = self._last_uploaded.get(position)

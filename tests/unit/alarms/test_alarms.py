@@ -94,8 +94,10 @@ async def test_raise_and_clear_are_published_in_the_alarm_dict_and_logged(tmp_pa
         raised, cleared = harness.delivered
         assert raised == ({"timestamp": harness.now - 2, "group_name": "boiler", "values": {"High": {
             "timestamp": int(harness.now - 2), "current": "on", "status": 0, "value": 85.0,
-            "alarm_content": "too hot", "level": 4, "ctrlName": "PLC1", "measureName": "Temp"}}}, "boiler")
+            "alarm_content": "too hot", "level": 4, "ctrlName": "PLC1", "measureName": "Temp", "alarm_value": 85.0}}},
+            "boiler")
         assert cleared[0]["values"]["High"]["current"] == "off" and cleared[0]["values"]["High"]["status"] == 1
+        assert (cleared[0]["values"]["High"]["value"], cleared[0]["values"]["High"]["alarm_value"]) == (75.0, 85.0)
         history = await alarm_log.history()
         assert [(e["name"], e["current"], e["level_name"]) for e in history] == [("High", "off", "Major"),
                                                                                  ("High", "on", "Major")]

@@ -13,24 +13,25 @@ ROSTER = Roster((("PLC1", ("Temp", "Pump")), ("S7-1200", ("Test1",))))
 
 
 def _snapshot(included: list[int] | None = None) -> GroupSnapshot:
-    return GroupSnapshot("default", 1589538347.56, ROSTER, [21.5, True, None], [1589538347, 1589538347, 1589538340],
-                         [1, 1, 0], included)
+    return GroupSnapshot("default", 1589538347.56, ROSTER, [21.5, True, None],
+                         [1589538347261, 1589538347261, 1589538340007], [1, 1, 0], included)
 
 
 def test_columns_give_device_supervisors_data_collect() -> None:
     assert _snapshot().data_collect() == {
-        "timestamp": 1589538347.56, "group_name": "default",
+        "timestamp": 1589538347.56, "timestampMsec": 1589538347560, "group_name": "default",
         "values": {
-            "PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1589538347, "status": 1},
-                     "Pump": {"raw_data": True, "timestamp": 1589538347, "status": 1}},
-            "S7-1200": {"Test1": {"raw_data": None, "timestamp": 1589538340, "status": 0}},
+            "PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1589538347, "status": 1, "timestampMsec": 1589538347261},
+                     "Pump": {"raw_data": True, "timestamp": 1589538347, "status": 1, "timestampMsec": 1589538347261}},
+            "S7-1200": {"Test1": {"raw_data": None, "timestamp": 1589538340, "status": 0,
+                                  "timestampMsec": 1589538340007}},
         },
     }
 
 
 def test_only_the_included_positions_are_uploaded_and_an_emptied_controller_is_left_out() -> None:
     assert _snapshot(included=[1]).data_collect()["values"] == {
-        "PLC1": {"Pump": {"raw_data": True, "timestamp": 1589538347, "status": 1}}}
+        "PLC1": {"Pump": {"raw_data": True, "timestamp": 1589538347, "status": 1, "timestampMsec": 1589538347261}}}
     assert _snapshot(included=[]).empty and not _snapshot().empty
 
 

@@ -26,10 +26,10 @@ def test_snapshot_shape_and_failed_reads() -> None:
     measures = [_measure("Temp"), _measure("Run", controller="S7"), _measure("Never", "never")]
     uploader = GroupUploader(Group(name="g"), measures, latest, _ignore, clock=Clock(now=lambda: 1002.5))
     assert uploader.snapshot().data_collect() == {
-        "timestamp": 1002.5, "group_name": "g",
+        "timestamp": 1002.5, "timestampMsec": 1002500, "group_name": "g",
         "values": {
-            "PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1000, "status": 1}},
-            "S7": {"Run": {"raw_data": True, "timestamp": 1001, "status": 0}},
+            "PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1000, "status": 1, "timestampMsec": 1000700}},
+            "S7": {"Run": {"raw_data": True, "timestamp": 1001, "status": 0, "timestampMsec": 1001000}},
         },
     }
 

@@ -18,11 +18,12 @@ from gateway.scripting import CallOutcome, ScriptRunner
 REPO = Path(__file__).resolve().parents[3]
 CONTEXT = CallContext("upload", "default", "rule/topic", 1, {"gateway_sn": "SN1"})
 DATA = {
-    "timestamp": 1589538347.56, "group_name": "default",
+    "timestamp": 1589538347.56, "timestampMsec": 1589538347560, "group_name": "default",
     "values": {
-        "PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1589538347, "status": 1},
-                 "Pump": {"raw_data": True, "timestamp": 1589538347, "status": 1}},
-        "S7-1200": {"Test1": {"raw_data": None, "timestamp": 1589538340, "status": 0}},
+        "PLC1": {"Temp": {"raw_data": 21.5, "timestamp": 1589538347, "status": 1, "timestampMsec": 1589538347261},
+                 "Pump": {"raw_data": True, "timestamp": 1589538347, "status": 1, "timestampMsec": 1589538347261}},
+        "S7-1200": {"Test1": {"raw_data": None, "timestamp": 1589538340, "status": 0,
+                              "timestampMsec": 1589538340007}},
     },
 }
 
@@ -64,7 +65,7 @@ async def test_example_script_publishes_one_record_per_controller() -> None:
 async def test_a_group_snapshot_reaches_the_script_as_the_same_data_collect_also_after_a_restart() -> None:
     roster = Roster((("PLC1", ("Temp", "Pump")), ("S7-1200", ("Test1",))))
     snapshot = GroupSnapshot("default", 1589538347.56, roster, [21.5, True, None],
-                             [1589538347, 1589538347, 1589538340], [1, 1, 0])
+                             [1589538347261, 1589538347261, 1589538340007], [1, 1, 0])
     runner = _runner("import json\ndef main(data, api):\n    return json.dumps(data, sort_keys=True)\n")
     try:
         first = await runner.call_publish("upload", snapshot, CONTEXT)
@@ -143,7 +144,7 @@ async def test_modules_are_proxies_without_submodules() -> None:
 
 
 async def test_invalid_publish_arguments_are_refused() -> None:
-    outcome = await _publish_once("def main(d, a):\n    a.awsiot_publish('a/#', 'x', 1)\n")
+    outcome = await _publish_once("def main(d, wizard_api):\n    wizard_api.awsiot_publish('a/#', 'x', 1)\n")
     assert outcome.error is not None and "wildcards" in outcome.error
     with pytest.raises(ScriptRuntimeError, match="JSON"):
         from gateway.scripting import encode_payload
@@ -359,22 +360,51 @@ async def test_device_supervisor_2_publish_entry_with_topic_and_qos() -> None:
 async def test_quickfaas_publish_cannot_reach_another_cloud() -> None:
     source = ("from quickfaas.remotebus import publish\n"
               "def main(message, wizard_api, cloudName):\n"
-              "    return [publish('a/b', 'x', 1, 'elsewhere'), publish('a/b', 'y', 1, cloudName)]\n")
+              "    return [publish('a/b', 'x', 1, cloud_name='elsewhere'),\n"
+              "            publish('a/b', 'y', 1, cloud_name=cloudName)]\n")
     outcome = await _publish_once(source)
     assert outcome.error is None
     assert [(m.cloud, m.payload) for m in outcome.messages] == [("default", b"y"), ("default", b"[false, true]")]
 
 
-@pytest.mark.parametrize("signature", ["message", "message, userdata"])
+@pytest.mark.parametrize("signature", ["message", "message, userdata", "message, cloudName"])
 async def test_device_supervisor_2_entry_without_wizard_api_gets_the_flat_measures_message(signature: str) -> None:
+    """Device Supervisor tells the formats apart by the parameter named wizard_api, not by counting."""
     source = (f"def main({signature}):\n"
-              "    return [(m['ctrlName'], m['name'], m['value'], m['status']) for m in message['measures']]\n")
+              "    m = message['measures']\n"
+              "    return {'group': message['group'], 'at': [message['timestamp'], message['timestampMsec']],\n"
+              "            'rows': [(r['ctrlName'], r['name'], r['value'], r['health'], r['timestamp'],\n"
+              "                      r['timestampMsec']) for r in m],\n"
+              "            'second': None if ',' not in '" + signature + "' else " + signature.split(", ")[-1] + "}\n")
     outcome = await _publish_once(source)
     assert outcome.error is None
     [message] = outcome.messages
     assert message.topic == "rule/topic"
-    assert json.loads(message.payload) == [["PLC1", "Temp", 21.5, 1], ["PLC1", "Pump", True, 1],
-                                           ["S7-1200", "Test1", None, 0]]
+    assert json.loads(message.payload) == {
+        "group": "default", "at": [1589538347.56, 1589538347560],
+        "rows": [["PLC1", "Temp", 21.5, 1, 1589538347, 1589538347261],
+                 ["PLC1", "Pump", True, 1, 1589538347, 1589538347261],
+                 ["S7-1200", "Test1", None, 0, 1589538340, 1589538340007]],
+        "second": None if signature == "message" else "default"}  # the rule's cloud, whatever its name
+
+
+async def test_an_alarm_entry_without_wizard_api_gets_the_event_bus_form() -> None:
+    """Raised is status 1 there, 0 in the nested form; alarm_value is the value that raised it."""
+    alarm = {"timestamp": 1700000002.5, "group_name": "boiler", "values": {"High": {
+        "timestamp": 1700000002, "current": "off", "status": 1, "value": 75.0, "alarm_content": "too hot",
+        "level": 4, "ctrlName": "PLC1", "measureName": "Temp", "alarm_value": 85.0}}}
+    runner = _runner("def main(message, cloudName):\n    return message\n")
+    nested = _runner("def main(message, wizard_api):\n    return message\n")
+    try:
+        flat = (await runner.call_publish("upload", alarm, CONTEXT)).messages
+        kept = (await nested.call_publish("upload", alarm, CONTEXT)).messages
+    finally:
+        await runner.close()
+        await nested.close()
+    assert json.loads(flat[0].payload) == {
+        "name": "High", "ctrlName": "PLC1", "measureName": "Temp", "priority": 4, "timestamp": 1700000002,
+        "timestampMsec": 1700000002500, "status": 0, "value": 75.0, "alarm_value": 85.0, "content": "too hot"}
+    assert json.loads(kept[0].payload) == alarm
 
 
 async def test_get_tag_config_hands_the_callback_the_southbound_configuration() -> None:
