@@ -124,17 +124,21 @@ class Cloud(_Model):
     devices: list[IotgoDevice] = []  # iotgo: the gateway's measures as IoTgo devices
     update_interval: Positive = 5.0  # iotgo: how often a device's params are sent
     response_timeout: Positive = 10.0  # iotgo: how long to wait for the server's answer to a request
+    local_bus: bool = False  # scripts' quickfaas.messagebus.publish sends here (one MQTT cloud at most)
 
     @model_validator(mode="after")
     def _iotgo_rules(self) -> Cloud:
         """An IoTgo cloud has devices and no MQTT features; an MQTT cloud has no devices."""
         if self.type != "iotgo":
+            if self.local_bus and self.type != "mqtt":
+                raise ValueError("the local bus is an MQTT broker: local_bus needs type mqtt")
             if self.devices:
                 raise ValueError("devices belong to an iotgo cloud")
             return self
         if not self.devices:
             raise ValueError("an iotgo cloud needs devices: [{deviceid, apikey, measures or group}]")
         mqtt_only = [f for f in ("shadow", "provisioning", "will", "cert", "key") if getattr(self, f) is not None]
+        mqtt_only += ["local_bus"] if self.local_bus else []
         if mqtt_only:
             raise ValueError(f"{', '.join(mqtt_only)} do not apply to an iotgo cloud")
         return self

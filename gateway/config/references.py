@@ -35,6 +35,8 @@ def check_references(
     for section in ("serial_ports", "controllers", "groups", "alarms", "clouds", "publish", "subscribe", "functions"):
         problems += _duplicates(section, [item.name for item in getattr(config, section)])
     problems += _duplicate_measures(config.measures)
+    local_buses = [i for i, cloud in enumerate(config.clouds) if cloud.local_bus]
+    problems += [Problem(f"clouds[{i}].local_bus", "only one cloud can be the local bus") for i in local_buses[1:]]
     drivers = _check_controllers(config, problems)
     _check_measures(config, drivers, problems, known_invalid)
     _check_rules(config, base_dir, problems, known_invalid)

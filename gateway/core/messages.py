@@ -26,11 +26,15 @@ class OutgoingMessage:
 
 @dataclass(frozen=True)
 class WriteRequest:
-    """A ``write_plc_values`` call: values to write, and the callback to run with the results."""
+    """A ``write_plc_values`` call: values to write, and the callback to run with the results
+    (shaped by controller when the script wrote in the event bus form, see
+    :mod:`gateway.core.write_forms`), or with ``("error", -110, "timeout")`` after ``timeout`` seconds."""
 
     values: dict[str, Any]
     callback_id: int | None = None
     tail: Any = None
+    by_controller: bool = False
+    timeout: float = 60.0
 
 
 @dataclass(frozen=True)

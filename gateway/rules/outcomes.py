@@ -3,11 +3,14 @@ callbacks with the results (and settle those the same way)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 from gateway.collect.writes import PlcWriter
 from gateway.core.errors import StoreError
 from gateway.core.messages import CallContext
+from gateway.core.write_forms import WRITE_TIMED_OUT, results_by_controller
 from gateway.scripting import CallOutcome, ScriptRunner
 from gateway.store import Outbox
 
@@ -36,8 +39,14 @@ class WriteApplier:
         if outcome.error:
             return
         for write in outcome.writes:
-            results = await self.writer.apply(write.values)
-            log.info("%s: wrote %s", context.rule, ", ".join(f"{r['var_name']}={r['result']}" for r in results))
+            try:
+                results = await asyncio.wait_for(self.writer.apply(write.values), write.timeout)
+            except TimeoutError:
+                log.warning("%s: a write did not end within %g s", context.rule, write.timeout)
+                answer: Any = list(WRITE_TIMED_OUT)
+            else:
+                log.info("%s: wrote %s", context.rule, ", ".join(f"{r['var_name']}={r['result']}" for r in results))
+                answer = results_by_controller(results) if write.by_controller else results
             if write.callback_id is not None:
-                callback = await self._runner.call_write_callback(write.callback_id, results, write.tail, context)
+                callback = await self._runner.call_write_callback(write.callback_id, answer, write.tail, context)
                 await self.settle(callback, context)

@@ -66,6 +66,12 @@ class GroupUploader:
             except Exception:  # one failed cycle must not stop the uploads
                 log.exception("group %s: delivering the snapshot failed", self.group.name)
 
+    async def upload_now(self) -> None:
+        """Upload the group now, outside its interval (a script recalled the group)."""
+        snapshot = self.snapshot()
+        if not snapshot.empty:
+            await self._deliver(snapshot)
+
     def snapshot(self) -> GroupSnapshot:
         """Return the snapshot of the measures due now, and remember what went out."""
         readings = self._readings

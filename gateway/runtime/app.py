@@ -39,6 +39,7 @@ from gateway.rules.subscriptions import SubscriptionDispatcher
 from gateway.rules.tag_config import tag_config
 from gateway.rules.uploader import GroupUploader
 from gateway.runtime.script_logs import ScriptLogs
+from gateway.runtime.script_services import ScriptServices
 from gateway.runtime.status import GatewayStatus, LiveData, read_status
 from gateway.runtime.supervisor import Part, supervised
 from gateway.scripting import ScriptRunner
@@ -71,10 +72,12 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
         self._group: asyncio.TaskGroup | None = None  # while running: where a replaced poller starts
         self.part_failures: dict[str, str] = {}  # the last error of each part that failed and restarted
+        self.uploaders: dict[str, GroupUploader] = {}  # by group, while running
+        self.script_services = ScriptServices(self)
         self.runner = ScriptRunner(send_now=self._send_now,
                                    queries={"values": lambda _args: self._recall(),
                                             "tag_config": lambda _args: self._tag_config(),
-                                            "statistics": self._statistics})
+                                            "statistics": self._statistics, **self.script_services.answers()})
         load_rule_scripts(config, self.runner)
         self._owns_script_logs = script_logs is None
         self.script_logs = script_logs or ScriptLogs(self.data_dir / "logs" / "scripts")
@@ -124,6 +127,7 @@ class Gateway:
                     await self._stop_in_reverse()
         finally:
             await self.runner.close()
+            await self.script_services.close()
             if self._owns_script_logs:
                 self.script_logs.close()
             if self.history is not None:
@@ -184,6 +188,7 @@ class Gateway:
                          "no measures" if not measures else "no publish rule")
                 continue
             uploader = GroupUploader(group, measures, self.latest, publisher.deliver_group)
+            self.uploaders[group.name] = uploader
             components.append((f"upload:{group.name}", uploader.run))
         return components
 

@@ -19,8 +19,11 @@ ALLOWED_MODULES = (
     "logging", "json", "time", "datetime", "math", "re", "random", "struct", "base64",
     "hashlib", "collections",
 )
-SHIM_MODULES = ("quickfaas", "quickfaas.remotebus", "quickfaas.measure", "quickfaas.global_dict",
-                "common", "common.Logger")  # Device Supervisor 2.x, acting through wizard_api
+SHIM_MODULES = ("quickfaas", "quickfaas.remotebus", "quickfaas.messagebus", "quickfaas.measure",
+                "quickfaas.global_dict", "quickfaas.controller", "quickfaas.clouds", "quickfaas.config",
+                "quickfaas.global_variables", "quickfaas.file", "quickfaas.LWTSDB",
+                "common", "common.Logger")  # Device Supervisor 2.x (see .quickfaas)
+SPARKPLUG_HELPERS = frozenset(("publish_node_online", "SparkPlugB_publish_ndata", "node_cmd_handler"))
 _HINTS = {
     "requests": "scripts cannot make HTTP requests; the gateway's own settings are not theirs to change",
     "urllib": "scripts cannot make network requests",
@@ -75,10 +78,17 @@ def _import_problems(tree: ast.Module) -> list[str]:
             names = [node.module or "."] if node.level == 0 else ["." * node.level]
         else:
             continue
+        imported = {alias.name for alias in node.names}
         for name in names:
+            if imported & SPARKPLUG_HELPERS:
+                problems.append(f"line {node.lineno}: {', '.join(sorted(imported & SPARKPLUG_HELPERS))}: "
+                                "MQTT Sparkplug B is not supported by this gateway yet")
+                continue
             if name in SHIM_MODULES or (name in ALLOWED_MODULES and "." not in name):
                 continue
             hint = _HINTS.get(name.split(".", 1)[0])
+            if name.startswith("quickfaas."):
+                hint = f"Device Supervisor modules here: {', '.join(m for m in SHIM_MODULES if '.' in m)}"
             problems.append(f"line {node.lineno}: import of '{name}' is not allowed ("
                             + (hint if hint else f"allowed: {allowed}") + ")")
     return problems

@@ -14,11 +14,13 @@ import signal
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from gateway.core.errors import ScriptError, ScriptRuntimeError
 from gateway.core.messages import CallContext
+from gateway.core.write_forms import WRITE_TIMED_OUT
 
 from .budget import DEFAULT_STEPS, CpuBudgetExceeded, StepBudget, StepBudgetExceeded
 from .compiler import CompiledScript, compile_script, require_function
@@ -58,7 +60,8 @@ class ScriptHost:
         compiled = compile_script(source, filename)
         require_function(compiled, function)
         logger = logging.getLogger(f"{SCRIPT_LOGGER}.{name}")
-        namespace = script_globals(logger, lambda: self._active, self._steps)
+        namespace = script_globals(logger, lambda: self._active, self._steps,
+                                   lambda what, args: self._ask(what, args, filename))
         try:
             with self._budget():
                 exec(compiled.code, namespace)  # restricted code object, sandbox globals
@@ -73,6 +76,8 @@ class ScriptHost:
             name, function = self._callbacks.pop(callback_id)
             script = self._scripts[name]
             arguments = arguments[1:3]
+            if arguments[0] == list(WRITE_TIMED_OUT):  # a tuple, as Device Supervisor hands it over
+                arguments[0] = WRITE_TIMED_OUT
         else:
             script = self._scripts[name]
             function = script.namespace[script.function]
@@ -100,6 +105,12 @@ class ScriptHost:
                 self._callbacks.pop(write.callback_id, None)
         script.logger.error("%s() failed: %s", script.function, error)
         return {"messages": [], "writes": [], "error": error}
+
+    def _ask(self, what: str, args: dict[str, Any], filename: str) -> dict[str, Any]:
+        """Ask the gateway for a script: the gateway keeps each script's files apart by its file name."""
+        if self._query is None:
+            return {"error": f"{what}: no gateway answers this script"}
+        return self._query(what, {**args, "script": Path(filename).name})
 
     def _keep(self, script: str, callback: Callable[..., Any]) -> int:
         callback_id = next(self._ids)

@@ -59,8 +59,18 @@ def messages_from_json(data: list[dict[str, Any]]) -> list[OutgoingMessage]:
 
 
 def writes_to_json(writes: list[WriteRequest]) -> list[dict[str, Any]]:
-    return [{"values": w.values, "callback_id": w.callback_id, "tail": w.tail} for w in writes]
+    return [{"values": w.values, "callback_id": w.callback_id, "tail": w.tail, "by_controller": w.by_controller,
+             "timeout": w.timeout} for w in writes]
 
 
 def writes_from_json(data: list[dict[str, Any]]) -> list[WriteRequest]:
-    return [WriteRequest(dict(w["values"]), w["callback_id"], w["tail"]) for w in data]
+    return [WriteRequest(dict(w["values"]), w["callback_id"], w["tail"], bool(w.get("by_controller")),
+                         _timeout(w.get("timeout", 60.0))) for w in data]
+
+
+def _timeout(value: Any) -> float:
+    """A write's timeout as the worker claims it, kept within what a write may wait (1 s to 1 h)."""
+    seconds = float(value)
+    if not 1.0 <= seconds <= 3600.0:
+        raise ValueError(f"a write timeout of {seconds!r} s")
+    return seconds

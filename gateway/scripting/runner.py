@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.core.errors import GatewayError
 from gateway.core.group_snapshot import GroupSnapshot
 from gateway.core.messages import CallContext, OutgoingMessage, WriteRequest
 from gateway.core.publish_limits import message_problem
@@ -30,7 +31,7 @@ from .budget import DEFAULT_STEPS
 from .compiler import compile_script, require_function
 from .memory import address_space_capped, peak_resident_bytes
 from .protocol import MAX_LINE_BYTES, SCRIPT_LOGGER, context_to_json, dump, load, messages_from_json, writes_from_json
-from .wizard_api import QUERIES, SendNow
+from .wizard_api import QUERIES, SERVICES, SendNow
 
 log = logging.getLogger("gateway.scripts")
 
@@ -132,9 +133,10 @@ class ScriptRunner:
         """Call a custom function: ``main(wizard_api)`` or ``main()``."""
         return await self._call("function", name, [], context)
 
-    async def call_write_callback(self, callback_id: int, result: list[dict[str, Any]], tail: Any,
+    async def call_write_callback(self, callback_id: int, result: list[Any], tail: Any,
                                   context: CallContext) -> CallOutcome:
-        """Run the callback a script gave to ``write_plc_values`` with the write results."""
+        """Run the callback a script gave to ``write_plc_values`` with the write results (or
+        ``["error", -110, "timeout"]``, which the script receives as a tuple)."""
         return await self._call("callback", "", [callback_id, result, tail], context)
 
     async def close(self) -> None:
@@ -313,11 +315,16 @@ class ScriptRunner:
                 return message
 
     async def _answer_query(self, what: Any, args: Any) -> dict[str, Any]:
-        answer = self._queries.get(what) if what in QUERIES else None
+        """Answer what a script asks of the gateway; a refusal is ``{"error": why}``, which the
+        script sees raised."""
+        answer = self._queries.get(what) if what in QUERIES or what in SERVICES else None
         if answer is None:
-            return {}
-        result = answer(args if isinstance(args, dict) else {})
-        return await result if inspect.isawaitable(result) else result
+            return {} if what in QUERIES else {"error": f"{what!s:.40}: not available in this run"}
+        try:
+            result = answer(args if isinstance(args, dict) else {})
+            return await result if inspect.isawaitable(result) else result
+        except GatewayError as exc:
+            return {"error": str(exc)}
 
     async def _kill(self) -> None:
         worker, self._worker = self._worker, None

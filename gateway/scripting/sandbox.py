@@ -25,6 +25,7 @@ from RestrictedPython.Utilities import utility_builtins
 from .budget import StepBudget
 from .compiler import ALLOWED_MODULES
 from .policy import TICK
+from .quickfaas import Ask, device_supervisor_modules
 
 _REMOVED_BUILTINS = ("setattr", "delattr", "id", "BaseException", "SystemExit", "KeyboardInterrupt",
                      "GeneratorExit", "__build_class__")
@@ -46,19 +47,21 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def script_globals(logger: logging.Logger, current_api: Callable[[], Any] | None = None,
-                   budget: StepBudget | None = None) -> dict[str, Any]:
+                   budget: StepBudget | None = None, ask: Ask | None = None) -> dict[str, Any]:
     """Return fresh globals for one script: nothing is shared between scripts.
 
     ``current_api`` returns the wizard_api of the call running now; the Device Supervisor 2.x
-    module shims (``quickfaas.*``, ``common.Logger``) act through it. ``budget`` is the step budget
-    the compiled script's ``_tick_()`` calls spend.
+    modules (``quickfaas.*``, ``common.Logger``) act through it and through ``ask``, which asks the
+    gateway for this script. ``budget`` is the step budget the compiled script's ``_tick_()`` calls
+    spend.
     """
     builtins = {**safe_builtins, **limited_builtins, **_EXTRA_BUILTINS,
                 "set": utility_builtins["set"], "frozenset": utility_builtins["frozenset"]}
     for name in _REMOVED_BUILTINS:
         builtins.pop(name, None)
     modules = {name: _module_proxy(name, logger) for name in ALLOWED_MODULES}
-    modules.update(_device_supervisor_shims(logger, current_api or (lambda: None)))
+    modules.update(device_supervisor_modules(current_api or (lambda: None), ask or _no_gateway,
+                                             _logging_proxy(logger).getLogger()))
 
     def guarded_import(name: str, globals_: Any = None, locals_: Any = None,
                        fromlist: Any = (), level: int = 0) -> Any:
@@ -140,6 +143,10 @@ def _logging_proxy(logger: logging.Logger) -> types.SimpleNamespace:
     return types.SimpleNamespace(**calls, **levels, getLogger=lambda *_args: script_logger)
 
 
+def _no_gateway(what: str, _args: dict[str, Any]) -> dict[str, Any]:
+    return {"error": f"{what}: no gateway answers this script"}
+
+
 def _type_of(obj: Any) -> type:
     """``type`` for scripts: the type of one object, for ``type(x) is dict``. Never the three-argument
     form, and never the type of a type: ``type(type(1))`` would hand out ``type`` itself, and
@@ -155,28 +162,6 @@ def _literal_eval(text: Any) -> Any:
     if not isinstance(text, str) or len(text) > 100_000:
         raise ValueError("eval() in scripts takes a literal of at most 100,000 characters")
     return ast.literal_eval(text)
-
-
-def _device_supervisor_shims(logger: logging.Logger, api: Callable[[], Any]) -> dict[str, types.SimpleNamespace]:
-    """The Device Supervisor 2.x modules scripts import, each acting on the running call's wizard_api."""
-    def publish(topic: str, payload: Any, qos: int = 1, cloud_name: str | None = None) -> bool:
-        return bool(api().publish_to_cloud(cloud_name, topic, payload, qos))
-
-    def write_plc_values(message: Any, callback: Any = None, userdata: Any = None, timeout: float = 60) -> None:
-        api().write_plc_values(message, callback, userdata, timeout)
-
-    def recall2(callback: Any = None, userdata: Any = None, timeout: float = 60) -> None:
-        api().recall_data(callback, userdata, timeout)
-
-    remotebus = types.SimpleNamespace(publish=publish)
-    measure = types.SimpleNamespace(write_plc_values=write_plc_values, recall=recall2, recall2=recall2)
-    global_dict = types.SimpleNamespace(get_global_parameter=lambda: api().get_global_parameter())
-    common_logger = types.SimpleNamespace(logger=_logging_proxy(logger).getLogger())
-    return {
-        "quickfaas": types.SimpleNamespace(remotebus=remotebus, measure=measure, global_dict=global_dict),
-        "quickfaas.remotebus": remotebus, "quickfaas.measure": measure, "quickfaas.global_dict": global_dict,
-        "common": types.SimpleNamespace(Logger=common_logger), "common.Logger": common_logger,
-    }
 
 
 _CONTAINERS = frozenset((dict, list, set, collections.OrderedDict, collections.defaultdict, collections.Counter,

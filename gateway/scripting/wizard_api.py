@@ -23,7 +23,9 @@ from .conventions import positional_count
 SendNow = Callable[[str, str, bytes, int], bool]
 # asks the gateway for 'values' (recall_data), 'tag_config' or 'statistics', with arguments
 Query = Callable[[str, dict[str, Any]], dict[str, Any]]
-QUERIES = ("values", "tag_config", "statistics")
+QUERIES = ("values", "tag_config", "statistics")  # wizard_api's own; the gateway answers .quickfaas' too
+SERVICES = ("recall", "write", "controllers", "clouds", "config", "variables", "file_read", "file_write",
+            "table_insert", "table_query", "table_remove", "local_bus")
 MESSAGES_PER_CALL = 10_000  # a flood of publishes in one call stops here (the gateway checks it again)
 
 
@@ -83,18 +85,24 @@ class WizardApi:
             return self.awsiot_publish(topic, data["payload"], qos)
         return self.awsiot_publish(self._context.topic, data, self._context.qos)
 
-    def write_plc_values(self, message: Any, callback: Any = None, tail: Any = None, timeout: float = 60) -> None:
+    def write_plc_values(self, message: Any, callback: Any = None, tail: Any = None, timeout: float = 60, *,
+                         by_controller: bool = False) -> None:
         """Write ``{"SP1": 1.5}`` or ``{"PLC1": {"SP1": 1.5}}`` once the call returns.
 
         ``callback(result, tail, wizard_api)`` then receives one
-        ``{value, device, var_name, result: "OK"|"Failed", error}`` per value.
+        ``{value, device, var_name, result: "OK"|"Failed", error}`` per value (``by_controller``:
+        the event bus shape of :mod:`gateway.core.write_forms`), or ``("error", -110, "timeout")``
+        when the write took longer than ``timeout`` seconds.
         """
         if not isinstance(message, Mapping) or not message:
             raise ScriptRuntimeError('write_plc_values needs a dict like {"SP1": 1.5} or {"PLC1": {"SP1": 1.5}}')
         if callback is not None and not callable(callback):
             raise ScriptRuntimeError("the callback of write_plc_values must be a function")
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool):
+            raise ScriptRuntimeError("the timeout of write_plc_values is a number of seconds")
         callback_id = self._keep_callback(callback) if callback is not None else None
-        self.writes.append(WriteRequest(copy.deepcopy(dict(message)), callback_id, copy.deepcopy(tail)))
+        self.writes.append(WriteRequest(copy.deepcopy(dict(message)), callback_id, copy.deepcopy(tail), by_controller,
+                                        float(min(max(timeout, 1), 3600))))
 
     def recall_data(self, callback: Any, tail: Any = None, timeout: float = 60) -> None:
         """Call ``callback(data, tail[, wizard_api])`` with the latest values of every measure."""
@@ -120,13 +128,26 @@ class WizardApi:
         else:
             callback(data, tail)
 
+    def get_group(self) -> list[dict[str, Any]]:
+        """Device Supervisor 2.x's DS1 call: ``[{"name", "uploadInterval"}]`` of every group."""
+        answer = self._query("config", {})
+        if answer.get("error") or "config" not in answer:
+            raise ScriptRuntimeError(f"get_group: {answer.get('error') or 'no gateway answers this script'}")
+        return [{"name": g["name"], "uploadInterval": g["uploadInterval"]} for g in answer["config"]["groups"]]
+
+    def update_group(self, group_data: Any) -> dict[str, Any]:
+        """Refused: a script does not change the gateway's configuration (see quickfaas.config.set)."""
+        raise ScriptRuntimeError("update_group: scripts cannot change the gateway's configuration here: change the "
+                                 "group on the web UI's Configuration page or in config.yaml")
+
     def get_global_parameter(self) -> dict[str, Any]:
         """Return the gateway's parameters and labels."""
         return dict(self._context.global_parameters)
 
     def publish_to_cloud(self, cloud: str | None, topic: str, payload: Any, qos: int = 1) -> bool:
-        """Device Supervisor 2.x ``publish(..., cloud_name)``: only the rule's own cloud is reachable."""
-        if cloud and cloud != self._context.cloud:
+        """Device Supervisor 2.x ``publish(..., cloud_name)``: only the rule's own cloud is reachable;
+        ``"default"``, the parameter's default, means it."""
+        if cloud and cloud not in ("default", self._context.cloud):
             self._logger.warning("not published: rule '%s' publishes to cloud '%s', not '%s'",
                                  self._context.rule, self._context.cloud, cloud)
             return False

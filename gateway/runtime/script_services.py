@@ -1,0 +1,204 @@
+"""What a running gateway answers when a script asks (Device Supervisor 2.x's ``quickfaas``).
+
+The script worker sends each request over its pipe (see :mod:`gateway.scripting.quickfaas`); the
+answers come from the gateway's own parts: latest values, controller and cloud health, the PLC
+writer, the scripts' files and tables, and the variables the scripts share. Every argument is
+checked here again, since the worker runs user code. A refusal raises GatewayError, which the
+script sees as an exception saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from gateway.core.errors import GatewayError
+from gateway.core.write_forms import WRITE_TIMED_OUT
+from gateway.device_supervisor.running_config import running_config
+from gateway.store.script_files import ScriptFiles
+from gateway.store.script_tables import ScriptTables
+
+if TYPE_CHECKING:
+    from .app import Gateway
+
+log = logging.getLogger("gateway.scripts")
+
+Answer = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
+MAX_VARIABLES = 1000
+MAX_VARIABLE_BYTES = 64 * 1024
+
+
+class ScriptServices:
+    """Answers the scripts' requests for one running gateway."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+        self._files = ScriptFiles(gateway.data_dir / "script_files")
+        self._tables: ScriptTables | None = None  # opened on first use
+        self._tables_lock = asyncio.Lock()
+        self.variables: dict[str, Any] = {}  # quickfaas.global_variables, shared by every script
+        self._uploads: set[asyncio.Task[None]] = set()
+
+    def answers(self) -> dict[str, Answer]:
+        """Return the answer to each request by name, for the script runner."""
+        return {"recall": self._recall, "write": self._write, "controllers": self._controllers,
+                "clouds": self._clouds, "config": lambda _args: {"config": running_config(self._model)},
+                "variables": self._variables, "file_read": self._file_read, "file_write": self._file_write,
+                "table_insert": self._table_insert, "table_query": self._table_query,
+                "table_remove": self._table_remove, "local_bus": self._local_bus}
+
+    async def close(self) -> None:
+        """Close the tables; uploads a recall started are cancelled."""
+        for task in self._uploads:
+            task.cancel()
+        if self._tables is not None:
+            await self._tables.close()
+            self._tables = None
+
+    @property
+    def _model(self) -> Any:
+        return self._gateway.config.model
+
+    def _recall(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``recall``: the latest values of the named measures by controller, or an upload of the
+        named groups now (``type`` group)."""
+        names = args.get("names") or []
+        if args.get("type") == "group":
+            self._upload_now([str(n) for n in names])
+            return {"items": []}
+        wanted = {str(n.get("name")): set(n.get("measures") or []) for n in names if isinstance(n, dict)}
+        chosen = [m for m in self._model.measures if not wanted or (
+            m.controller in wanted and (not wanted[m.controller] or m.name in wanted[m.controller]))]
+        latest = self._gateway.latest
+        health = {c["name"]: c for c in self._controller_list()}
+        controllers: dict[str, dict[str, Any]] = {}
+        for m in chosen:
+            reading = latest.get(m.controller, m.name)
+            entry = controllers.setdefault(m.controller, {**health.get(m.controller, {"name": m.controller,
+                                                                                     "health": 0, "timestamp": 0}),
+                                                          "measures": []})
+            entry["measures"].append({"name": m.name, "health": reading.status, "timestamp": int(reading.timestamp),
+                                      "value": reading.value})
+        return {"items": list(controllers.values())}
+
+    def _upload_now(self, groups: list[str]) -> None:
+        """Upload the named groups through their publish rules as soon as the running call ends
+        (the call holds the script worker, which the rules need)."""
+        uploaders = self._gateway.uploaders
+        unknown = [g for g in groups if g not in uploaders]
+        if unknown:
+            raise GatewayError(f"recall: no uploaded group {', '.join(unknown)}")
+        for group in groups or list(uploaders):
+            task = asyncio.get_running_loop().create_task(uploaders[group].upload_now(), name=f"recall:{group}")
+            self._uploads.add(task)
+            task.add_done_callback(self._uploads.discard)
+
+    async def _write(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``measure.write``: write now and answer the results (or the timeout tuple)."""
+        writer = self._gateway.plc_writer
+        values = args.get("values")
+        if writer is None or not isinstance(values, dict):
+            raise GatewayError("write: the gateway is not polling yet" if writer is None else "write: bad values")
+        timeout = min(max(float(args.get("timeout", 60)), 1.0), 3600.0)
+        try:
+            return {"results": await asyncio.wait_for(writer.apply(values), timeout)}
+        except TimeoutError:
+            log.warning("a script's write did not end within %g s", timeout)
+            return {"results": list(WRITE_TIMED_OUT)}
+
+    def _controller_list(self) -> list[dict[str, Any]]:
+        now = int(time.time())
+        return [{"name": p.name, "health": 1 if p.health.healthy else 0,
+                 "timestamp": int(p.health.last_success) or now} for p in self._gateway.pollers]
+
+    def _controllers(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {"items": self._controller_list()}
+
+    def _clouds(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``clouds.get_status(name)``: whether it is connected; ``default`` means the only cloud
+        when there is one and none of that name."""
+        name = str(args.get("name", "default"))
+        connectors = self._gateway.connectors
+        if name == "default" and name not in connectors and len(connectors) == 1:
+            name = next(iter(connectors))
+        connector = connectors.get(name)
+        if connector is None:
+            raise GatewayError(f"clouds.get_status: no cloud '{name}' (clouds: {', '.join(connectors) or 'none'})")
+        return {"connected": connector.state.connected}
+
+    def _variables(self, args: dict[str, Any]) -> dict[str, Any]:
+        if "key" in args:
+            key = args["key"]
+            if not isinstance(key, str) or not key:
+                raise GatewayError("global_variables.set: the key is a non-empty string")
+            if key not in self.variables and len(self.variables) >= MAX_VARIABLES:
+                raise GatewayError(f"global_variables.set: at most {MAX_VARIABLES} variables")
+            if len(repr(args.get("value"))) > MAX_VARIABLE_BYTES:
+                raise GatewayError(f"global_variables.set: a value of at most {MAX_VARIABLE_BYTES} bytes")
+            self.variables[key] = args.get("value")
+            return {}
+        return {"variables": self.variables}
+
+    async def _file_read(self, args: dict[str, Any]) -> dict[str, Any]:
+        data = await asyncio.to_thread(self._files.read, str(args.get("script")), str(args.get("path", "")),
+                                       str(args.get("mode", "r")), _whole(args.get("size", -1)))
+        return {"data": base64.b64encode(data).decode()}
+
+    async def _file_write(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            data = base64.b64decode(str(args.get("data", "")), validate=True)
+        except ValueError as exc:
+            raise GatewayError("faas_write_file: the data did not arrive whole") from exc
+        await asyncio.to_thread(self._files.write, str(args.get("script")), str(args.get("path", "")), data,
+                                str(args.get("mode", "w")))
+        return {}
+
+    async def _table(self) -> ScriptTables:
+        async with self._tables_lock:
+            if self._tables is None:
+                self._tables = await ScriptTables.open(self._gateway.data_dir / "history.db")
+            return self._tables
+
+    async def _table_insert(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"reply": await (await self._table()).insert(_table(args), args.get("data"))}
+
+    async def _table_query(self, args: dict[str, Any]) -> dict[str, Any]:
+        tables = await self._table()
+        return {"reply": await tables.query(_table(args), args.get("start"), args.get("end"), args.get("filter"),
+                                            _whole(args.get("limit", 1000)), _whole(args.get("offset", 0)))}
+
+    async def _table_remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"reply": await (await self._table()).remove(_table(args), args.get("start"), args.get("end"))}
+
+    def _local_bus(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``messagebus.publish``: sent at once to the cloud marked ``local_bus`` (a broker on the
+        gateway or the plant network), never stored, as Device Supervisor's local bus."""
+        cloud = next((c.name for c in self._model.clouds if c.local_bus), None)
+        if cloud is None:
+            raise GatewayError("messagebus.publish: no local bus is configured (mark an MQTT cloud local_bus: true)")
+        topic, qos = args.get("topic"), args.get("qos", 1)
+        if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic or qos not in (0, 1, 2):
+            raise GatewayError("messagebus.publish: a topic without wildcards and qos 0, 1 or 2")
+        try:
+            payload = base64.b64decode(str(args.get("payload", "")), validate=True)
+        except ValueError as exc:
+            raise GatewayError("messagebus.publish: the payload did not arrive whole") from exc
+        connector = self._gateway.connectors.get(cloud)
+        return {"sent": bool(connector is not None and connector.send_now(topic, payload, int(qos)))}
+
+
+def _table(args: dict[str, Any]) -> str:
+    table = args.get("table")
+    if not isinstance(table, str):
+        raise GatewayError("a table name is a string")
+    return table
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GatewayError(f"{value!r} is not a whole number")
+    return value
