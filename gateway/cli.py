@@ -73,13 +73,18 @@ def _parser() -> argparse.ArgumentParser:
     script_check.add_argument("file", type=Path)
     script_check.add_argument("--function", help="also require this function")
     script_check.set_defaults(handler=_script_check)
-    script_test = script.add_parser("test", help="run a publish function on sample data; show what it would do")
+    script_test = script.add_parser("test", help="run a publish, alarm or download function on sample data; "
+                                                 "show what it would do")
     script_test.add_argument("file", type=Path)
     script_test.add_argument("--function", required=True)
     source = script_test.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", type=Path, help="a JSON file holding data_collect")
+    source.add_argument("--data", type=Path, help="a JSON file holding data_collect (a group's or an alarm's)")
     source.add_argument("--live", action="store_true", help="read the group from the PLCs now (needs -c)")
-    script_test.add_argument("-c", "--config", type=Path, help="the configuration whose PLCs --live reads")
+    source.add_argument("--topic", help="call a download function with a message on this topic (see --payload)")
+    script_test.add_argument("--payload", default="", help="the message --topic carries (text, often JSON)")
+    script_test.add_argument("-c", "--config", type=Path,
+                             help="the configuration whose PLCs --live reads and whose parameters and labels "
+                                  "the script sees")
     script_test.add_argument("--group", help="the group --live reads (default: that of the rule running it)")
     script_test.set_defaults(handler=_script_test)
     return parser
@@ -227,15 +232,20 @@ def _script_check(args: argparse.Namespace) -> int:
 def _script_test(args: argparse.Namespace) -> int:
     import json
 
-    from gateway.scripting.tryout import test_script
+    from gateway.config.identity import global_parameters
+    from gateway.core.messages import CallContext
+    from gateway.scripting.tryout import Message, test_script
 
     setup_logging("info")
     try:
         if args.live:
             lines = asyncio.run(_test_live(args))
         else:
-            data = json.loads(args.data.read_text(encoding="utf-8"))
-            lines = asyncio.run(test_script(args.file, args.function, data))
+            data = Message(args.topic, args.payload) if args.topic is not None else \
+                json.loads(args.data.read_text(encoding="utf-8"))
+            parameters = global_parameters(validated(args.config).model) if args.config is not None else {}
+            context = CallContext("test", "cloud", args.topic or "test/topic", 1, parameters)
+            lines = asyncio.run(test_script(args.file, args.function, data, context))
     except ConfigError as exc:
         print(f"{args.config} is not valid:", file=sys.stderr)
         for problem in exc.problems:

@@ -1,8 +1,9 @@
 """``gateway script check`` and ``gateway script test``: try a script the way the gateway runs it.
 
 ``check`` compiles under the sandbox policy and lists every problem with its line. ``test`` runs
-the function in the worker on sample data and shows what it would publish and write; nothing is
-sent and no PLC is written.
+the function in the worker on sample data (a group's or an alarm's data_collect, or a download
+function's topic and payload) and shows what it would publish and write; nothing is sent and no
+PLC is written.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,14 @@ from gateway.core.messages import CallContext
 
 from .compiler import compile_script, require_function
 from .runner import ScriptRunner
+
+
+@dataclass(frozen=True)
+class Message:
+    """A cloud message for a download function: ``main(topic, payload[, wizard_api])``."""
+
+    topic: str
+    payload: str
 
 
 def check_script(path: Path, function: str | None) -> list[str]:
@@ -33,20 +43,22 @@ def check_script(path: Path, function: str | None) -> list[str]:
     return []
 
 
-async def test_script(path: Path, function: str, data: dict[str, Any], context: CallContext | None = None,
+async def test_script(path: Path, function: str, data: dict[str, Any] | Message, context: CallContext | None = None,
                       queries: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
     """Run ``function`` of the script at ``path`` on ``data`` in the sandbox (see :func:`test_source`)."""
     source = await asyncio.to_thread(path.read_text, encoding="utf-8")
     return await test_source(source, str(path), function, data, context, queries)
 
 
-async def test_source(source: str, filename: str, function: str, data: dict[str, Any],
+async def test_source(source: str, filename: str, function: str, data: dict[str, Any] | Message,
                       context: CallContext | None = None,
                       queries: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
-    """Run ``function`` on ``data`` in the sandbox; return what it would do, one line each.
+    """Run ``function`` in the sandbox; return what it would do, one line each.
 
-    ``context`` is the rule's (default: a test topic); ``queries`` answer ``recall_data``
-    ("values") and ``get_tag_config`` ("tag_config")."""
+    ``data`` is a publish entry's ``data_collect`` (a group's, or an alarm dict), or the
+    :class:`Message` a download (subscribe) entry receives. ``context`` is the rule's (default: a
+    test topic and no parameters); ``queries`` answer ``recall_data`` ("values") and
+    ``get_tag_config`` ("tag_config")."""
     report: list[str] = []
 
     def would_send_now(_cloud: str, send_topic: str, payload: bytes, qos: int) -> bool:
@@ -57,7 +69,11 @@ async def test_source(source: str, filename: str, function: str, data: dict[str,
     runner = ScriptRunner(would_send_now, queries=answers)
     try:
         runner.load("test", source, filename, function)
-        outcome = await runner.call_publish("test", data, context or CallContext("test", "cloud", "test/topic", 1))
+        context = context or CallContext("test", "cloud", "test/topic", 1)
+        if isinstance(data, Message):
+            outcome = await runner.call_subscribe("test", data.topic, data.payload, context)
+        else:
+            outcome = await runner.call_publish("test", data, context)
     finally:
         await runner.close()
     if outcome.error:

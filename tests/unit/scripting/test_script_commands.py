@@ -48,3 +48,32 @@ def test_a_failing_test_run_says_where(tmp_path: Path, capsys: pytest.CaptureFix
     script.write_text("def main(data, api):\n    return data['nope']\n")
     assert main(["script", "test", str(script), "--function", "main", "--data", str(data)]) == 1
     assert "main() failed: line 2: KeyError: 'nope'" in capsys.readouterr().err
+
+
+def test_test_runs_download_and_alarm_functions_with_the_configurations_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("gateway: {name: g1, labels: {site: north}}\n")
+    down = tmp_path / "down.py"
+    down.write_text("import json\nfrom quickfaas.measure import write_plc_values\n"
+                    "from quickfaas.global_dict import get_global_parameter\n"
+                    "def main(topic, payload):\n    write_plc_values(json.loads(payload))\n"
+                    "    return None\n"
+                    "def answer(topic, payload, wizard_api):\n"
+                    "    wizard_api.awsiot_publish(topic + '/ack', {'site': get_global_parameter()['site']}, 1)\n")
+    assert main(["script", "test", str(down), "--function", "main", "--topic", "cmd/sp",
+                 "--payload", '{"PLC1": {"SP1": 3}}']) == 0
+    assert capsys.readouterr().out.splitlines() == ['write_plc_values: {"PLC1": {"SP1": 3}}']
+    assert main(["script", "test", str(down), "--function", "answer", "--topic", "cmd/sp", "-c", str(config)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        'publish (stored, then sent) -> cmd/sp/ack qos 1: {"site": "north"}']
+    alarm = tmp_path / "alarm.json"
+    alarm.write_text(json.dumps({"timestamp": 1700000002, "group_name": "boiler", "values": {"High": {
+        "timestamp": 1700000002, "current": "on", "status": 0, "value": 85.0, "alarm_content": "too hot",
+        "level": 4, "ctrlName": "PLC1", "measureName": "Temp", "alarm_value": 85.0}}}))
+    flat = tmp_path / "flat.py"
+    flat.write_text("def main(message, cloudName):\n    return [message['name'], message['status'], cloudName]\n")
+    assert main(["script", "test", str(flat), "--function", "main", "--data", str(alarm)]) == 0
+    assert capsys.readouterr().out.splitlines() == ['publish (stored, then sent) -> test/topic qos 1: '
+                                                    '["High", 1, "cloud"]']
