@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.core.publish_limits import PublishLimits
+from gateway.core.write_forms import ResultShape
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,13 @@ class OutgoingMessage:
 @dataclass(frozen=True)
 class WriteRequest:
     """A ``write_plc_values`` call: values to write, and the callback to run with the results
-    (shaped by controller when the script wrote in the event bus form, see
-    :mod:`gateway.core.write_forms`), or with ``("error", -110, "timeout")`` after ``timeout`` seconds."""
+    in ``shape`` (see :mod:`gateway.core.write_forms`), or with ``("error", -110, "timeout")``
+    after ``timeout`` seconds."""
 
     values: dict[str, Any]
     callback_id: int | None = None
     tail: Any = None
-    by_controller: bool = False
+    shape: ResultShape = "ds1"
     timeout: float = 60.0
 
 

@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 WRITE_TIMED_OUT = ("error", -110, "timeout")
+# how a write's results are answered: wizard_api's (error "" when written), quickfaas' (error
+# "Success" when written, as Device Supervisor 2.x says), or by controller (the event bus form)
+ResultShape = Literal["ds1", "ds2", "by_controller"]
 
 
 def write_values(message: Any) -> tuple[dict[str, Any], bool]:
@@ -38,6 +41,15 @@ def write_values(message: Any) -> tuple[dict[str, Any], bool]:
             return values, True
     raise ValueError('write a dict like {"SP1": 12} or {"PLC1": {"SP1": 12}}, or a list like '
                      '[{"name": "PLC1", "measures": [{"name": "SP1", "value": 12}]}]')
+
+
+def shaped_results(results: list[dict[str, Any]], shape: ResultShape) -> list[dict[str, Any]]:
+    """Return per-value write results (wizard_api's shape) in ``shape``."""
+    if shape == "by_controller":
+        return results_by_controller(results)
+    if shape == "ds2":
+        return [{**r, "error": "Success"} if r.get("result") == "OK" else r for r in results]
+    return results
 
 
 def results_by_controller(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

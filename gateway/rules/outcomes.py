@@ -10,7 +10,7 @@ from typing import Any
 from gateway.collect.writes import PlcWriter
 from gateway.core.errors import StoreError
 from gateway.core.messages import CallContext
-from gateway.core.write_forms import WRITE_TIMED_OUT, results_by_controller
+from gateway.core.write_forms import WRITE_TIMED_OUT, shaped_results
 from gateway.scripting import CallOutcome, ScriptRunner
 from gateway.store import Outbox
 
@@ -46,7 +46,7 @@ class WriteApplier:
                 answer: Any = list(WRITE_TIMED_OUT)
             else:
                 log.info("%s: wrote %s", context.rule, ", ".join(f"{r['var_name']}={r['result']}" for r in results))
-                answer = results_by_controller(results) if write.by_controller else results
+                answer = shaped_results(results, write.shape)
             if write.callback_id is not None:
                 callback = await self._runner.call_write_callback(write.callback_id, answer, write.tail, context)
                 await self.settle(callback, context)

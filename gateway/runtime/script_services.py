@@ -103,7 +103,7 @@ class ScriptServices:
         values = args.get("values")
         if writer is None or not isinstance(values, dict):
             raise GatewayError("write: the gateway is not polling yet" if writer is None else "write: bad values")
-        timeout = min(max(float(args.get("timeout", 60)), 1.0), 3600.0)
+        timeout = min(max(float(args.get("timeout", 60)), 0.1), 3600.0)
         try:
             return {"results": await asyncio.wait_for(writer.apply(values), timeout)}
         except TimeoutError:

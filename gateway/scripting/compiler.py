@@ -19,7 +19,7 @@ ALLOWED_MODULES = (
     "logging", "json", "time", "datetime", "math", "re", "random", "struct", "base64",
     "hashlib", "collections",
 )
-SHIM_MODULES = ("quickfaas", "quickfaas.remotebus", "quickfaas.messagebus", "quickfaas.measure",
+SHIM_MODULES = ("quickfaas", "quickfaas.remotebus", "quickfaas.awsiot", "quickfaas.messagebus", "quickfaas.measure",
                 "quickfaas.global_dict", "quickfaas.controller", "quickfaas.clouds", "quickfaas.config",
                 "quickfaas.global_variables", "quickfaas.file", "quickfaas.LWTSDB",
                 "common", "common.Logger")  # Device Supervisor 2.x (see .quickfaas)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 from gateway.core.messages import CallContext, OutgoingMessage, WriteRequest
 from gateway.core.publish_limits import PublishLimits
+from gateway.core.write_forms import ResultShape
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 SCRIPT_LOGGER = "gateway.script"  # a script's log lines go to gateway.script.<its name>, on both sides
@@ -59,18 +60,24 @@ def messages_from_json(data: list[dict[str, Any]]) -> list[OutgoingMessage]:
 
 
 def writes_to_json(writes: list[WriteRequest]) -> list[dict[str, Any]]:
-    return [{"values": w.values, "callback_id": w.callback_id, "tail": w.tail, "by_controller": w.by_controller,
+    return [{"values": w.values, "callback_id": w.callback_id, "tail": w.tail, "shape": w.shape,
              "timeout": w.timeout} for w in writes]
 
 
 def writes_from_json(data: list[dict[str, Any]]) -> list[WriteRequest]:
-    return [WriteRequest(dict(w["values"]), w["callback_id"], w["tail"], bool(w.get("by_controller")),
+    return [WriteRequest(dict(w["values"]), w["callback_id"], w["tail"], _shape(w.get("shape", "ds1")),
                          _timeout(w.get("timeout", 60.0))) for w in data]
 
 
+def _shape(value: Any) -> ResultShape:
+    if value not in ("ds1", "ds2", "by_controller"):
+        raise ValueError(f"a write result shape {value!r}")
+    return cast(ResultShape, value)
+
+
 def _timeout(value: Any) -> float:
-    """A write's timeout as the worker claims it, kept within what a write may wait (1 s to 1 h)."""
+    """A write's timeout as the worker claims it, kept within what a write may wait (0.1 s to 1 h)."""
     seconds = float(value)
-    if not 1.0 <= seconds <= 3600.0:
+    if not 0.1 <= seconds <= 3600.0:
         raise ValueError(f"a write timeout of {seconds!r} s")
     return seconds

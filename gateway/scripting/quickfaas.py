@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.core.errors import ScriptRuntimeError
-from gateway.core.write_forms import WRITE_TIMED_OUT, results_by_controller, write_values
+from gateway.core.write_forms import WRITE_TIMED_OUT, shaped_results, write_values
 
 from .conventions import positional_count
 from .wizard_api import encode_payload
@@ -45,7 +45,14 @@ def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> 
 
     # quickfaas.remotebus and quickfaas.messagebus
     def publish(topic: str, payload: Any, qos: int = 1, wizard_data: Any = None, cloud_name: str = "default") -> bool:
-        return bool(api().publish_to_cloud(cloud_name, topic, payload, qos))
+        """Stored in the outbox, then sent; with ``wizard_data`` ``{"topic", "qos", "payload"}``
+        it is sent at once if the cloud is connected, and ``wizard_data`` is stored otherwise."""
+        if wizard_data is None:
+            return bool(api().publish_to_cloud(cloud_name, topic, payload, qos))
+        if not (isinstance(wizard_data, dict) and "payload" in wizard_data):
+            raise ScriptRuntimeError('wizard_data is {"topic": ..., "qos": ..., "payload": ...}')
+        return bool(api().publish_to_cloud(cloud_name, topic, payload, qos, stored_instead=(
+            wizard_data.get("topic", topic), wizard_data["payload"], wizard_data.get("qos", qos))))
 
     def publish_local(topic: str, payload: Any, qos: int = 1) -> bool:
         data = base64.b64encode(encode_payload(payload)).decode()
@@ -58,16 +65,17 @@ def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> 
         if results == list(WRITE_TIMED_OUT):
             raise ScriptRuntimeError(f"the write did not end within {timeout:g} s")
         if by_controller:
-            return results_by_controller(results)
+            return shaped_results(results, "by_controller")
         unresolved = [r["error"] for r in results if not r.get("device")]  # {name: v} naming no single measure
         if unresolved:
             raise ScriptRuntimeError(f"write: {'; '.join(unresolved)}")
-        return list(results)
+        return shaped_results(results, "ds2")
 
     def write_plc_values(message: Any, callback: Any = None, userdata: Any = None, timeout: float = 60,
                          cloudName: str | None = None) -> None:
         values, by_controller = _write_form(message)
-        api().write_plc_values(values, callback, userdata, _seconds(timeout), by_controller=by_controller)
+        api().write_plc_values(values, callback, userdata, _seconds(timeout),
+                               shape="by_controller" if by_controller else "ds2")
 
     def recall(names: Any = None, recall_type: str = "measure", timeout: float = 10,
                realTime: bool = False) -> list[dict[str, Any]]:
@@ -153,6 +161,7 @@ def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> 
 
     modules = {
         "remotebus": types.SimpleNamespace(publish=publish),
+        "awsiot": types.SimpleNamespace(awsiot_publish=lambda topic, payload, qos=1: publish(topic, payload, qos)),
         "messagebus": types.SimpleNamespace(publish=publish_local),
         "measure": types.SimpleNamespace(write=write, write_plc_values=write_plc_values, recall=recall,
                                          recall2=recall2),
@@ -184,10 +193,10 @@ def _write_form(message: Any) -> tuple[dict[str, Any], bool]:
 
 
 def _seconds(timeout: Any) -> float:
-    """A call's timeout, kept within 1 s and an hour."""
+    """A call's timeout, kept within 0.1 s and an hour."""
     if not isinstance(timeout, int | float) or isinstance(timeout, bool):
         raise ScriptRuntimeError("timeout is a number of seconds")
-    return float(min(max(timeout, 1), 3600))
+    return float(min(max(timeout, 0.1), 3600))
 
 
 def _chosen(data: dict[str, Any], names: list[dict[str, Any]]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import contextlib
 import inspect
 import itertools
 import logging
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -325,6 +326,9 @@ class ScriptRunner:
             return await result if inspect.isawaitable(result) else result
         except GatewayError as exc:
             return {"error": str(exc)}
+        except (ValueError, TypeError, KeyError, OSError, sqlite3.Error) as exc:  # a request the worker garbled
+            log.warning("a script's %s request was refused: %r", what, exc)
+            return {"error": f"{what!s:.40}: the request could not be read"}
 
     async def _kill(self) -> None:
         worker, self._worker = self._worker, None

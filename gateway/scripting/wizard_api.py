@@ -17,6 +17,7 @@ from typing import Any
 from gateway.core.errors import ScriptRuntimeError
 from gateway.core.messages import CallContext, OutgoingMessage, WriteRequest
 from gateway.core.publish_limits import message_problem
+from gateway.core.write_forms import ResultShape
 
 from .conventions import positional_count
 
@@ -86,13 +87,13 @@ class WizardApi:
         return self.awsiot_publish(self._context.topic, data, self._context.qos)
 
     def write_plc_values(self, message: Any, callback: Any = None, tail: Any = None, timeout: float = 60, *,
-                         by_controller: bool = False) -> None:
+                         shape: ResultShape = "ds1") -> None:
         """Write ``{"SP1": 1.5}`` or ``{"PLC1": {"SP1": 1.5}}`` once the call returns.
 
         ``callback(result, tail, wizard_api)`` then receives one
-        ``{value, device, var_name, result: "OK"|"Failed", error}`` per value (``by_controller``:
-        the event bus shape of :mod:`gateway.core.write_forms`), or ``("error", -110, "timeout")``
-        when the write took longer than ``timeout`` seconds.
+        ``{value, device, var_name, result: "OK"|"Failed", error}`` per value (or another ``shape``
+        of :mod:`gateway.core.write_forms`), or ``("error", -110, "timeout")`` when the write took
+        longer than ``timeout`` seconds.
         """
         if not isinstance(message, Mapping) or not message:
             raise ScriptRuntimeError('write_plc_values needs a dict like {"SP1": 1.5} or {"PLC1": {"SP1": 1.5}}')
@@ -101,8 +102,8 @@ class WizardApi:
         if not isinstance(timeout, int | float) or isinstance(timeout, bool):
             raise ScriptRuntimeError("the timeout of write_plc_values is a number of seconds")
         callback_id = self._keep_callback(callback) if callback is not None else None
-        self.writes.append(WriteRequest(copy.deepcopy(dict(message)), callback_id, copy.deepcopy(tail), by_controller,
-                                        float(min(max(timeout, 1), 3600))))
+        self.writes.append(WriteRequest(copy.deepcopy(dict(message)), callback_id, copy.deepcopy(tail), shape,
+                                        float(min(max(timeout, 0.1), 3600))))
 
     def recall_data(self, callback: Any, tail: Any = None, timeout: float = 60) -> None:
         """Call ``callback(data, tail[, wizard_api])`` with the latest values of every measure."""
@@ -144,13 +145,17 @@ class WizardApi:
         """Return the gateway's parameters and labels."""
         return dict(self._context.global_parameters)
 
-    def publish_to_cloud(self, cloud: str | None, topic: str, payload: Any, qos: int = 1) -> bool:
+    def publish_to_cloud(self, cloud: str | None, topic: str, payload: Any, qos: int = 1,
+                         stored_instead: tuple[str, Any, int] | None = None) -> bool:
         """Device Supervisor 2.x ``publish(..., cloud_name)``: only the rule's own cloud is reachable;
-        ``"default"``, the parameter's default, means it."""
+        ``"default"``, the parameter's default, means it. With ``stored_instead`` (``wizard_data``'s
+        topic, payload, qos) the message is sent at once when connected, and that is stored otherwise."""
         if cloud and cloud not in ("default", self._context.cloud):
             self._logger.warning("not published: rule '%s' publishes to cloud '%s', not '%s'",
                                  self._context.rule, self._context.cloud, cloud)
             return False
+        if stored_instead is not None:
+            return self.mqtt_publish(topic, payload, qos) or self.awsiot_publish(*stored_instead)
         return self.awsiot_publish(topic, payload, qos)
 
     def _message(self, topic: Any, payload: Any, qos: Any) -> OutgoingMessage | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import signal
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from gateway.config import load_config
 from gateway.runtime.app import Gateway
 from gateway.runtime.service import GatewayService
 from gateway.web import serve_admin_ui
-from tests.conftest import REPO
+from tests.conftest import REPO, Subscriber
 
 
 def write_config(folder: Path, config: dict[str, object], scripts: dict[str, str] | None = None) -> Path:
@@ -54,6 +55,24 @@ async def running_service(config_path: Path, web: bool = True) -> AsyncIterator[
     finally:
         service.request_stop()
         await asyncio.wait_for(task, 10)
+
+
+class TopicInbox:
+    """The first message of each topic a subscriber receives, JSON-decoded, in whatever order
+    they arrive: waiting for one topic keeps the others that came first."""
+
+    def __init__(self, subscriber: Subscriber) -> None:
+        self._subscriber = subscriber
+        self._first: dict[str, Any] = {}
+
+    async def first(self, topic: str, timeout: float = 15.0) -> Any:
+        """Return the first message on ``topic``; raise queue.Empty when none comes in time."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while topic not in self._first:
+            remaining = max(0.1, deadline - asyncio.get_running_loop().time())
+            message = await asyncio.to_thread(self._subscriber.get, remaining)
+            self._first.setdefault(message.topic, json.loads(message.payload))
+        return self._first[topic]
 
 
 def mqtt_cloud(port: int) -> dict[str, object]:

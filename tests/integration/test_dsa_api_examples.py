@@ -14,8 +14,8 @@ from typing import Any
 from gateway.config import load_config, measure_point
 from gateway.demo.broker import MosquittoBroker
 from gateway_plugins.modbus.simserver import ModbusSimServer
-from tests.conftest import Subscriber, free_port
-from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
+from tests.conftest import free_port
+from tests.integration.gateway_harness import TopicInbox, mqtt_cloud, running_gateway, write_config
 from tests.waiting import until
 
 NESTED_PUBLISH = """
@@ -99,7 +99,7 @@ def action_name():
     result["cloud"] = cloud_status()
     cfg = config.get()
     result["config"] = {"measures": [[m["ctrlName"], m["name"], m["readWrite"]] for m in cfg["measures"]],
-                        "groups": cfg["groups"], "text": json.dumps(cfg)}
+                        "groups": cfg["groups"], "labels": cfg["labels"], "text": json.dumps(cfg)}
     try:
         config.set(cfg)
     except Exception as e:
@@ -173,22 +173,6 @@ def _config(modbus_port: int, broker_port: int, data_dir: Path) -> dict[str, Any
     }
 
 
-class _Inbox:
-    """The first message of each topic a subscriber received, in any order."""
-
-    def __init__(self, subscriber: Subscriber) -> None:
-        self._subscriber = subscriber
-        self._first: dict[str, Any] = {}
-
-    async def first(self, topic: str, timeout: float = 15.0) -> Any:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while topic not in self._first:
-            remaining = max(0.1, deadline - asyncio.get_running_loop().time())
-            message = await asyncio.to_thread(self._subscriber.get, remaining)
-            self._first.setdefault(message.topic, json.loads(message.payload))
-        return self._first[topic]
-
-
 async def test_every_documented_call_runs_unchanged_in_a_real_gateway(
     tmp_path: Path, broker: MosquittoBroker, subscribe: Any
 ) -> None:
@@ -199,7 +183,7 @@ async def test_every_documented_call_runs_unchanged_in_a_real_gateway(
     plc = ModbusSimServer(_points(load_config(path)), "127.0.0.1", modbus_port, moving=lambda _p: False)
     plc.set_value("Temp", 215)
     await plc.start()
-    results = _Inbox(subscribe("dsa/#"))
+    results = TopicInbox(subscribe("dsa/#"))
     local = subscribe("local/#", client_id="local-subscriber")
     try:
         async with running_gateway(path) as gateway:
@@ -226,12 +210,13 @@ async def test_every_documented_call_runs_unchanged_in_a_real_gateway(
     row = next(r for r in flat["measures"] if r["name"] == "Temp")
     assert (row["ctrlName"], row["value"], row["health"]) == ("PLC1", 215, 1) and "timestampMsec" in row
     # 1.2: write in the three forms, the two result shapes; write_plc_values' callbacks
-    assert result["write1"] == [{"value": 12, "device": "PLC1", "var_name": "SP1", "result": "OK", "error": ""}]
+    assert result["write1"] == [{"value": 12, "device": "PLC1", "var_name": "SP1", "result": "OK", "error": "Success"}]
     assert result["write2"][0]["result"] == "OK"
     assert result["write3"] == [{"name": "PLC1", "measures": [{"name": "SP1", "error_code": 0,
                                                                 "error_reason": "Success"}]}]
     assert "unknown measure 'Nope'" in result["unknown"]  # format 1: an unknown name raises
-    assert first_callback == [[{"value": 21, "device": "PLC1", "var_name": "SP2", "result": "OK", "error": ""}], "one"]
+    assert first_callback == [[{"value": 21, "device": "PLC1", "var_name": "SP2", "result": "OK", "error": "Success"}],
+                              "one"]
     assert second_callback == [[{"name": "PLC1", "measures": [{"name": "SP2", "error_code": 0,
                                                                "error_reason": "Success"}]}], "two", "GL9021025088033"]
     # 1.3: recall's shape: controllers with their measures
@@ -248,6 +233,7 @@ async def test_every_documented_call_runs_unchanged_in_a_real_gateway(
     assert result["cloud"] is True
     assert ["PLC1", "SP1", "rw"] in result["config"]["measures"]
     assert result["config"]["groups"] == [{"name": "default", "uploadInterval": 0.5, "enableHistory": 0}]
+    assert {"key": "SN", "value": "GL9021025088033"} in result["config"]["labels"]
     assert "password" not in result["config"]["text"] and "gateway-under-test" not in result["config"]["text"]
     assert "cannot change the gateway's configuration" in result["config_set"]
     # 1.9, 1.10: files, confined to the script's folder
@@ -266,5 +252,5 @@ async def test_every_documented_call_runs_unchanged_in_a_real_gateway(
     assert result["variables"] == [{"key": "value"}, "value"] and variables == {"key": "value"}
     assert result["local_bus"] is True and json.loads(hello.payload) == {"from": "messagebus"}
     # the callbacks of write_plc_values ran after the call, with each form's result shape
-    assert ack == {"result": [{"value": 33, "device": "PLC1", "var_name": "SP1", "result": "OK", "error": ""}],
+    assert ack == {"result": [{"value": 33, "device": "PLC1", "var_name": "SP1", "result": "OK", "error": "Success"}],
                    "userdata": "dsa/down"}

@@ -58,7 +58,7 @@ async def test_a_timed_out_write_reaches_a_ds1_callback_as_a_tuple() -> None:
     ("from quickfaas.sparkplugb import publish_node_online\n",
      "line 1: publish_node_online: MQTT Sparkplug B is not supported by this gateway yet"),
     ("import quickfaas.nothing\n", "line 1: import of 'quickfaas.nothing' is not allowed (Device Supervisor modules "
-                                   "here: quickfaas.remotebus, quickfaas.messagebus"),
+                                   "here: quickfaas.remotebus, quickfaas.awsiot"),
 ])
 def test_what_is_not_here_is_refused_at_load_with_a_reason(source: str, problem: str) -> None:
     with pytest.raises(ScriptCompileError) as refused:
