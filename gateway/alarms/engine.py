@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.config import Measure
 from gateway.config.schema import Alarm
+from gateway.core.alarm_message import alarm_message
 from gateway.core.clock import REAL_CLOCK, Clock
 from gateway.core.errors import StoreError
 from gateway.core.latest import LatestValues
@@ -90,9 +91,10 @@ class AlarmEngine:
     async def _announce(self, rule: Alarm, controller: str, state: AlarmState, value: float, now: float) -> None:
         if state.active:
             state.raised_value = value
-        item = {"timestamp": int(now), "current": "on" if state.active else "off", "status": 0 if state.active else 1,
-                "value": value, "alarm_content": rule.content, "level": rule.level, "ctrlName": controller,
-                "measureName": rule.measure, "alarm_value": state.raised_value}
+        message = alarm_message(name=rule.name, label=rule.label, level=rule.level, content=rule.content,
+                                controller=controller, measure=rule.measure, active=state.active, value=value,
+                                raised_value=state.raised_value, now=now)
+        item = message["values"][rule.name]
         record = {"name": rule.name, "label": rule.label, "level_name": LEVELS[rule.level], **item}
         (log.warning if state.active else log.info)("alarm %s %s: %s.%s = %s (%s)", rule.name,
                                                     "raised" if state.active else "cleared", controller,
@@ -104,4 +106,5 @@ class AlarmEngine:
                 await self._log.cleared(rule.name, record)
         except StoreError as exc:
             log.error("alarm %s: %s", rule.name, exc)
-        await self._deliver({"timestamp": now, "group_name": rule.label, "values": {rule.name: item}}, rule.label)
+        await self._deliver(message, rule.label)
+

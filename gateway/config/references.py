@@ -214,6 +214,9 @@ def _check_functions(config: GatewayConfig, base_dir: Path, problems: list[Probl
     for index, function in enumerate(config.functions):
         if function.cloud is not None and function.cloud not in clouds:
             problems.append(Problem(f"functions[{index}].cloud", f"unknown cloud '{function.cloud}'"))
+        if function.trigger_topic is not None:
+            problems += _topic_problems(f"functions[{index}].trigger_topic", function.trigger_topic,
+                                        {"SN", "MAC", "name", *config.gateway.labels}, publishing=False)
         if error := script_path_error(function.script, base_dir):
             problems.append(Problem(f"functions[{index}].script", error))
 

@@ -255,23 +255,30 @@ class SubscribeRule(_Model):
 
 
 class CustomFunction(_Model):
-    """A script function run at start (``startup``) or every ``period`` seconds (``periodic``).
+    """A script function run at start (``startup``), every ``period`` seconds (``periodic``), or
+    on each message of ``trigger_topic`` on ``cloud`` (``message``).
 
-    It is called as ``main(wizard_api)`` (or ``main()``); what it publishes goes to ``cloud``.
+    It is called as ``main()``, ``main(message)`` (the message's payload, decoded when it is JSON;
+    None when no message triggered it) or ``main(wizard_api)``; what it publishes goes to ``cloud``.
     """
 
     name: Name
-    mode: Literal["periodic", "startup"] = "periodic"
+    mode: Literal["periodic", "startup", "message"] = "periodic"
     period: Positive | None = None
     function: str = "main"
     script: str
     cloud: Name | None = None
     topic: str = ""
+    trigger_topic: str | None = None
 
     @model_validator(mode="after")
-    def _period_when_periodic(self) -> CustomFunction:
+    def _what_the_mode_needs(self) -> CustomFunction:
         if self.mode == "periodic" and self.period is None:
             raise ValueError("a periodic function needs period (seconds)")
+        if self.mode == "message" and (not self.trigger_topic or self.cloud is None):
+            raise ValueError("a message function needs cloud and trigger_topic (the topic whose messages call it)")
+        if self.mode != "message" and self.trigger_topic is not None:
+            raise ValueError("trigger_topic belongs to mode: message")
         return self
 
 

@@ -1,4 +1,5 @@
-"""Custom functions (``functions:`` in config.yaml): run at start, or every ``period`` seconds.
+"""Custom functions (``functions:`` in config.yaml): run at start, or every ``period`` seconds
+(those run by a message are called by :mod:`gateway.rules.subscriptions`).
 
 What a function publishes is committed to the outbox for its cloud; what it writes goes through
 the write checks; a failing call is logged and the schedule goes on.
@@ -23,19 +24,27 @@ from gateway.scripting.loading import function_key
 log = logging.getLogger("gateway.functions")
 
 
+def function_context(function: CustomFunction, config: LoadedConfig,
+                     global_parameters: Mapping[str, Any]) -> CallContext:
+    """Return what a custom function's call knows: its cloud, topic, limits and parameters."""
+    cloud = next((c for c in config.model.clouds if c.name == function.cloud), None)
+    return CallContext(function.name, function.cloud or "", function.topic, 1, dict(global_parameters),
+                       cloud.publish_limits if cloud else PublishLimits(max_payload=0))
+
+
 class FunctionScheduler:
     """Runs one custom function on its schedule."""
 
     def __init__(self, function: CustomFunction, config: LoadedConfig, runner: ScriptRunner,
                  writes: WriteApplier, global_parameters: Mapping[str, Any]) -> None:
         self._function, self._runner, self._writes = function, runner, writes
-        clouds = {cloud.name: cloud for cloud in config.model.clouds}
-        cloud = clouds.get(function.cloud or "")
-        self._context = CallContext(function.name, function.cloud or "", function.topic, 1, dict(global_parameters),
-                                    cloud.publish_limits if cloud else PublishLimits(max_payload=0))
+        self._context = function_context(function, config, global_parameters)
 
     async def run(self) -> None:
-        """Call the function now, then every period for a periodic one, until cancelled."""
+        """Call the function now, then every period for a periodic one, until cancelled (a
+        ``message`` function is called by the subscription dispatcher instead)."""
+        if self._function.mode == "message":
+            return
         while True:
             stop_if_cancelled()
             await self._call_once()

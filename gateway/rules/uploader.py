@@ -9,6 +9,7 @@ The snapshot holds Device Supervisor's ``data_collect`` as columns over the grou
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -105,6 +106,16 @@ class GroupUploader:
 def data_collect_now(group: Group, measures: Sequence[Measure], latest: LatestValues) -> dict[str, Any]:
     """Return the ``data_collect`` the group would upload now, for a try-out: nothing is delivered."""
     return GroupUploader(group, measures, latest, _nowhere).snapshot().data_collect()
+
+
+def recalled_values(measures: Sequence[Measure], latest: LatestValues) -> dict[str, Any]:
+    """Return what ``recall_data`` answers: the latest value of every measure, shaped like data_collect."""
+    values: dict[str, dict[str, Any]] = {}
+    for measure in measures:
+        reading = latest.get(measure.controller, measure.name)
+        values.setdefault(measure.controller, {})[measure.name] = {
+            "raw_data": reading.value, "timestamp": int(reading.timestamp), "status": reading.status}
+    return {"timestamp": time.time(), "values": values}
 
 
 async def _nowhere(_snapshot: GroupSnapshot) -> None:

@@ -13,7 +13,6 @@ import asyncio
 import functools
 import gc
 import logging
-import time
 import zlib
 from collections.abc import Collection, Coroutine, Iterator
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from gateway.rules.outcomes import WriteApplier
 from gateway.rules.publisher import RulePublisher
 from gateway.rules.subscriptions import SubscriptionDispatcher
 from gateway.rules.tag_config import tag_config
-from gateway.rules.uploader import GroupUploader
+from gateway.rules.uploader import GroupUploader, recalled_values
 from gateway.runtime.script_logs import ScriptLogs
 from gateway.runtime.script_services import ScriptServices
 from gateway.runtime.status import GatewayStatus, LiveData, read_status
@@ -151,7 +150,7 @@ class Gateway:
         writes = WriteApplier(self.runner, outbox, self.plc_writer)
         variables, parameters = gateway_variables(model), global_parameters(model)
         dispatcher = SubscriptionDispatcher(self.config, self.runner, writes, variables, parameters)
-        if model.subscribe:
+        if model.subscribe or any(f.mode == "message" for f in model.functions):
             components.append(("subscribe", dispatcher.run))
         for cloud in model.clouds:
             if cloud.type == "iotgo":
@@ -258,12 +257,7 @@ class Gateway:
 
     def _recall(self) -> dict[str, Any]:
         """Return the latest value of every measure, shaped like data_collect (for recall_data)."""
-        values: dict[str, dict[str, Any]] = {}
-        for measure in self.config.model.measures:
-            reading = self.latest.get(measure.controller, measure.name)
-            values.setdefault(measure.controller, {})[measure.name] = {
-                "raw_data": reading.value, "timestamp": int(reading.timestamp), "status": reading.status}
-        return {"timestamp": time.time(), "values": values}
+        return recalled_values(self.config.model.measures, self.latest)
 
     async def _statistics(self, args: dict[str, Any]) -> dict[str, Any]:
         """Return a measure's statistics for get_statistics (empty without history or measure)."""

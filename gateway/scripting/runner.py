@@ -130,9 +130,9 @@ class ScriptRunner:
         """Call a subscribe rule's ``main(topic, payload, wizard_api)`` (or ``main(topic, payload)``)."""
         return await self._call("subscribe", name, [topic, payload], context)
 
-    async def call_function(self, name: str, context: CallContext) -> CallOutcome:
-        """Call a custom function: ``main(wizard_api)`` or ``main()``."""
-        return await self._call("function", name, [], context)
+    async def call_function(self, name: str, context: CallContext, message: Any = None) -> CallOutcome:
+        """Call a custom function: ``main()``, ``main(message)`` or ``main(wizard_api)``."""
+        return await self._call("function", name, [message], context)
 
     async def call_write_callback(self, callback_id: int, result: list[Any], tail: Any,
                                   context: CallContext) -> CallOutcome:

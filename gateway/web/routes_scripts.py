@@ -9,6 +9,7 @@ pattern and never used as a path otherwise.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +19,21 @@ from pydantic import BaseModel, Field
 from gateway.config.identity import global_parameters
 from gateway.config.load import LoadedConfig, load_config
 from gateway.config.save import write_atomically
+from gateway.core.alarm_message import alarm_message
 from gateway.core.errors import ConfigError, GatewayError, ScriptCompileError
 from gateway.core.messages import CallContext
 from gateway.rules.tag_config import tag_config
-from gateway.rules.uploader import data_collect_now
-from gateway.runtime.status import GatewayStatus
+from gateway.rules.uploader import data_collect_now, recalled_values
+from gateway.runtime.status import GatewayStatus, LiveData
 from gateway.scripting.compiler import MAX_SOURCE_BYTES, compile_script, require_function
 from gateway.scripting.loading import check_scripts, function_key, publish_key, subscribe_key
-from gateway.scripting.tryout import test_source
+from gateway.scripting.tryout import Message, test_source
 
 from .api import Api, ApiError
 from .context import backend_of, running
 from .uploads import read_files
 
+MAX_TEST_PAYLOAD = 256 * 1024
 FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.py$")
 SCRIPTS_FOLDER = "scripts"
 
@@ -43,11 +46,16 @@ class Source(BaseModel):
 
 
 class TestRun(BaseModel):
-    """Run ``function`` of ``source`` on the current values of ``group`` (default: the first group)."""
+    """Run ``function`` of ``source`` as the gateway would: a publish function on the current
+    values of ``group`` (default: the first group), an alarm function on ``alarm`` raised now, or
+    a download function on a message of ``topic`` carrying ``payload``."""
 
     source: str = Field(max_length=MAX_SOURCE_BYTES)
     function: str = Field(max_length=128)
     group: str | None = Field(default=None, max_length=128)
+    alarm: str | None = Field(default=None, max_length=128)
+    topic: str | None = Field(default=None, max_length=1024)
+    payload: str = Field(default="", max_length=MAX_TEST_PAYLOAD)
 
 
 def register(api: Api) -> None:
@@ -60,7 +68,8 @@ def register(api: Api) -> None:
               raw_body="multipart/form-data")(upload)
     api.route("POST", "/scripts/check", "Compile under the sandbox policy; problems with lines", "scripts",
               body=Source)(check)
-    api.route("POST", "/scripts/test", "Run a publish function on the current values; nothing is sent",
+    api.route("POST", "/scripts/test", "Run a publish, alarm or download function as the gateway would; "
+              "nothing is sent or written",
               "scripts", body=TestRun)(test_run)
     api.route("GET", "/scripts/{key}/log", "The last lines of a script's log", "scripts")(script_log)
 
@@ -127,19 +136,39 @@ async def test_run(request: web.Request, body: TestRun) -> dict[str, Any]:
         raise ApiError(422, "the script does not compile", problems=problems)
     data = running(request)
     model = data.config.model
-    group = next((g for g in model.groups if g.name == body.group), None) if body.group else \
-        (model.groups[0] if model.groups else None)
-    if group is None:
-        raise ApiError(400, f"no group '{body.group}'" if body.group else "the configuration has no group")
-    measures = [m for m in model.measures if m.group == group.name]
-    snapshot = data_collect_now(group, measures, data.latest)
-    context = CallContext("test", "test", "test/topic", 1, global_parameters(model))
+    values = recalled_values(model.measures, data.latest)
+    sample: dict[str, Any] | Message
+    if body.topic is not None:
+        sample = Message(body.topic, body.payload)
+    elif body.alarm is not None:
+        sample = _alarm_raised_now(data, body.alarm)
+    else:
+        group = next((g for g in model.groups if g.name == body.group), None) if body.group else \
+            (model.groups[0] if model.groups else None)
+        if group is None:
+            raise ApiError(400, f"no group '{body.group}'" if body.group else "the configuration has no group")
+        sample = data_collect_now(group, [m for m in model.measures if m.group == group.name], data.latest)
+    context = CallContext("test", "test", body.topic or "test/topic", 1, global_parameters(model))
+    shown = {"topic": sample.topic, "payload": sample.payload} if isinstance(sample, Message) else sample
     try:
-        lines = await test_source(body.source, "script.py", body.function, snapshot, context,
-                                  {"values": snapshot, "tag_config": tag_config(model)})
+        lines = await test_source(body.source, "script.py", body.function, sample, context,
+                                  {"values": values, "tag_config": tag_config(model)})
     except GatewayError as exc:
-        return {"error": str(exc), "lines": [], "data": snapshot}
-    return {"error": None, "lines": lines, "data": snapshot}
+        return {"error": str(exc), "lines": [], "data": shown}
+    return {"error": None, "lines": lines, "data": shown}
+
+
+def _alarm_raised_now(data: LiveData, name: str) -> dict[str, Any]:
+    """The alarm dict of rule ``name`` raised now on its measure's current value."""
+    model = data.config.model
+    rule = next((a for a in model.alarms if a.name == name), None)
+    if rule is None:
+        raise ApiError(400, f"no alarm rule '{name}'")
+    controller = rule.controller or next((m.controller for m in model.measures if m.name == rule.measure), "")
+    value = data.latest.get(controller, rule.measure).value
+    return alarm_message(name=rule.name, label=rule.label, level=rule.level, content=rule.content,
+                         controller=controller, measure=rule.measure, active=True, value=value,
+                         raised_value=value, now=time.time())
 
 
 async def script_log(request: web.Request, _body: None) -> list[dict[str, Any]]:

@@ -1,11 +1,16 @@
-"""Custom functions: a startup function runs once, a periodic one on its period; both publish and write."""
+"""Custom functions: a startup function runs once, a periodic one on its period, a message one on
+each message of its trigger topic; all publish and write."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import queue
 from pathlib import Path
 from typing import Any
+
+from paho.mqtt import publish as mqtt_publish
 
 from gateway.demo.broker import MosquittoBroker
 from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
@@ -52,3 +57,51 @@ async def test_startup_and_periodic_functions(tmp_path: Path, broker: MosquittoB
     ticks = [payload["n"] for topic, payload in received if topic == "fn/tick"]
     assert ticks == list(range(1, len(ticks) + 1))
     assert setpoint == 5
+
+
+ON_MESSAGE = """
+from quickfaas.remotebus import publish
+from quickfaas.measure import write_plc_values
+
+
+def main(message):
+    if isinstance(message, dict):
+        write_plc_values({"SP": message["sp"]})
+    publish("fn/seen", {"message": message}, 1)
+"""
+
+
+async def test_a_message_function_runs_on_each_message_of_its_trigger_topic(
+    tmp_path: Path, broker: MosquittoBroker, subscribe: Any
+) -> None:
+    config = {
+        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state")},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "SP", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT",
+                      "access": "rw"}],
+        "groups": [{"name": "g", "upload_interval": 60}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "functions": [{"name": "on_cmd", "mode": "message", "trigger_topic": "fn/in/+", "cloud": "default",
+                       "script": "scripts/on_message.py"}],
+    }
+    path = write_config(tmp_path, config, {"on_message.py": ON_MESSAGE})
+    subscriber = subscribe("fn/seen")
+    async with running_gateway(path) as gateway:
+        seen: list[Any] = []
+
+        async def answer_to(topic: str, payload: str, expected: Any) -> None:
+            """Publish until the function's answer comes (its subscription is made just after the connection)."""
+            for _ in range(40):
+                await asyncio.to_thread(mqtt_publish.single, topic, payload, 1, hostname="127.0.0.1", port=broker.port)
+                with contextlib.suppress(queue.Empty):
+                    while True:  # until the broker has nothing more for now
+                        message = json.loads((await asyncio.to_thread(subscriber.get, 0.5)).payload)["message"]
+                        seen.append(message)
+                        if message == expected:
+                            return
+            raise AssertionError(f"no answer {expected!r}; seen {seen}")
+
+        await answer_to("fn/in/a", json.dumps({"sp": 7}), {"sp": 7})  # JSON arrives decoded
+        await answer_to("fn/in/b", "plain text", "plain text")
+        await until(lambda: gateway.latest.get("Sim", "SP").value == 7, "the written setpoint to be read back", 5)
+    assert set(map(json.dumps, seen)) == {'{"sp": 7}', '"plain text"'}

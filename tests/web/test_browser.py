@@ -143,6 +143,15 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await _shot(page, artifacts, "08-scripts")
     payload = await asyncio.to_thread(_next_from_ui, subscriber)
     assert payload["from_ui"] is True and isinstance(payload["temp"], float)
+    # a download function is tried on a message typed in: nothing is written
+    await editor.fill("import json\nfrom quickfaas.measure import write_plc_values\n\n"
+                      "def main(topic, payload):\n    write_plc_values(json.loads(payload))\n")
+    await page.locator("input[name=function]").fill("main")
+    await page.locator("select[name=test-with]").select_option("message")
+    await page.locator("input[name=topic]").fill("cmd/setpoint")
+    await page.locator("input[name=payload]").fill('{"Setpoint": 42}')
+    await page.locator("[data-action=test]").click()
+    await expect(page.locator("[data-output=test]")).to_contain_text('write_plc_values: {"Setpoint": 42}')
 
     await page.get_by_role("link", name="Logs").click()
     await expect(page.locator("[data-log=gateway]")).to_contain_text("configuration changed")

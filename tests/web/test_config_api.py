@@ -92,6 +92,21 @@ async def test_script_test_run_uses_the_current_values_and_sends_nothing(web_gat
         status, answer = await client.call("POST", "/scripts/test", {"source": source, "function": "main"})
         assert status == 200 and answer["error"] is None
         assert answer["lines"][0].startswith('publish (stored, then sent) -> test/topic qos 1: {"t": ')
+        download = ("import json\nfrom quickfaas.measure import write_plc_values\n"
+                    "def main(topic, payload):\n    write_plc_values(json.loads(payload))\n")
+        status, answer = await client.call("POST", "/scripts/test", {
+            "source": download, "function": "main", "topic": "cmd/sp", "payload": '{"Setpoint": 42}'})
+        assert (status, answer["error"], answer["lines"]) == (200, None, ['write_plc_values: {"Setpoint": 42}'])
+        assert answer["data"] == {"topic": "cmd/sp", "payload": '{"Setpoint": 42}'}
+        alarm = "def main(message, cloudName):\n    return [message['name'], message['status'], message['content']]\n"
+        status, answer = await client.call("POST", "/scripts/test", {"source": alarm, "function": "main",
+                                                                      "alarm": "TempAlive"})
+        assert answer["lines"] == ['publish (stored, then sent) -> test/topic qos 1: '
+                                   '["TempAlive", 1, "the temperature is read"]']
+        assert answer["data"]["values"]["TempAlive"]["current"] == "on"
+        status, answer = await client.call("POST", "/scripts/test", {"source": alarm, "function": "main",
+                                                                      "alarm": "Nope"})
+        assert (status, answer["error"]) == (400, "no alarm rule 'Nope'")
         status, answer = await client.call("POST", "/scripts/check", {"source": "import os\n", "function": "main"})
         assert answer["problems"] == ["line 1: import of 'os' is not allowed (allowed: logging, json, time, datetime, "
                                       "math, re, random, struct, base64, hashlib, collections)"]

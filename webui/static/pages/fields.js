@@ -64,8 +64,9 @@ export const FIELDS = {
     { name: "script", label: "Script file" }, { name: "function", label: "Function" },
   ],
   functions: [
-    { name: "name", label: "Name" }, { name: "mode", label: "Mode", type: "select", options: ["periodic", "startup"] },
+    { name: "name", label: "Name" }, { name: "mode", label: "Mode", type: "select", options: ["periodic", "startup", "message"] },
     { name: "period", label: "Period (s)", type: "number" }, { name: "cloud", label: "Cloud" },
+    { name: "trigger_topic", label: "Trigger topic (mode message)" },
     { name: "script", label: "Script file" }, { name: "function", label: "Function" },
   ],
   serial_ports: [

@@ -9,6 +9,20 @@ export async function render(container) {
   const name = h("input", { name: "filename", placeholder: "upload.py", size: 18 });
   const functionName = h("input", { name: "function", placeholder: "main", size: 14 });
   const group = h("select", { name: "group" });
+  const testWith = h("select", { name: "test-with" },
+    h("option", { value: "group" }, "a group's current values"), h("option", { value: "alarm" }, "an alarm raised now"),
+    h("option", { value: "message" }, "a cloud message (download function)"));
+  const alarm = h("select", { name: "alarm" });
+  const topic = h("input", { name: "topic", placeholder: "cmd/setpoint", size: 18 });
+  const payload = h("input", { name: "payload", placeholder: '{"SP1": 12}', size: 24 });
+  const groupLabel = h("label", {}, "Group", group);
+  const alarmLabel = h("label", { hidden: true }, "Alarm", alarm);
+  const messageLabels = [h("label", { hidden: true }, "Topic", topic), h("label", { hidden: true }, "Payload", payload)];
+  testWith.addEventListener("change", () => {
+    groupLabel.hidden = testWith.value !== "group";
+    alarmLabel.hidden = testWith.value !== "alarm";
+    messageLabels.forEach((label) => { label.hidden = testWith.value !== "message"; });
+  });
   const upload = h("input", { type: "file", name: "upload", accept: ".py,text/x-python" });
   const gutter = h("div", { class: "gutter" });
   const text = h("textarea", { name: "source", spellcheck: "false", wrap: "off" });
@@ -16,7 +30,8 @@ export async function render(container) {
   const configured = h("div");
   container.append(h("h1", {}, "Scripts"),
     h("div", { class: "toolbar" }, h("label", {}, "File", fileSelect), h("label", {}, "Save as", name),
-      h("label", {}, "Function", functionName), h("label", {}, "Group for test run", group)),
+      h("label", {}, "Function", functionName)),
+    h("div", { class: "toolbar" }, h("label", {}, "Test run with", testWith), groupLabel, alarmLabel, ...messageLabels),
     h("div", { class: "editor" }, gutter, text),
     h("div", { class: "toolbar" },
       h("button", { type: "button", onclick: check, "data-action": "check" }, "Check"),
@@ -84,7 +99,11 @@ export async function render(container) {
   async function testRun() {
     if (!functionName.value.trim()) { output.replaceChildren(notice("error", "Name the function to run.")); return; }
     try {
-      const answer = await api("POST", "/scripts/test", { source: text.value, function: functionName.value.trim(), group: group.value || null });
+      const body = { source: text.value, function: functionName.value.trim() };
+      if (testWith.value === "message") Object.assign(body, { topic: topic.value.trim(), payload: payload.value });
+      else if (testWith.value === "alarm") body.alarm = alarm.value;
+      else body.group = group.value || null;
+      const answer = await api("POST", "/scripts/test", body);
       if (answer.error) output.replaceChildren(notice("error", answer.error), h("pre", { class: "output" }, JSON.stringify(answer.data, null, 2)));
       else output.replaceChildren(notice("ok", "Test run (nothing was sent or written):"), h("pre", { class: "output", "data-output": "test" }, answer.lines.join("\n")));
       mark(answer.error ? [answer.error] : []);
@@ -115,6 +134,8 @@ export async function render(container) {
 
   const config = await api("GET", "/config/groups");
   group.replaceChildren(...config.map((g) => h("option", { value: g.name }, g.name)));
+  const alarms = await api("GET", "/config/alarms");
+  alarm.replaceChildren(...alarms.map((a) => h("option", { value: a.name }, a.name)));
   await loadFiles("");
   numbers();
   await loadConfigured();
