@@ -25,9 +25,9 @@ from .splice import splice_items, splice_section
 
 def edit_config(path: Path, change: Callable[[Any], None],
                 check: Callable[[LoadedConfig], None] | None = None, *,
-                section: str | None = None, whole_items: bool = False) -> LoadedConfig:
+                section: str | None = None, whole_items: bool = False, dry_run: bool = False) -> LoadedConfig:
     """Apply ``change`` to the parsed document of ``path``, validate (and ``check``, which raises
-    ConfigError), and save it atomically.
+    ConfigError), and save it atomically (not with ``dry_run``: only validate).
 
     Given the top-level ``section`` that ``change`` edits, only that section's lines are read and
     written again, so the cost does not grow with the rest of the file; with ``whole_items``,
@@ -49,7 +49,8 @@ def edit_config(path: Path, change: Callable[[Any], None],
     loaded = parse_config(text, path, document)  # raises ConfigError: nothing is written
     if check is not None:
         check(loaded)
-    write_atomically(path, text)
+    if not dry_run:
+        write_atomically(path, text)
     return loaded
 
 

@@ -50,6 +50,8 @@ class GatewaySection(_Model):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     labels: dict[str, str] = {}
     web: WebSection = WebSection()
+    # quickfaas.config.set and wizard_api.update_group may change group intervals and labels
+    scripts_change_config: bool = False
 
 
 class SerialPort(_Model):

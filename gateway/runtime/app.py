@@ -14,7 +14,7 @@ import functools
 import gc
 import logging
 import zlib
-from collections.abc import Collection, Coroutine, Iterator
+from collections.abc import Callable, Collection, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,14 +52,20 @@ from gateway.store.history_recorder import HistoryRecorder
 log = logging.getLogger("gateway")
 
 STOP_GRACE = 1.0
+# edits config.yaml's parsed document; saved, validated and run as a change from the UI
+ChangeConfig = Callable[[Callable[[Any], None]], Coroutine[Any, Any, None]]
 
 
 class Gateway:
     """A running gateway for one validated configuration."""
 
-    def __init__(self, config: LoadedConfig, *, script_logs: ScriptLogs | None = None) -> None:
-        """``script_logs`` outlive this gateway when given (the service's); else it keeps its own."""
+    def __init__(self, config: LoadedConfig, *, script_logs: ScriptLogs | None = None,
+                 change_config: ChangeConfig | None = None) -> None:
+        """``script_logs`` outlive this gateway when given (the service's); else it keeps its own.
+        ``change_config`` saves and runs a configuration edit a script asked for (the service's
+        change, as the UI's); without it scripts cannot change the configuration."""
         self.config = config
+        self.change_config = change_config
         self.latest = LatestValues()
         self.connectors: dict[str, CloudConnector] = {}
         self.pollers: list[ControllerPoller] = []

@@ -13,12 +13,15 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from gateway.config.save import edit_config
 from gateway.core.errors import GatewayError
 from gateway.core.write_forms import WRITE_TIMED_OUT
+from gateway.device_supervisor.config_changes import group_change, requested_change
 from gateway.device_supervisor.running_config import running_config
+from gateway.scripting.loading import check_scripts
 from gateway.store.script_files import ScriptFiles
 from gateway.store.script_tables import ScriptTables
 
@@ -41,7 +44,7 @@ class ScriptServices:
         self._tables: ScriptTables | None = None  # opened on first use
         self._tables_lock = asyncio.Lock()
         self.variables: dict[str, Any] = {}  # quickfaas.global_variables, shared by every script
-        self._uploads: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # group uploads and configuration changes scripts asked for
 
     def answers(self) -> dict[str, Answer]:
         """Return the answer to each request by name, for the script runner."""
@@ -49,12 +52,14 @@ class ScriptServices:
                 "clouds": self._clouds, "config": lambda _args: {"config": running_config(self._model)},
                 "variables": self._variables, "file_read": self._file_read, "file_write": self._file_write,
                 "table_insert": self._table_insert, "table_query": self._table_query,
-                "table_remove": self._table_remove, "local_bus": self._local_bus}
+                "table_remove": self._table_remove, "local_bus": self._local_bus, "config_set": self._config_set}
 
     async def close(self) -> None:
-        """Close the tables; uploads a recall started are cancelled."""
-        for task in self._uploads:
-            task.cancel()
+        """Close the tables; the uploads a recall started are cancelled (a configuration change is not:
+        it stops this gateway itself)."""
+        for task in self._tasks:
+            if not task.get_name().startswith("script config"):
+                task.cancel()
         if self._tables is not None:
             await self._tables.close()
             self._tables = None
@@ -93,9 +98,7 @@ class ScriptServices:
         if unknown:
             raise GatewayError(f"recall: no uploaded group {', '.join(unknown)}")
         for group in groups or list(uploaders):
-            task = asyncio.get_running_loop().create_task(uploaders[group].upload_now(), name=f"recall:{group}")
-            self._uploads.add(task)
-            task.add_done_callback(self._uploads.discard)
+            self._start(uploaders[group].upload_now(), f"recall:{group}")
 
     async def _write(self, args: dict[str, Any]) -> dict[str, Any]:
         """``measure.write``: write now and answer the results (or the timeout tuple)."""
@@ -173,6 +176,37 @@ class ScriptServices:
 
     async def _table_remove(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"reply": await (await self._table()).remove(_table(args), args.get("start"), args.get("end"))}
+
+    async def _config_set(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``config.set`` / ``update_group``: when ``gateway.scripts_change_config`` allows it, a
+        change of group intervals or labels is validated now (a refusal says why) and saved and
+        run after the call, as a change from the UI (rolled back if it cannot start)."""
+        model = self._model
+        if not model.gateway.scripts_change_config:
+            raise GatewayError("scripts cannot change the gateway's configuration: change it on the web UI's "
+                               "Configuration page or in config.yaml (or allow it with gateway: "
+                               "{scripts_change_config: true})")
+        current = running_config(model)
+        wanted = group_change(current, args.get("group")) if "group" in args else args.get("config")
+        change = requested_change(current, wanted, model.gateway.labels)
+        if not change.intervals and change.labels is None:
+            return {"result": "success"}
+        config = self._gateway.config
+        await asyncio.to_thread(edit_config, config.path, change.edit, check_scripts, dry_run=True)
+        apply = self._gateway.change_config
+        if apply is None:
+            raise GatewayError("config.set: this gateway runs without a configuration file to change")
+        log.info("a script changes the configuration: %s", ", ".join(
+            [f"group {g} uploads every {s:g} s" for g, s in change.intervals.items()]
+            + ([f"labels {change.labels}"] if change.labels is not None else [])))
+        self._start(apply(change.edit), "script config change")
+        return {"result": "success"}
+
+    def _start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` once the running call lets go of the worker, keeping a reference to it."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _local_bus(self, args: dict[str, Any]) -> dict[str, Any]:
         """``messagebus.publish``: sent at once to the cloud marked ``local_bus`` (a broker on the

@@ -18,13 +18,14 @@ from typing import Any, TypeVar
 
 from gateway.config import LoadedConfig, load_config
 from gateway.config.changes import changed_controllers
-from gateway.config.save import write_atomically
+from gateway.config.save import edit_config, write_atomically
 from gateway.core.errors import GatewayError
 from gateway.runtime.app import Gateway
 from gateway.runtime.log_tail import LogTail
 from gateway.runtime.passwords import PasswordStore
 from gateway.runtime.script_logs import ScriptLogs
 from gateway.runtime.status import GatewayStatus, LiveData
+from gateway.scripting.loading import check_scripts
 
 log = logging.getLogger("gateway")
 T = TypeVar("T")
@@ -88,6 +89,15 @@ class GatewayService:
                                                                                                self.config.path)
             await self.apply(loaded, restore=before)
             return result, loaded
+
+    async def _change_from_script(self, edit: Callable[[Any], None]) -> None:
+        """Save and run a configuration edit a script asked for (``quickfaas.config.set``), as a
+        change from the UI: validated again against the file as it is now, rolled back if the
+        gateway cannot start with it."""
+        try:
+            await self.change(lambda: edit_config(self.config.path, edit, check_scripts))
+        except GatewayError as exc:  # ConfigError too
+            log.error("a script's configuration change was not made: %s", exc)
 
     async def apply(self, config: LoadedConfig, restore: str | None = None) -> None:
         """Run ``config`` (already validated) instead of the current one; return once the new
@@ -159,7 +169,7 @@ class GatewayService:
 
     async def _run_gateway(self, started: asyncio.Event | None) -> Exception | None:
         """Run one gateway until it stops; return the error that ended it, if any."""
-        gateway = Gateway(self.config, script_logs=self.script_logs)
+        gateway = Gateway(self.config, script_logs=self.script_logs, change_config=self._change_from_script)
         self.gateway = gateway
         gateway_started = asyncio.Event()
         task = asyncio.create_task(gateway.run(gateway_started), name="gateway")

@@ -26,7 +26,7 @@ SendNow = Callable[[str, str, bytes, int], bool]
 Query = Callable[[str, dict[str, Any]], dict[str, Any]]
 QUERIES = ("values", "tag_config", "statistics")  # wizard_api's own; the gateway answers .quickfaas' too
 SERVICES = ("recall", "write", "controllers", "clouds", "config", "variables", "file_read", "file_write",
-            "table_insert", "table_query", "table_remove", "local_bus")
+            "table_insert", "table_query", "table_remove", "local_bus", "config_set")
 MESSAGES_PER_CALL = 10_000  # a flood of publishes in one call stops here (the gateway checks it again)
 
 
@@ -137,9 +137,12 @@ class WizardApi:
         return [{"name": g["name"], "uploadInterval": g["uploadInterval"]} for g in answer["config"]["groups"]]
 
     def update_group(self, group_data: Any) -> dict[str, Any]:
-        """Refused: a script does not change the gateway's configuration (see quickfaas.config.set)."""
-        raise ScriptRuntimeError("update_group: scripts cannot change the gateway's configuration here: change the "
-                                 "group on the web UI's Configuration page or in config.yaml")
+        """Set a group's upload interval (``{"group_name", "upload_interval"}``) when the
+        configuration lets scripts change it; see quickfaas.config.set."""
+        answer = self._query("config_set", {"group": copy.deepcopy(group_data)})
+        if answer.get("error") or "result" not in answer:
+            raise ScriptRuntimeError(f"update_group: {answer.get('error') or 'no gateway answers this script'}")
+        return {"results": group_data}
 
     def get_global_parameter(self) -> dict[str, Any]:
         """Return the gateway's parameters and labels."""

@@ -12,8 +12,9 @@ from typing import Any
 
 from paho.mqtt import publish as mqtt_publish
 
+from gateway.config import load_config
 from gateway.demo.broker import MosquittoBroker
-from tests.integration.gateway_harness import mqtt_cloud, running_gateway, write_config
+from tests.integration.gateway_harness import mqtt_cloud, running_gateway, running_service, write_config
 from tests.waiting import until
 
 STARTUP = """
@@ -105,3 +106,70 @@ async def test_a_message_function_runs_on_each_message_of_its_trigger_topic(
         await answer_to("fn/in/b", "plain text", "plain text")
         await until(lambda: gateway.latest.get("Sim", "SP").value == 7, "the written setpoint to be read back", 5)
     assert set(map(json.dumps, seen)) == {'{"sp": 7}', '"plain text"'}
+
+
+CHANGE_CONFIG = """
+from quickfaas.config import get, set
+from quickfaas.remotebus import publish
+
+
+def main(wizard_api):
+    config = get()
+    if config["groups"][0]["uploadInterval"] != 60:
+        return  # the change was made: this is the restarted gateway
+    refused = dict(config, controllers=[])
+    config["labels"] = [item for item in config["labels"] if item["key"] != "site"] + [{"key": "site", "value": "b"}]
+    answer = {"refused": set(refused), "labels": set(config)}
+    try:
+        answer["update_group"] = wizard_api.update_group({"group_name": "g", "upload_interval": 30})
+    except Exception as e:
+        answer["update_group"] = str(e)
+    publish("fn/config", answer, 1)
+"""
+
+
+async def test_a_script_changes_intervals_and_labels_only_when_allowed(
+    tmp_path: Path, broker: MosquittoBroker, subscribe: Any
+) -> None:
+    config = {
+        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state"), "labels": {"site": "a"},
+                    "scripts_change_config": True},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "SP", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
+        "groups": [{"name": "g", "upload_interval": 60}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "functions": [{"name": "change", "mode": "startup", "script": "scripts/change.py", "cloud": "default"}],
+    }
+    path = write_config(tmp_path, config, {"change.py": CHANGE_CONFIG})
+    subscriber = subscribe("fn/config")
+    async with running_service(path, web=False) as service:
+        answer = json.loads((await asyncio.to_thread(subscriber.get, 10)).payload)
+        await until(lambda: service.config.model.groups[0].upload_interval == 30, "the change to run", 20)
+        await until(lambda: service.gateway is not None, "the gateway to run again", 20)
+    assert answer == {"refused": "failed", "labels": "success",  # only intervals and labels may change
+                      "update_group": {"results": {"group_name": "g", "upload_interval": 30}}}
+    saved = load_config(path).model
+    assert (saved.groups[0].upload_interval, saved.gateway.labels) == (30.0, {"site": "b"})
+    assert [c.name for c in saved.controllers] == ["Sim"]
+
+
+async def test_without_permission_a_script_changes_nothing(
+    tmp_path: Path, broker: MosquittoBroker, subscribe: Any
+) -> None:
+    config = {
+        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state"), "labels": {"site": "a"}},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "SP", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
+        "groups": [{"name": "g", "upload_interval": 60}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "functions": [{"name": "change", "mode": "startup", "script": "scripts/change.py", "cloud": "default"}],
+    }
+    path = write_config(tmp_path, config, {"change.py": CHANGE_CONFIG})
+    before = path.read_text()
+    subscriber = subscribe("fn/config")
+    async with running_gateway(path):
+        answer = json.loads((await asyncio.to_thread(subscriber.get, 10)).payload)
+    assert answer == {"refused": "failed", "labels": "failed", "update_group": (
+        "update_group: scripts cannot change the gateway's configuration: change it on the web UI's Configuration "
+        "page or in config.yaml (or allow it with gateway: {scripts_change_config: true})")}
+    assert path.read_text() == before

@@ -66,14 +66,14 @@ def test_what_is_not_here_is_refused_at_load_with_a_reason(source: str, problem:
     assert refused.value.problems[0].startswith(problem)
 
 
-async def test_configuration_changes_from_scripts_are_refused_with_a_reason() -> None:
+async def test_without_a_gateway_configuration_changes_fail_and_say_why(caplog: pytest.LogCaptureFixture) -> None:
     source = ("from quickfaas.config import set\n"
               "def main(message, wizard_api):\n"
-              "    for change in (lambda: set({}), lambda: wizard_api.update_group({'group_name': 'g'})):\n"
-              "        try:\n"
-              "            change()\n"
-              "        except Exception as e:\n"
-              "            wizard_api.awsiot_publish('why', str(e), 1)\n")
+              "    wizard_api.awsiot_publish('set', set({}), 1)\n"
+              "    try:\n"
+              "        wizard_api.update_group({'group_name': 'g', 'upload_interval': 5})\n"
+              "    except Exception as e:\n"
+              "        wizard_api.awsiot_publish('why', str(e), 1)\n")
     runner = ScriptRunner(send_now=lambda *_: False)
     runner.load("up", source, "up.py", "main")
     try:
@@ -81,7 +81,5 @@ async def test_configuration_changes_from_scripts_are_refused_with_a_reason() ->
     finally:
         await runner.close()
     assert [m.payload.decode() for m in outcome.messages] == [
-        "scripts cannot change the gateway's configuration here: change it on the web UI's Configuration page "
-        "or in config.yaml, where it is checked as a whole",
-        "update_group: scripts cannot change the gateway's configuration here: change the group on the web UI's "
-        "Configuration page or in config.yaml"]
+        "failed", "update_group: config_set: not available in this run"]
+    assert "config.set failed: config_set: not available in this run" in caplog.text
