@@ -13,6 +13,7 @@ export async function render(container) {
     { name: "name", label: "Gateway name" },
     { name: "log_level", label: "Log level", type: "select", options: ["info", "debug", "warning", "error"] },
     { name: "labels", label: "Labels (JSON object, used as ${name} in topics and by scripts)", type: "json" },
+    { name: "scripts_change_config", label: "Scripts may change group intervals and labels (quickfaas.config.set)", type: "checkbox" },
   ], gateway, { onSubmit: async (item) => {
     await api("PUT", "/config/gateway", { ...gateway, ...item });
     gatewaySlot.append(notice("ok", "Saved; the gateway restarted with it."));
