@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from gateway.config.identity import global_parameters
 from gateway.config.save import edit_config
 from gateway.core.errors import GatewayError
 from gateway.core.write_forms import WRITE_TIMED_OUT
@@ -52,7 +53,8 @@ class ScriptServices:
                 "clouds": self._clouds, "config": lambda _args: {"config": running_config(self._model)},
                 "variables": self._variables, "file_read": self._file_read, "file_write": self._file_write,
                 "table_insert": self._table_insert, "table_query": self._table_query,
-                "table_remove": self._table_remove, "local_bus": self._local_bus, "config_set": self._config_set}
+                "table_remove": self._table_remove, "local_bus": self._local_bus, "config_set": self._config_set,
+                "parameters": lambda _args: {"parameters": global_parameters(self._model)}}
 
     async def close(self) -> None:
         """Close the tables; the uploads a recall started are cancelled (a configuration change is not:

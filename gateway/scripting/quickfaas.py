@@ -27,6 +27,14 @@ Ask = Callable[[str, dict[str, Any]], dict[str, Any]]
 def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> dict[str, types.SimpleNamespace]:
     """Return the modules by import name; ``api()`` is the wizard_api of the call running now."""
 
+    def current() -> Any:
+        """The running call's wizard_api; publishing and writing need one."""
+        running = api()
+        if running is None:
+            raise ScriptRuntimeError("publishing and writing work while the gateway calls the script, not at "
+                                     "its top level")
+        return running
+
     def answer(what: str, **args: Any) -> dict[str, Any]:
         reply = ask(what, args)
         if reply.get("error"):
@@ -39,7 +47,7 @@ def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> 
         if not callable(callback):
             raise ScriptRuntimeError("the callback must be a function")
         if positional_count(callback) >= 3:
-            callback(message, userdata, api())
+            callback(message, userdata, current())
         else:
             callback(message, userdata)
 
@@ -48,10 +56,10 @@ def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> 
         """Stored in the outbox, then sent; with ``wizard_data`` ``{"topic", "qos", "payload"}``
         it is sent at once if the cloud is connected, and ``wizard_data`` is stored otherwise."""
         if wizard_data is None:
-            return bool(api().publish_to_cloud(cloud_name, topic, payload, qos))
+            return bool(current().publish_to_cloud(cloud_name, topic, payload, qos))
         if not (isinstance(wizard_data, dict) and "payload" in wizard_data):
             raise ScriptRuntimeError('wizard_data is {"topic": ..., "qos": ..., "payload": ...}')
-        return bool(api().publish_to_cloud(cloud_name, topic, payload, qos, stored_instead=(
+        return bool(current().publish_to_cloud(cloud_name, topic, payload, qos, stored_instead=(
             wizard_data.get("topic", topic), wizard_data["payload"], wizard_data.get("qos", qos))))
 
     def publish_local(topic: str, payload: Any, qos: int = 1) -> bool:
@@ -74,7 +82,7 @@ def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> 
     def write_plc_values(message: Any, callback: Any = None, userdata: Any = None, timeout: float = 60,
                          cloudName: str | None = None) -> None:
         values, by_controller = _write_form(message)
-        api().write_plc_values(values, callback, userdata, _seconds(timeout),
+        current().write_plc_values(values, callback, userdata, _seconds(timeout),
                                shape="by_controller" if by_controller else "ds2")
 
     def recall(names: Any = None, recall_type: str = "measure", timeout: float = 10,
@@ -91,7 +99,8 @@ def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> 
 
     # quickfaas.global_dict, quickfaas.controller, quickfaas.clouds, quickfaas.config
     def global_parameters() -> dict[str, Any]:
-        return dict(api().get_global_parameter())
+        running = api()  # scripts also read them at their top level, when no call runs
+        return dict(running.get_global_parameter() if running is not None else answer("parameters")["parameters"])
 
     def controller_status(controller: str | None = None) -> list[dict[str, Any]]:
         return [c for c in answer("controllers")["items"] if controller in (None, c["name"])]

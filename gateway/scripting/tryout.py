@@ -19,7 +19,7 @@ from gateway.core.errors import GatewayError, ScriptCompileError
 from gateway.core.messages import CallContext
 
 from .compiler import compile_script, require_function
-from .runner import ScriptRunner
+from .runner import QueryAnswer, ScriptRunner
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,12 @@ async def test_source(source: str, filename: str, function: str, data: dict[str,
         report.append(f"mqtt_publish (sent at once, not stored) -> {send_topic} qos {qos}: {_show(payload)}")
         return True
 
-    answers = {what: (lambda _args, answer=answer: answer) for what, answer in (queries or {}).items()}
+    context = context or CallContext("test", "cloud", "test/topic", 1)
+    fixed = {**(queries or {}), "parameters": {"parameters": dict(context.global_parameters)}}  # read at top level
+    answers: dict[str, QueryAnswer] = {what: _answering(answer) for what, answer in fixed.items()}
     runner = ScriptRunner(would_send_now, queries=answers)
     try:
         runner.load("test", source, filename, function)
-        context = context or CallContext("test", "cloud", "test/topic", 1)
         if isinstance(data, Message):
             outcome = await runner.call_subscribe("test", data.topic, data.payload, context)
         else:
@@ -81,6 +82,11 @@ async def test_source(source: str, filename: str, function: str, data: dict[str,
     report += [f"publish (stored, then sent) -> {m.topic} qos {m.qos}: {_show(m.payload)}" for m in outcome.messages]
     report += [f"write_plc_values: {json.dumps(w.values)}" for w in outcome.writes]
     return report or ["nothing published or written"]
+
+
+def _answering(answer: dict[str, Any]) -> QueryAnswer:
+    """A query answer that is always ``answer``."""
+    return lambda _args: answer
 
 
 def _show(payload: bytes) -> str:

@@ -26,7 +26,7 @@ SendNow = Callable[[str, str, bytes, int], bool]
 Query = Callable[[str, dict[str, Any]], dict[str, Any]]
 QUERIES = ("values", "tag_config", "statistics")  # wizard_api's own; the gateway answers .quickfaas' too
 SERVICES = ("recall", "write", "controllers", "clouds", "config", "variables", "file_read", "file_write",
-            "table_insert", "table_query", "table_remove", "local_bus", "config_set")
+            "table_insert", "table_query", "table_remove", "local_bus", "config_set", "parameters")
 MESSAGES_PER_CALL = 10_000  # a flood of publishes in one call stops here (the gateway checks it again)
 
 

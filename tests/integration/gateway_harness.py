@@ -13,10 +13,11 @@ from typing import Any
 
 import yaml
 
-from gateway.config import load_config
+from gateway.config import load_config, measure_point
 from gateway.runtime.app import Gateway
 from gateway.runtime.service import GatewayService
 from gateway.web import serve_admin_ui
+from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import REPO, Subscriber
 
 
@@ -73,6 +74,19 @@ class TopicInbox:
             message = await asyncio.to_thread(self._subscriber.get, remaining)
             self._first.setdefault(message.topic, json.loads(message.payload))
         return self._first[topic]
+
+
+async def still_modbus_plc(config_path: Path, port: int, values: dict[str, Any]) -> ModbusSimServer:
+    """Start a Modbus PLC on ``port`` serving the measures of the configuration's one controller,
+    holding ``values`` (nothing moves unless written); the caller stops it."""
+    config = load_config(config_path)
+    [controller] = config.model.controllers
+    plc = ModbusSimServer([measure_point(m, controller) for m in config.model.measures], "127.0.0.1", port,
+                          moving=lambda _p: False)
+    for name, value in values.items():
+        plc.set_value(name, value)
+    await plc.start()
+    return plc
 
 
 def mqtt_cloud(port: int) -> dict[str, object]:

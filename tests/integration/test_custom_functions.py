@@ -32,19 +32,24 @@ def main(wizard_api):
 """
 
 
-async def test_startup_and_periodic_functions(tmp_path: Path, broker: MosquittoBroker, subscribe: Any) -> None:
-    config = {
-        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state")},
+def _gateway(tmp_path: Path, broker_port: int, functions: list[dict[str, Any]], **gateway: Any) -> dict[str, Any]:
+    """One simulated controller with a writable SP in group g, the test broker, and ``functions``."""
+    return {
+        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state"), **gateway},
         "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
         "measures": [{"name": "SP", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT",
                       "access": "rw"}],
         "groups": [{"name": "g", "upload_interval": 60}],
-        "clouds": [mqtt_cloud(broker.port)],
-        "functions": [
-            {"name": "hello", "mode": "startup", "script": "scripts/startup.py", "cloud": "default"},
-            {"name": "tick", "mode": "periodic", "period": 0.2, "script": "scripts/tick.py", "cloud": "default"},
-        ],
+        "clouds": [mqtt_cloud(broker_port)],
+        "functions": functions,
     }
+
+
+async def test_startup_and_periodic_functions(tmp_path: Path, broker: MosquittoBroker, subscribe: Any) -> None:
+    config = _gateway(tmp_path, broker.port, [
+        {"name": "hello", "mode": "startup", "script": "scripts/startup.py", "cloud": "default"},
+        {"name": "tick", "mode": "periodic", "period": 0.2, "script": "scripts/tick.py", "cloud": "default"},
+    ])
     path = write_config(tmp_path, config, {"startup.py": STARTUP, "tick.py": PERIODIC})
     subscriber = subscribe("fn/#")
     received: list[tuple[str, Any]] = []
@@ -75,16 +80,8 @@ def main(message):
 async def test_a_message_function_runs_on_each_message_of_its_trigger_topic(
     tmp_path: Path, broker: MosquittoBroker, subscribe: Any
 ) -> None:
-    config = {
-        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state")},
-        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
-        "measures": [{"name": "SP", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT",
-                      "access": "rw"}],
-        "groups": [{"name": "g", "upload_interval": 60}],
-        "clouds": [mqtt_cloud(broker.port)],
-        "functions": [{"name": "on_cmd", "mode": "message", "trigger_topic": "fn/in/+", "cloud": "default",
-                       "script": "scripts/on_message.py"}],
-    }
+    config = _gateway(tmp_path, broker.port, [{"name": "on_cmd", "mode": "message", "trigger_topic": "fn/in/+",
+                                               "cloud": "default", "script": "scripts/on_message.py"}])
     path = write_config(tmp_path, config, {"on_message.py": ON_MESSAGE})
     subscriber = subscribe("fn/seen")
     async with running_gateway(path) as gateway:
@@ -127,19 +124,13 @@ def main(wizard_api):
     publish("fn/config", answer, 1)
 """
 
+CHANGE_FUNCTION = [{"name": "change", "mode": "startup", "script": "scripts/change.py", "cloud": "default"}]
+
 
 async def test_a_script_changes_intervals_and_labels_only_when_allowed(
     tmp_path: Path, broker: MosquittoBroker, subscribe: Any
 ) -> None:
-    config = {
-        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state"), "labels": {"site": "a"},
-                    "scripts_change_config": True},
-        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
-        "measures": [{"name": "SP", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
-        "groups": [{"name": "g", "upload_interval": 60}],
-        "clouds": [mqtt_cloud(broker.port)],
-        "functions": [{"name": "change", "mode": "startup", "script": "scripts/change.py", "cloud": "default"}],
-    }
+    config = _gateway(tmp_path, broker.port, CHANGE_FUNCTION, labels={"site": "a"}, scripts_change_config=True)
     path = write_config(tmp_path, config, {"change.py": CHANGE_CONFIG})
     subscriber = subscribe("fn/config")
     async with running_service(path, web=False) as service:
@@ -156,14 +147,7 @@ async def test_a_script_changes_intervals_and_labels_only_when_allowed(
 async def test_without_permission_a_script_changes_nothing(
     tmp_path: Path, broker: MosquittoBroker, subscribe: Any
 ) -> None:
-    config = {
-        "gateway": {"name": "fn", "data_dir": str(tmp_path / "state"), "labels": {"site": "a"}},
-        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
-        "measures": [{"name": "SP", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
-        "groups": [{"name": "g", "upload_interval": 60}],
-        "clouds": [mqtt_cloud(broker.port)],
-        "functions": [{"name": "change", "mode": "startup", "script": "scripts/change.py", "cloud": "default"}],
-    }
+    config = _gateway(tmp_path, broker.port, CHANGE_FUNCTION, labels={"site": "a"})
     path = write_config(tmp_path, config, {"change.py": CHANGE_CONFIG})
     before = path.read_text()
     subscriber = subscribe("fn/config")

@@ -11,11 +11,9 @@ from typing import Any
 
 from paho.mqtt import publish as mqtt
 
-from gateway.config import load_config, measure_point
 from gateway.demo.broker import MosquittoBroker
-from gateway_plugins.modbus.simserver import ModbusSimServer
 from tests.conftest import free_port
-from tests.integration.gateway_harness import TopicInbox, mqtt_cloud, running_gateway, write_config
+from tests.integration.gateway_harness import TopicInbox, mqtt_cloud, running_gateway, still_modbus_plc, write_config
 from tests.waiting import until
 
 # --- Device Supervisor 1.x manual: publish examples 1-6 (wizard_api) ---
@@ -159,6 +157,7 @@ from quickfaas.config import get
 from quickfaas.global_dict import get_global_parameter
 
 IS_UPLOAD_CONFIG = True
+AT_LOAD = get_global_parameter()  # scripts read their parameters at the top level too
 
 
 def main(message, wizard_api):
@@ -195,7 +194,8 @@ def config_once(message, wizard_api):
 
 def with_parameter(message, wizard_api):
     global_parameter = get_global_parameter()
-    value_list = [{"Device": d, "DeviceID": global_parameter["device_id"]} for d in message['values']]
+    value_list = [{"Device": d, "DeviceID": global_parameter["device_id"], "AtLoad": AT_LOAD["device_id"]}
+                  for d in message['values']]
     publish(__topic__, json.dumps(value_list), __qos__)
 """
 # --- Device Supervisor 2.x manual: subscribe examples 1-4 ---
@@ -282,12 +282,7 @@ async def test_the_manuals_examples_run_unchanged(tmp_path: Path, broker: Mosqui
     path = write_config(tmp_path, _config(modbus_port, broker.port, tmp_path / "state"),
                         {"ds1_pub.py": DS1_PUBLISH, "ds1_sub.py": DS1_SUBSCRIBE, "ds2_pub.py": DS2_PUBLISH,
                          "ds2_sub.py": DS2_SUBSCRIBE})
-    config = load_config(path)
-    [controller] = config.model.controllers
-    plc = ModbusSimServer([measure_point(m, controller) for m in config.model.measures], "127.0.0.1", modbus_port,
-                          moving=lambda _p: False)
-    plc.set_value("Speed", 33.0)
-    await plc.start()
+    plc = await still_modbus_plc(path, modbus_port, {"Speed": 33.0})
     inbox = TopicInbox(subscribe("#"))
 
     async def send(topic: str, payload: dict[str, Any]) -> None:
@@ -339,7 +334,7 @@ async def test_the_manuals_examples_run_unchanged(tmp_path: Path, broker: Mosqui
     assert [c["name"] for c in first["m2/Config/ControllerInfo"]] == ["PLC1"]
     assert {m["name"] for m in first["m2/Config/MeasureInfo"]} == {"Speed", "SP1", "SP2"}
     assert first["m2/Config/AlarmInfo"][0]["name"] == "Warn1"
-    assert first["m2/p5"] == [{"Device": "PLC1", "DeviceID": "dev-7"}]
+    assert first["m2/p5"] == [{"Device": "PLC1", "DeviceID": "dev-7", "AtLoad": "dev-7"}]
     # DS 2.x subscribe examples
     assert ds2_ack == {"Status": "OK", "Data": {"PLC1": {"SP2": 6.5}}}
     assert plc.get_value("SP2") == 6.5

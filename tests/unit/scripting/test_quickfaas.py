@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from gateway.core.errors import ScriptCompileError
+from gateway.core.errors import GatewayError, ScriptCompileError
 from gateway.core.messages import CallContext
 from gateway.core.write_forms import results_by_controller, write_values
-from gateway.scripting import ScriptRunner
+from gateway.scripting import ScriptRunner, tryout
 from gateway.scripting.compiler import compile_script
 
 CONTEXT = CallContext("down", "default", "rule/topic", 1, {})
@@ -83,3 +83,16 @@ async def test_without_a_gateway_configuration_changes_fail_and_say_why(caplog: 
     assert [m.payload.decode() for m in outcome.messages] == [
         "failed", "update_group: config_set: not available in this run"]
     assert "config.set failed: config_set: not available in this run" in caplog.text
+
+
+async def test_the_top_level_reads_parameters_but_cannot_publish() -> None:
+    """Real scripts read their parameters at the top level; publishing there has no call to belong to."""
+    context = CallContext("up", "default", "rule/topic", 1, {"SN": "GL1"})
+    data = {"timestamp": 1, "group_name": "g", "values": {}}
+    reading = ("from quickfaas.global_dict import get_global_parameter\nSN = get_global_parameter()['SN']\n"
+               "def main(message, wizard_api):\n    return SN\n")
+    assert await tryout.test_source(reading, "up.py", "main", data, context) == [
+        'publish (stored, then sent) -> rule/topic qos 1: GL1']
+    publishing = "from quickfaas.remotebus import publish\npublish('a', 'b', 1)\ndef main(message):\n    pass\n"
+    with pytest.raises(GatewayError, match="not at its top level"):
+        await tryout.test_source(publishing, "up.py", "main", data, context)
