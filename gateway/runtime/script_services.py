@@ -96,11 +96,12 @@ class ScriptServices:
         """Upload the named groups through their publish rules as soon as the running call ends
         (the call holds the script worker, which the rules need)."""
         uploaders = self._gateway.uploaders
-        unknown = [g for g in groups if g not in uploaders]
+        unknown = [g for g in groups if g not in {group.name for group in self._model.groups}]
         if unknown:
-            raise GatewayError(f"recall: no uploaded group {', '.join(unknown)}")
+            raise GatewayError(f"recall: no group {', '.join(unknown)}")
         for group in groups or list(uploaders):
-            self._start(uploaders[group].upload_now(), f"recall:{group}")
+            if group in uploaders:  # a group without measures or publish rule has nothing to upload
+                self._start(uploaders[group].upload_now(), f"recall:{group}")
 
     async def _write(self, args: dict[str, Any]) -> dict[str, Any]:
         """``measure.write``: write now and answer the results (or the timeout tuple)."""

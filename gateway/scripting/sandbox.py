@@ -138,9 +138,14 @@ def _logging_proxy(logger: logging.Logger) -> types.SimpleNamespace:
         "debug": logger.debug, "info": logger.info, "warning": logger.warning, "warn": logger.warning,
         "error": logger.error, "exception": logger.exception, "critical": logger.critical,
     }
-    script_logger = types.SimpleNamespace(**calls)
+    # the level and format are the gateway's (log_level): what scripts set is accepted and has no effect
+    script_logger = types.SimpleNamespace(**calls, setLevel=_ignored)
     levels = {n: getattr(logging, n) for n in ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL")}
-    return types.SimpleNamespace(**calls, **levels, getLogger=lambda *_args: script_logger)
+    return types.SimpleNamespace(**calls, **levels, getLogger=lambda *_args: script_logger, basicConfig=_ignored)
+
+
+def _ignored(*_args: Any, **_kwargs: Any) -> None:
+    return None
 
 
 def _no_gateway(what: str, _args: dict[str, Any]) -> dict[str, Any]:

@@ -242,3 +242,30 @@ async def test_every_documented_call_runs_unchanged_in_a_real_gateway(
     # the callbacks of write_plc_values ran after the call, with each form's result shape
     assert ack == {"result": [{"value": 33, "device": "PLC1", "var_name": "SP1", "result": "OK", "error": "Success"}],
                    "userdata": "dsa/down"}
+
+
+RECALL_GROUP = """
+from quickfaas.measure import recall2
+
+
+def main():
+    recall2(["slow"], "group")
+"""
+
+
+async def test_recalling_a_group_uploads_it_now(tmp_path: Path, broker: MosquittoBroker, subscribe: Any) -> None:
+    """recall_type "group": the group goes out through its publish rules at once, not at its hourly interval."""
+    config = {
+        "gateway": {"name": "dsa", "data_dir": str(tmp_path / "state")},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "L", "controller": "Sim", "group": "slow", "address": "sine", "type": "FLOAT"}],
+        "groups": [{"name": "slow", "upload_interval": 3600}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "publish": [{"name": "slow", "cloud": "default", "topic": "dsa/slow", "qos": 1, "groups": ["slow"]}],
+        "functions": [{"name": "recall", "mode": "startup", "script": "scripts/recall.py", "cloud": "default"}],
+    }
+    path = write_config(tmp_path, config, {"recall.py": RECALL_GROUP})
+    inbox = TopicInbox(subscribe("dsa/slow"))
+    async with running_gateway(path):
+        uploaded = await inbox.first("dsa/slow", timeout=10)
+    assert uploaded["group_name"] == "slow" and "L" in uploaded["values"]["Sim"]
