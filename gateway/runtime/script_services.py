@@ -24,7 +24,7 @@ from gateway.device_supervisor.config_changes import group_change, requested_cha
 from gateway.device_supervisor.running_config import running_config
 from gateway.scripting.loading import check_scripts
 from gateway.store.script_files import ScriptFiles
-from gateway.store.script_tables import ScriptTables
+from gateway.store.script_tables import ScriptTables, table_time
 
 if TYPE_CHECKING:
     from .app import Gateway
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.scripts")
 
 Answer = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
+MAX_RECORDED_SAMPLES = 100_000  # of a group's history read by one query_request
 MAX_VARIABLES = 1000
 MAX_VARIABLE_BYTES = 64 * 1024
 
@@ -173,9 +174,25 @@ class ScriptServices:
         return {"reply": await (await self._table()).insert(_table(args), args.get("data"))}
 
     async def _table_query(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``query_request``: a group's name with history reads that history too, as Device
+        Supervisor's tables are its groups'."""
+        table, start, end = _table(args), args.get("start"), args.get("end")
         tables = await self._table()
-        return {"reply": await tables.query(_table(args), args.get("start"), args.get("end"), args.get("filter"),
-                                            _whole(args.get("limit", 1000)), _whole(args.get("offset", 0)))}
+        return {"reply": await tables.query(table, start, end, args.get("filter"), _whole(args.get("limit", 1000)),
+                                            _whole(args.get("offset", 0)), await self._recorded(table, start, end))}
+
+    async def _recorded(self, table: str, start: Any, end: Any) -> dict[int, dict[str, Any]] | None:
+        """The history of group ``table`` in the window as rows by second, or None when it keeps none."""
+        history = self._gateway.history
+        if history is None or not any(g.name == table and g.history for g in self._model.groups):
+            return None
+        low = table_time(start) if start is not None else None
+        high = table_time(end) if end is not None else None
+        rows: dict[int, dict[str, Any]] = {}
+        for second, controller, measure, value in await history.group_samples(
+                table, low, high, MAX_RECORDED_SAMPLES, newest_first=start is None and end is not None):
+            rows.setdefault(second, {}).setdefault(controller, {})[measure] = [1, value]
+        return rows
 
     async def _table_remove(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"reply": await (await self._table()).remove(_table(args), args.get("start"), args.get("end"))}

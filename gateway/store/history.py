@@ -155,6 +155,21 @@ class HistoryStore:
                                     "ORDER BY ts LIMIT ?", (series, int(start * MS), int(end * MS), limit)) as cursor:
             return [(ts / MS, value) async for ts, value in cursor]
 
+    async def group_samples(self, group: str, start: float | None, end: float | None, limit: int,
+                            newest_first: bool = False) -> list[tuple[int, str, str, float]]:
+        """Return up to ``limit`` samples of ``group`` with ``start`` <= time < ``end`` (either may
+        be None) as ``(second, controller, measure, value)``, oldest (or newest) first."""
+        names = {series: key for key, series in self._series.items() if self._groups.get(series) == group}
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        low = int(start * MS) if start is not None else -(2**62)
+        high = int(end * MS) if end is not None else 2**62
+        async with self._db.execute(f"SELECT series, ts, value FROM samples WHERE series IN ({marks}) AND ts >= ? "
+                                    f"AND ts < ? ORDER BY ts {'DESC' if newest_first else 'ASC'} LIMIT ?",
+                                    (*names, low, high, limit)) as cursor:
+            return [(ts // MS, *names[series], value) async for series, ts, value in cursor]
+
     async def statistics(self, controller: str, measure: str, now: float | None = None) -> dict[str, Any]:
         """Return avg/min/max/count of one measure over the last 5 minutes, hour and day.
 

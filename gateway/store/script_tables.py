@@ -60,7 +60,7 @@ class ScriptTables:
                 text = json.dumps(document, separators=(",", ":"))
                 if len(text) > MAX_ROW_BYTES:
                     raise GatewayError(f"insert_request: a row of {len(text)} bytes; at most {MAX_ROW_BYTES}")
-                rows.append((table, _seconds(stamp), text))
+                rows.append((table, table_time(stamp), text))
         if not rows:
             return dict(OKAY)
         async with self._db.execute("SELECT count(DISTINCT tbl) FROM script_rows WHERE tbl != ?", (table,)) as cursor:
@@ -75,21 +75,42 @@ class ScriptTables:
         return dict(OKAY)
 
     async def query(self, table: str, start: Any = None, end: Any = None, row_filter: Any = None,
-                    limit: int = 1000, offset: int = 0) -> dict[str, Any]:
+                    limit: int = 1000, offset: int = 0,
+                    recorded: Mapping[int, dict[str, Any]] | None = None) -> dict[str, Any]:
         """Return ``{"total", "offset", "size", "data": [{"<ts>": document}]}``: ``start`` <= ts < ``end``,
-        ascending (descending when only ``end`` is given), the filter's measures only."""
+        ascending (descending when only ``end`` is given), the filter's measures only. ``recorded``
+        are a group's history rows by second (``table`` is the group's name), merged with the
+        table's own rows."""
         table = _table_name(table)
         where, args = _window(table, start, end)
         order = "DESC" if start is None and end is not None else "ASC"
         if not isinstance(limit, int) or not isinstance(offset, int) or limit < 0 or offset < 0:
             raise GatewayError("query_request: limit and offset are whole numbers, 0 or more")
         limit = MAX_QUERY_ROWS if limit == 0 else min(limit, MAX_QUERY_ROWS)
+        if recorded is not None:
+            return await self._merged(where, args, order, recorded, row_filter, limit, offset)
         async with self._db.execute(f"SELECT count(*) FROM script_rows WHERE {where}", args) as cursor:
             total = (await cursor.fetchone() or (0,))[0]
         async with self._db.execute(f"SELECT ts, doc FROM script_rows WHERE {where} ORDER BY ts {order}, rowid "
                                     f"{order} LIMIT ? OFFSET ?", (*args, limit, offset)) as cursor:
             rows = [{str(ts): _filtered(json.loads(doc), row_filter)} async for ts, doc in cursor]
         return {"total": total, "offset": offset, "size": len(rows), "data": rows}
+
+    async def _merged(self, where: str, args: tuple[Any, ...], order: str, recorded: Mapping[int, dict[str, Any]],
+                      row_filter: Any, limit: int, offset: int) -> dict[str, Any]:
+        """Merge the table's rows (at most MAX_QUERY_ROWS) into a group's recorded rows, then page."""
+        documents = {second: {c: dict(m) for c, m in doc.items()} for second, doc in recorded.items()}
+        async with self._db.execute(f"SELECT ts, doc FROM script_rows WHERE {where} ORDER BY ts {order} LIMIT ?",
+                                    (*args, MAX_QUERY_ROWS)) as cursor:
+            async for ts, text in cursor:
+                document = json.loads(text)
+                merged = documents.setdefault(ts, {})
+                for controller, measures in (document.items() if isinstance(document, dict) else ()):
+                    merged.setdefault(controller, {}).update(measures if isinstance(measures, dict) else {})
+        seconds = sorted(documents, reverse=order == "DESC")
+        page = seconds[offset:offset + limit]
+        rows = [{str(second): _filtered(documents[second], row_filter)} for second in page]
+        return {"total": len(seconds), "offset": offset, "size": len(rows), "data": rows}
 
     async def remove(self, table: str, start: Any = None, end: Any = None) -> dict[str, Any]:
         """Delete ``table``'s rows with ``start`` <= ts < ``end`` (both None: all of them)."""
@@ -110,14 +131,14 @@ def _window(table: str, start: Any, end: Any) -> tuple[str, tuple[Any, ...]]:
     args: list[Any] = [table]
     if start is not None:
         where.append("ts >= ?")
-        args.append(_seconds(start))
+        args.append(table_time(start))
     if end is not None:
         where.append("ts < ?")
-        args.append(_seconds(end))
+        args.append(table_time(end))
     return " AND ".join(where), tuple(args)
 
 
-def _seconds(when: Any) -> int:
+def table_time(when: Any) -> int:
     """A time as Device Supervisor scripts give it: seconds (number or digits) or local
     ``%Y-%m-%d %H:%M:%S``."""
     if isinstance(when, int | float) and not isinstance(when, bool):

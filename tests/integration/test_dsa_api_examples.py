@@ -269,3 +269,52 @@ async def test_recalling_a_group_uploads_it_now(tmp_path: Path, broker: Mosquitt
     async with running_gateway(path):
         uploaded = await inbox.first("dsa/slow", timeout=10)
     assert uploaded["group_name"] == "slow" and "L" in uploaded["values"]["Sim"]
+
+
+QUERY_GROUP_HISTORY = """
+import time
+from quickfaas.LWTSDB import insert_request, query_request
+from quickfaas.remotebus import publish
+
+answers = {}
+
+
+def keep(message, userdata):
+    answers[userdata] = message
+
+
+def main():
+    now = int(time.time())
+    insert_request("g", [{str(now + 100): {"Notes": {"note": [1, "by the script"]}}}], 1)
+    query_request("g", callback=keep, userdata="all")
+    query_request("g", end_time=str(now + 50), limit=1, callback=keep, userdata="newest")
+    if answers["all"]["total"] >= 3:
+        publish("dsa/history", answers, 1)
+"""
+
+
+async def test_a_groups_table_holds_its_recorded_history(tmp_path: Path, broker: MosquittoBroker,
+                                                           subscribe: Any) -> None:
+    """As in Device Supervisor, a group with history is a table query_request reads; rows a script
+    inserts under the group's name are merged in."""
+    config = {
+        "gateway": {"name": "dsa", "data_dir": str(tmp_path / "state")},
+        "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
+        "measures": [{"name": "L", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
+        "groups": [{"name": "g", "upload_interval": 0.2, "history": True}],
+        "clouds": [mqtt_cloud(broker.port)],
+        "functions": [{"name": "query", "mode": "periodic", "period": 0.5, "script": "scripts/query.py",
+                       "cloud": "default"}],
+    }
+    path = write_config(tmp_path, config, {"query.py": QUERY_GROUP_HISTORY})
+    inbox = TopicInbox(subscribe("dsa/history"))
+    async with running_gateway(path):
+        answers = await inbox.first("dsa/history", timeout=20)
+    rows = [(int(second), document) for row in answers["all"]["data"] for second, document in row.items()]
+    assert [second for second, _ in rows] == sorted(second for second, _ in rows)
+    recorded = [document["Sim"]["L"] for _, document in rows if "Sim" in document]
+    assert len(recorded) >= 2 and all(health == 1 and isinstance(value, float) for health, value in recorded)
+    assert rows[-1][1]["Notes"] == {"note": [1, "by the script"]}  # the script's own row, the newest
+    [(newest, document)] = [(int(s), d) for row in answers["newest"]["data"] for s, d in row.items()]
+    # only an end: the newest row first (asked after the first query, it may be newer still)
+    assert "Sim" in document and newest >= max(second for second, document in rows if "Sim" in document)
