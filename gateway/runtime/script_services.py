@@ -202,12 +202,14 @@ class ScriptServices:
         change of group intervals or labels is validated now (a refusal says why) and saved and
         run after the call, as a change from the UI (rolled back if it cannot start)."""
         model = self._model
+        current = running_config(model)
+        wanted = group_change(current, args.get("group")) if "group" in args else args.get("config")
+        if isinstance(wanted, dict) and all(current.get(key) == value for key, value in wanted.items()):
+            return {"result": "success"}  # nothing changes: set(get()) is allowed everywhere
         if not model.gateway.scripts_change_config:
             raise GatewayError("scripts cannot change the gateway's configuration: change it on the web UI's "
                                "Configuration page or in config.yaml (or allow it with gateway: "
                                "{scripts_change_config: true})")
-        current = running_config(model)
-        wanted = group_change(current, args.get("group")) if "group" in args else args.get("config")
         change = requested_change(current, wanted, model.gateway.labels)
         if not change.intervals and change.labels is None:
             return {"result": "success"}

@@ -98,7 +98,10 @@ def action_name():
     cfg = config.get()
     result["config"] = {"measures": [[m["ctrlName"], m["name"], m["readWrite"]] for m in cfg["measures"]],
                         "groups": cfg["groups"], "labels": cfg["labels"], "text": json.dumps(cfg)}
-    result["config_set"] = config.set(cfg)  # not allowed by this configuration
+    result["config_set"] = [config.set(cfg)]  # nothing changes
+    changed = json.loads(json.dumps(cfg))
+    changed["groups"][0]["uploadInterval"] = 5
+    result["config_set"].append(config.set(changed))  # not allowed by this configuration
     set_variable("key", "value")
     result["variables"] = [get_variable(), get_variable("key")]
     faas_write_file("/var/user/app/device_supervisor/test.txt", mode="w", data="test3", encode="utf-8")
@@ -223,7 +226,7 @@ async def test_every_documented_call_runs_unchanged_in_a_real_gateway(
     assert result["config"]["groups"] == [{"name": "default", "uploadInterval": 0.5, "enableHistory": 0}]
     assert {"key": "SN", "value": "GL9021025088033"} in result["config"]["labels"]
     assert "password" not in result["config"]["text"] and "gateway-under-test" not in result["config"]["text"]
-    assert result["config_set"] == "failed"
+    assert result["config_set"] == ["success", "failed"]
     # 1.9, 1.10: files, confined to the script's folder
     assert result["file"] == "test3+4"
     assert (tmp_path / "state" / "script_files" / "every_call.py" / "var/user/app/device_supervisor/test.txt"
