@@ -291,7 +291,8 @@ def main():
     insert_request("g", [{str(now + 100): {"Notes": {"note": [1, "by the script"]}}}], 1)
     query_request("g", callback=keep, userdata="all")
     query_request("g", end_time=str(now + 50), limit=1, callback=keep, userdata="newest")
-    if answers["all"]["total"] >= 3:
+    recorded = [d for row in answers["all"]["data"] for d in row.values() if "Sim" in d]
+    if len(recorded) >= 2:  # the recorder has written two seconds of the group
         publish("dsa/history", answers, 1)
 """
 
