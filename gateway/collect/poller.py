@@ -22,7 +22,7 @@ from gateway.core.clock import REAL_CLOCK, Clock
 from gateway.core.errors import DriverError
 from gateway.core.latest import LatestValues
 from gateway.core.tasks import stop_if_cancelled
-from gateway.southbound import Driver, ReadPlan
+from gateway.southbound import AnyDriver, ReadPlan
 from gateway.southbound.values import accepted_input, checked_value
 
 from .transforms import engineering, to_raw
@@ -53,7 +53,7 @@ class ControllerPoller:
         self,
         controller: Controller,
         measures: Sequence[Measure],
-        driver: Driver,
+        driver: AnyDriver,
         latest: LatestValues,
         *,
         clock: Clock = REAL_CLOCK,

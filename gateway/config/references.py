@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from gateway.core.errors import AddressError, Problem
 from gateway.core.publish_limits import AWS_MAX_SUBSCRIPTIONS, message_problem
-from gateway.southbound import ByteOrder, DataType, Driver, Point, available_protocols, driver_for
+from gateway.southbound import AnyDriver, ByteOrder, DataType, Point, available_protocols, driver_for
 
 from .schema import Controller, GatewayConfig, IotgoDevice, Measure
 from .validation_text import pydantic_problems
@@ -76,8 +76,8 @@ def _duplicate_measures(measures: Sequence[Measure]) -> list[Problem]:
     return problems
 
 
-def _check_controllers(config: GatewayConfig, problems: list[Problem]) -> dict[str, type[Driver]]:
-    drivers: dict[str, type[Driver]] = {}
+def _check_controllers(config: GatewayConfig, problems: list[Problem]) -> dict[str, type[AnyDriver]]:
+    drivers: dict[str, type[AnyDriver]] = {}
     ports = {p.name for p in config.serial_ports}
     for index, controller in enumerate(config.controllers):
         path = f"controllers[{index}]"
@@ -101,7 +101,7 @@ def _check_controllers(config: GatewayConfig, problems: list[Problem]) -> dict[s
     return drivers
 
 
-def _check_measures(config: GatewayConfig, drivers: dict[str, type[Driver]], problems: list[Problem],
+def _check_measures(config: GatewayConfig, drivers: dict[str, type[AnyDriver]], problems: list[Problem],
                     known_invalid: Mapping[str, set[str]]) -> None:
     controllers: dict[str, Controller] = {}
     for item in config.controllers:

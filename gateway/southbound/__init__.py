@@ -1,10 +1,10 @@
 """The southbound contract: the Driver interface, its core types and the driver registry."""
 
-from .driver import Driver, DriverArgs, ReadPlan, SerialLine, parse_args, split_host_port
+from .driver import AnyDriver, Driver, DriverArgs, ReadPlan, SerialLine, parse_args, split_host_port
 from .points import ByteOrder, DataType, Point, ReadResult
 from .registry import available_protocols, driver_for
 
 __all__ = [
-    "ByteOrder", "DataType", "Driver", "DriverArgs", "Point", "ReadPlan", "ReadResult", "SerialLine",
+    "AnyDriver", "ByteOrder", "DataType", "Driver", "DriverArgs", "Point", "ReadPlan", "ReadResult", "SerialLine",
     "available_protocols", "driver_for", "parse_args", "split_host_port",
 ]

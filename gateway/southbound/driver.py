@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,18 +43,24 @@ class SerialLine:
     stopbits: int = 1
 
 
-class Driver(ABC):
-    """One connection to one PLC.
+PlanT = TypeVar("PlanT", bound=ReadPlan)
+ArgsT = TypeVar("ArgsT", bound=DriverArgs)
+
+
+class Driver(ABC, Generic[PlanT, ArgsT]):
+    """One connection to one PLC, generic in its read plan and its ``args`` model, so a driver
+    receives its own plan and args types (``class S7Driver(Driver[S7Plan, S7Args])``) and never
+    has to check them at run time.
 
     A driver whose ``uses_serial_port`` is True names a ``serial_ports`` entry as its endpoint
     and receives that port's settings as ``serial``.
     """
 
     protocol: ClassVar[str]
-    args_model: ClassVar[type[DriverArgs]] = DriverArgs
+    args_model: ClassVar[type[DriverArgs]] = DriverArgs  # the ArgsT of the subclass (parse_args builds it)
     uses_serial_port: ClassVar[bool] = False
 
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+    def __init__(self, endpoint: str, timeout: float, args: ArgsT, serial: SerialLine | None = None) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self.args = args
@@ -62,7 +68,7 @@ class Driver(ABC):
 
     @classmethod
     @abstractmethod
-    def check_point(cls, point: Point, args: DriverArgs) -> None:
+    def check_point(cls, point: Point, args: ArgsT) -> None:
         """Raise AddressError if ``point`` cannot be read by this protocol."""
 
     @classmethod
@@ -72,7 +78,7 @@ class Driver(ABC):
 
     @classmethod
     @abstractmethod
-    def plan(cls, points: Sequence[Point], args: DriverArgs) -> ReadPlan:
+    def plan(cls, points: Sequence[Point], args: ArgsT) -> PlanT:
         """Group ``points`` into as few legal requests as possible (computed once per config)."""
 
     @property
@@ -85,7 +91,7 @@ class Driver(ABC):
         """Open the connection; raise ConnectError or RequestTimeout."""
 
     @abstractmethod
-    async def read(self, plan: ReadPlan) -> ReadResult:
+    async def read(self, plan: PlanT) -> ReadResult:
         """Execute ``plan``; per-request failures become per-point errors in the result.
 
         Raise DriverError only when the connection itself is lost.
@@ -99,9 +105,12 @@ class Driver(ABC):
     async def close(self) -> None:
         """Close the connection; never raises."""
 
-    def describe_plan(self, plan: ReadPlan) -> str:
+    def describe_plan(self, plan: PlanT) -> str:
         """Return a one-line summary of ``plan`` for the log."""
         return f"{plan.request_count} request(s)"
+
+
+AnyDriver = Driver[Any, Any]  # a driver of any protocol, as the poller and the registry hold one
 
 
 def _check_host_port(endpoint: str) -> str | None:
@@ -119,6 +128,6 @@ def split_host_port(endpoint: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def parse_args(driver: type[Driver], raw: Mapping[str, Any]) -> DriverArgs:
+def parse_args(driver: type[AnyDriver], raw: Mapping[str, Any]) -> DriverArgs:
     """Validate a controller's ``args`` against the driver's model."""
     return driver.args_model.model_validate(dict(raw))

@@ -7,7 +7,7 @@ from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
 
-from .driver import Driver
+from .driver import AnyDriver, Driver
 
 _BUILTIN = {
     "modbus-tcp": "gateway_plugins.modbus.driver:ModbusTcpDriver",
@@ -26,7 +26,7 @@ def available_protocols() -> dict[str, str]:
     return found
 
 
-def driver_for(protocol: str) -> type[Driver]:
+def driver_for(protocol: str) -> type[AnyDriver]:
     """Return the driver class of ``protocol``; KeyError when nobody implements it."""
     target = available_protocols()[protocol]
     module_name, _, class_name = target.partition(":")

@@ -71,7 +71,7 @@ class ModbusTcpArgs(ModbusArgs):
         return self
 
 
-class _ModbusDriver(Driver):
+class _ModbusDriver(Driver[ModbusPlan, ModbusArgs]):
     """Reads planned blocks and writes values; subclasses provide the client and the line lock."""
 
     args: ModbusArgs
@@ -79,19 +79,17 @@ class _ModbusDriver(Driver):
     _lock: asyncio.Lock | asyncio.Semaphore  # how many requests may be on the line at once
 
     @classmethod
-    def check_point(cls, point: Point, args: DriverArgs) -> None:
+    def check_point(cls, point: Point, args: ModbusArgs) -> None:
         """Raise AddressError when the address or type does not fit Modbus."""
         check_point(point)
 
     @classmethod
-    def plan(cls, points: Sequence[Point], args: DriverArgs) -> ModbusPlan:
+    def plan(cls, points: Sequence[Point], args: ModbusArgs) -> ModbusPlan:
         """Merge points into blocks within the gap and size limits."""
-        assert isinstance(args, ModbusArgs)
         return plan_reads(points, args.max_gap, args.max_registers)
 
-    def describe_plan(self, plan: Any) -> str:
+    def describe_plan(self, plan: ModbusPlan) -> str:
         """Summarise the plan."""
-        assert isinstance(plan, ModbusPlan)
         return describe_blocks(plan.blocks, "request")
 
     @property
@@ -108,9 +106,8 @@ class _ModbusDriver(Driver):
         if not ok:
             raise ConnectError(f"cannot connect to {self.endpoint}")
 
-    async def read(self, plan: Any) -> ReadResult:
+    async def read(self, plan: ModbusPlan) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
-        assert isinstance(plan, ModbusPlan)
         return await read_blocks(plan, self._read_block, _decode_block, narrow, concurrency=self.args.pipeline)
 
     async def write(self, point: Point, value: Any) -> None:
@@ -172,7 +169,7 @@ class ModbusTcpDriver(_ModbusDriver):
     args_model = ModbusTcpArgs
     args: ModbusTcpArgs
 
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+    def __init__(self, endpoint: str, timeout: float, args: ModbusTcpArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         host, port = split_host_port(endpoint)
         if self.args.framer == "socket":
@@ -195,7 +192,7 @@ class ModbusRtuDriver(_ModbusDriver):
     args_model = ModbusArgs
     uses_serial_port = True
 
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+    def __init__(self, endpoint: str, timeout: float, args: ModbusArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         if serial is None:
             raise ValueError(f"serial port '{endpoint}' has no settings")

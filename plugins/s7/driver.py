@@ -74,33 +74,31 @@ class S7Args(DriverArgs):
         return int(self.tsap_local.replace(".", ""), 16), int(self.tsap_remote.replace(".", ""), 16)
 
 
-class S7Driver(Driver):
+class S7Driver(Driver[S7Plan, S7Args]):
     """Reads planned byte ranges and writes single values on one ISO-on-TCP connection."""
 
     protocol = "s7"
     args_model = S7Args
     args: S7Args
 
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+    def __init__(self, endpoint: str, timeout: float, args: S7Args, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         self._host, self._port = split_host_port(endpoint)
         self._client, self._worker = self._new_session()
         self._lock = asyncio.Lock()  # snap7's client is not safe for concurrent calls
 
     @classmethod
-    def check_point(cls, point: Point, args: DriverArgs) -> None:
+    def check_point(cls, point: Point, args: S7Args) -> None:
         """Raise AddressError when the address or type does not fit S7."""
         check_point(point)
 
     @classmethod
-    def plan(cls, points: Sequence[Point], args: DriverArgs) -> S7Plan:
+    def plan(cls, points: Sequence[Point], args: S7Args) -> S7Plan:
         """Merge points into byte ranges that fit the PDU."""
-        assert isinstance(args, S7Args)
         return plan_reads(points, args.max_gap, args.pdu_size or MIN_PDU)
 
-    def describe_plan(self, plan: Any) -> str:
+    def describe_plan(self, plan: S7Plan) -> str:
         """Summarise the plan."""
-        assert isinstance(plan, S7Plan)
         return describe_blocks(plan.blocks, "area read")
 
     @property
@@ -125,9 +123,8 @@ class S7Driver(Driver):
         except DriverError as exc:
             raise ConnectError(f"cannot connect to {self.endpoint}: {exc}") from exc
 
-    async def read(self, plan: Any) -> ReadResult:
+    async def read(self, plan: S7Plan) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
-        assert isinstance(plan, S7Plan)
         negotiated = min(self._client.get_pdu_length(), OFFERED_PDU)
         plan.fit_pdu(min(negotiated, self.args.pdu_size or negotiated))
         return await read_blocks(plan, self._read_block, decode_members(_decode_member), narrow)

@@ -22,7 +22,7 @@ class SimulatorArgs(DriverArgs):
     scale: float = Field(100.0, gt=0)
 
 
-class SimulatorDriver(Driver):
+class SimulatorDriver(Driver[SimulatorPlan, SimulatorArgs]):
     """Produces waveform values; writes are remembered and read back."""
 
     protocol = "simulator"
@@ -30,7 +30,7 @@ class SimulatorDriver(Driver):
     args: SimulatorArgs
     clock: Callable[[], float] = staticmethod(time.time)
 
-    def __init__(self, endpoint: str, timeout: float, args: DriverArgs, serial: SerialLine | None = None) -> None:
+    def __init__(self, endpoint: str, timeout: float, args: SimulatorArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         self._connected = False
         self._written: dict[str, Any] = {}
@@ -41,12 +41,12 @@ class SimulatorDriver(Driver):
         return None
 
     @classmethod
-    def check_point(cls, point: Point, args: DriverArgs) -> None:
+    def check_point(cls, point: Point, args: SimulatorArgs) -> None:
         """Raise AddressError for an unknown waveform."""
         parse_address(point.address)
 
     @classmethod
-    def plan(cls, points: Sequence[Point], args: DriverArgs) -> SimulatorPlan:
+    def plan(cls, points: Sequence[Point], args: SimulatorArgs) -> SimulatorPlan:
         """Parse every waveform once."""
         return plan_reads(points)
 
@@ -59,9 +59,8 @@ class SimulatorDriver(Driver):
         """Nothing to open."""
         self._connected = True
 
-    async def read(self, plan: Any) -> ReadResult:
+    async def read(self, plan: SimulatorPlan) -> ReadResult:
         """Return each point's waveform value now, or the value last written to it."""
-        assert isinstance(plan, SimulatorPlan)
         now = self.clock()
         result = ReadResult()
         for point, address in plan.points:
