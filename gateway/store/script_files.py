@@ -19,6 +19,7 @@ MAX_FILES = 1000
 READ_MODES = ("r", "rb", "rt")
 WRITE_MODES = ("w", "wb", "wt", "a", "ab", "at")
 _SAFE_PART = re.compile(r"[A-Za-z0-9._ -]{1,128}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class ScriptFiles:
@@ -64,9 +65,8 @@ class ScriptFiles:
             raise GatewayError(f"faas_write_file: {name}: {exc.strerror}") from exc
 
     def _folder(self, script: str) -> Path:
-        if not _SAFE_PART.fullmatch(script) or script in (".", ".."):
-            raise GatewayError("a script's file folder needs a plain script file name")
-        return self._root / script
+        """The script's folder, named after its file (inline scripts, ``<inline>``, share one)."""
+        return self._root / (_UNSAFE.sub("_", script)[:128].strip(".") or "_")
 
     def _path(self, script: str, name: str) -> Path:
         if not isinstance(name, str) or not name or "\0" in name or len(name) > 512:

@@ -31,6 +31,14 @@ def test_names_that_could_leave_the_folder_are_refused(tmp_path: Path, name: str
     assert not any((tmp_path / "files").rglob("*")) if (tmp_path / "files").exists() else True
 
 
+def test_inline_scripts_share_a_folder_and_no_script_name_leaves_the_root(tmp_path: Path) -> None:
+    files = ScriptFiles(tmp_path / "files")
+    files.write("<inline>", "a.txt", b"x")
+    files.write("../../etc", "b.txt", b"y")
+    assert (tmp_path / "files/_inline_/a.txt").read_bytes() == b"x"
+    assert sorted(p.name for p in (tmp_path / "files").iterdir()) == ["_.._etc", "_inline_"]  # one plain folder each
+
+
 def test_a_symlink_planted_in_the_folder_is_not_followed_out(tmp_path: Path) -> None:
     (tmp_path / "files/up.py").mkdir(parents=True)
     (tmp_path / "files/up.py/out").symlink_to(tmp_path)
