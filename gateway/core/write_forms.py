@@ -10,12 +10,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 WRITE_TIMED_OUT = ("error", -110, "timeout")
 # how a write's results are answered: wizard_api's (error "" when written), quickfaas' (error
 # "Success" when written, as Device Supervisor 2.x says), or by controller (the event bus form)
 ResultShape = Literal["ds1", "ds2", "by_controller"]
+RESULT_SHAPES: tuple[ResultShape, ...] = get_args(ResultShape)
+SHORTEST_WRITE, LONGEST_WRITE = 0.1, 3600.0  # seconds a write may be given to end
+
+
+def write_timeout(seconds: Any) -> float:
+    """A script's write timeout, kept within what a write may wait; raise ValueError for no number.
+    Device Supervisor 1.x's own example writes with 0.5 s."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds != seconds:
+        raise ValueError(f"a write's timeout is a number of seconds, not {seconds!r}")
+    return float(min(max(seconds, SHORTEST_WRITE), LONGEST_WRITE))
 
 
 def write_values(message: Any) -> tuple[dict[str, Any], bool]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.config.identity import global_parameters
 from gateway.config.save import edit_config
 from gateway.core.errors import GatewayError
-from gateway.core.write_forms import WRITE_TIMED_OUT
+from gateway.core.write_forms import WRITE_TIMED_OUT, write_timeout
 from gateway.device_supervisor.config_changes import group_change, requested_change
 from gateway.device_supervisor.running_config import running_config
 from gateway.scripting.loading import check_scripts
@@ -110,7 +110,7 @@ class ScriptServices:
         values = args.get("values")
         if writer is None or not isinstance(values, dict):
             raise GatewayError("write: the gateway is not polling yet" if writer is None else "write: bad values")
-        timeout = min(max(float(args.get("timeout", 60)), 0.1), 3600.0)
+        timeout = write_timeout(args.get("timeout", 60))
         try:
             return {"results": await asyncio.wait_for(writer.apply(values), timeout)}
         except TimeoutError:

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from gateway.core.messages import CallContext, OutgoingMessage, WriteRequest
 from gateway.core.publish_limits import PublishLimits
-from gateway.core.write_forms import ResultShape
+from gateway.core.write_forms import RESULT_SHAPES, ResultShape, write_timeout
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 SCRIPT_LOGGER = "gateway.script"  # a script's log lines go to gateway.script.<its name>, on both sides
@@ -66,18 +66,10 @@ def writes_to_json(writes: list[WriteRequest]) -> list[dict[str, Any]]:
 
 def writes_from_json(data: list[dict[str, Any]]) -> list[WriteRequest]:
     return [WriteRequest(dict(w["values"]), w["callback_id"], w["tail"], _shape(w.get("shape", "ds1")),
-                         _timeout(w.get("timeout", 60.0))) for w in data]
+                         write_timeout(w.get("timeout", 60.0))) for w in data]
 
 
 def _shape(value: Any) -> ResultShape:
-    if value not in ("ds1", "ds2", "by_controller"):
+    if value not in RESULT_SHAPES:
         raise ValueError(f"a write result shape {value!r}")
     return cast(ResultShape, value)
-
-
-def _timeout(value: Any) -> float:
-    """A write's timeout as the worker claims it, kept within what a write may wait (0.1 s to 1 h)."""
-    seconds = float(value)
-    if not 0.1 <= seconds <= 3600.0:
-        raise ValueError(f"a write timeout of {seconds!r} s")
-    return seconds

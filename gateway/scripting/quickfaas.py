@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.core.errors import ScriptRuntimeError
-from gateway.core.write_forms import WRITE_TIMED_OUT, shaped_results, write_values
+from gateway.core.write_forms import WRITE_TIMED_OUT, shaped_results, write_timeout, write_values
 
 from .conventions import positional_count
 from .wizard_api import encode_payload
@@ -206,10 +206,10 @@ def _write_form(message: Any) -> tuple[dict[str, Any], bool]:
 
 
 def _seconds(timeout: Any) -> float:
-    """A call's timeout, kept within 0.1 s and an hour."""
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool):
-        raise ScriptRuntimeError("timeout is a number of seconds")
-    return float(min(max(timeout, 0.1), 3600))
+    try:
+        return write_timeout(timeout)
+    except ValueError as exc:
+        raise ScriptRuntimeError(str(exc)) from exc
 
 
 def _chosen(data: dict[str, Any], names: list[dict[str, Any]]) -> dict[str, Any]:

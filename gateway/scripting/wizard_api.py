@@ -17,7 +17,7 @@ from typing import Any
 from gateway.core.errors import ScriptRuntimeError
 from gateway.core.messages import CallContext, OutgoingMessage, WriteRequest
 from gateway.core.publish_limits import message_problem
-from gateway.core.write_forms import ResultShape
+from gateway.core.write_forms import ResultShape, write_timeout
 
 from .conventions import positional_count
 
@@ -99,11 +99,13 @@ class WizardApi:
             raise ScriptRuntimeError('write_plc_values needs a dict like {"SP1": 1.5} or {"PLC1": {"SP1": 1.5}}')
         if callback is not None and not callable(callback):
             raise ScriptRuntimeError("the callback of write_plc_values must be a function")
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool):
-            raise ScriptRuntimeError("the timeout of write_plc_values is a number of seconds")
+        try:
+            seconds = write_timeout(timeout)
+        except ValueError as exc:
+            raise ScriptRuntimeError(f"write_plc_values: {exc}") from exc
         callback_id = self._keep_callback(callback) if callback is not None else None
         self.writes.append(WriteRequest(copy.deepcopy(dict(message)), callback_id, copy.deepcopy(tail), shape,
-                                        float(min(max(timeout, 0.1), 3600))))
+                                        seconds))
 
     def recall_data(self, callback: Any, tail: Any = None, timeout: float = 60) -> None:
         """Call ``callback(data, tail[, wizard_api])`` with the latest values of every measure."""
