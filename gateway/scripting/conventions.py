@@ -26,8 +26,7 @@ API_NAMES = frozenset(("wizard_api", "api"))
 
 def positional_count(function: Callable[..., Any]) -> int:
     """Return how many positional parameters a script function takes (its calling convention)."""
-    code = getattr(function, "__code__", None)
-    return int(code.co_argcount) if code is not None else 0
+    return len(parameter_names(function))
 
 
 def entry_arguments(kind: str, function: Callable[..., Any], arguments: list[Any], api: Any,

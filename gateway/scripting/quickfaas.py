@@ -17,7 +17,6 @@ from typing import Any
 from gateway.core.errors import ScriptRuntimeError
 from gateway.core.write_forms import WRITE_TIMED_OUT, shaped_results, write_timeout, write_values
 
-from .conventions import positional_count
 from .wizard_api import encode_payload
 
 # asks the gateway one thing for the script that calls: what, arguments -> answer
@@ -42,14 +41,8 @@ def device_supervisor_modules(api: Callable[[], Any], ask: Ask, logger: Any) -> 
         return reply
 
     def call_back(callback: Any, message: Any, userdata: Any) -> None:
-        if callback is None:
-            return
-        if not callable(callback):
-            raise ScriptRuntimeError("the callback must be a function")
-        if positional_count(callback) >= 3:
-            callback(message, userdata, current())
-        else:
-            callback(message, userdata)
+        if callback is not None:
+            current().hand_back(callback, message, userdata)
 
     # quickfaas.remotebus and quickfaas.messagebus
     def publish(topic: str, payload: Any, qos: int = 1, wizard_data: Any = None, cloud_name: str = "default") -> bool:

@@ -125,7 +125,13 @@ class WizardApi:
     def _answer(self, call: str, what: str, callback: Any, tail: Any) -> None:
         if not callable(callback):
             raise ScriptRuntimeError(f"{call} needs a callback function")
-        data = self._query(what, {})
+        self.hand_back(callback, self._query(what, {}), tail)
+
+    def hand_back(self, callback: Any, data: Any, tail: Any) -> None:
+        """Call a script's callback as Device Supervisor does: ``(data, tail)``, or
+        ``(data, tail, wizard_api)`` when it takes three parameters."""
+        if not callable(callback):
+            raise ScriptRuntimeError("the callback must be a function")
         if positional_count(callback) >= 3:
             callback(data, tail, self)
         else:
