@@ -41,10 +41,7 @@ class FunctionScheduler:
         self._context = function_context(function, config, global_parameters)
 
     async def run(self) -> None:
-        """Call the function now, then every period for a periodic one, until cancelled (a
-        ``message`` function is called by the subscription dispatcher instead)."""
-        if self._function.mode == "message":
-            return
+        """Call the function now, then every period for a periodic one, until cancelled."""
         while True:
             stop_if_cancelled()
             await self._call_once()

@@ -11,14 +11,16 @@ the same way with each message of their ``trigger_topic``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from paho.mqtt.client import topic_matches_sub
 
-from gateway.config import LoadedConfig, SubscribeRule
+from gateway.config import LoadedConfig
 from gateway.config.identity import render_topic
 from gateway.core.messages import CallContext
 from gateway.core.tasks import stop_if_cancelled
@@ -34,26 +36,42 @@ MAX_MESSAGE_BYTES = 1024 * 1024  # eight times what AWS IoT carries at all
 MAX_QUEUED_BYTES = 16 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class _Route:
+    """Where a cloud's messages on ``pattern`` go: a subscribe rule or a ``mode: message`` function."""
+
+    label: str
+    cloud: str
+    pattern: str
+    qos: int
+    call: Callable[[str, bytes], Awaitable[None]]  # with the topic and payload
+
+
 class SubscriptionDispatcher:
     """Routes received messages to subscribe rules and applies their outcomes."""
 
     def __init__(self, config: LoadedConfig, runner: ScriptRunner, writes: WriteApplier,
                  variables: Mapping[str, str], global_parameters: Mapping[str, Any]) -> None:
         self._runner, self._writes = runner, writes
-        self._rules = [(rule, render_topic(rule.topic, variables)) for rule in config.model.subscribe]
-        self._functions = [(function, render_topic(function.trigger_topic or "", variables),
-                            function_context(function, config, global_parameters))
-                           for function in config.model.functions if function.mode == "message"]
-        self._global_parameters = dict(global_parameters)
-        self._limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
+        parameters = dict(global_parameters)
+        limits = {cloud.name: cloud.publish_limits for cloud in config.model.clouds}
+        self._routes: list[_Route] = []
+        for rule in config.model.subscribe:
+            context = CallContext(rule.name, rule.cloud, rule.topic, rule.qos, parameters, limits[rule.cloud])
+            self._routes.append(_Route(rule.name, rule.cloud, render_topic(rule.topic, variables), rule.qos,
+                                       functools.partial(self._handle, rule.name, context)))
+        for function in (f for f in config.model.functions if f.mode == "message"):
+            context = function_context(function, config, parameters)
+            self._routes.append(_Route(f"function {function.name}", context.cloud,
+                                       render_topic(function.trigger_topic or "", variables), 1,
+                                       functools.partial(self._call_function, function.name, context)))
         self._queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue(QUEUE_SIZE)
         self._queued_bytes = 0
         self.dropped = 0
 
     def subscriptions(self, cloud: str) -> list[tuple[str, int]]:
         """Return the (topic filter, qos) pairs a cloud's connector must subscribe to."""
-        topics: list[tuple[str, int]] = [(topic, rule.qos) for rule, topic in self._rules if rule.cloud == cloud]
-        return topics + [(topic, 1) for function, topic, _ in self._functions if function.cloud == cloud]
+        return [(route.pattern, route.qos) for route in self._routes if route.cloud == cloud]
 
     def receive(self, cloud: str, topic: str, payload: bytes) -> None:
         """Queue a received message (called on the event loop); drop and count it when full."""
@@ -77,18 +95,12 @@ class SubscriptionDispatcher:
             stop_if_cancelled()
             cloud, topic, payload = await self._queue.get()
             self._queued_bytes -= len(payload)
-            for rule, pattern in self._rules:
-                if rule.cloud == cloud and topic_matches_sub(pattern, topic):
+            for route in self._routes:
+                if route.cloud == cloud and topic_matches_sub(route.pattern, topic):
                     try:
-                        await self._handle(rule, topic, payload)
+                        await route.call(topic, payload)
                     except Exception:  # one bad message must not stop the gateway
-                        log.exception("%s: handling a message on %s failed", rule.name, topic)
-            for function, pattern, context in self._functions:
-                if function.cloud == cloud and topic_matches_sub(pattern, topic):
-                    try:
-                        await self._call_function(function.name, context, topic, payload)
-                    except Exception:  # one bad message must not stop the gateway
-                        log.exception("function %s: handling a message on %s failed", function.name, topic)
+                        log.exception("%s: handling a message on %s failed", route.label, topic)
 
     async def _call_function(self, name: str, context: CallContext, topic: str, payload: bytes) -> None:
         """Call a ``mode: message`` function with the payload, decoded when it is JSON."""
@@ -103,10 +115,8 @@ class SubscriptionDispatcher:
             log.error("function %s failed: %s", name, outcome.error)
         await self._writes.settle(outcome, context)
 
-    async def _handle(self, rule: SubscribeRule, topic: str, payload: bytes) -> None:
-        context = CallContext(rule.name, rule.cloud, rule.topic, rule.qos, self._global_parameters,
-                              self._limits[rule.cloud])
+    async def _handle(self, rule: str, context: CallContext, topic: str, payload: bytes) -> None:
         text = payload.decode("utf-8", errors="replace")
-        log.info("%s: message on %s (%d bytes)", rule.name, topic, len(payload))
-        outcome = await self._runner.call_subscribe(subscribe_key(rule.name), topic, text, context)
+        log.info("%s: message on %s (%d bytes)", rule, topic, len(payload))
+        outcome = await self._runner.call_subscribe(subscribe_key(rule), topic, text, context)
         await self._writes.settle(outcome, context)

@@ -175,7 +175,7 @@ class Gateway:
             if shadow is not None:
                 components.append((f"shadow:{cloud.name}", shadow.run))
             components.append((f"cloud:{cloud.name}", connector.run))
-        for function in model.functions:
+        for function in (f for f in model.functions if f.mode != "message"):  # the dispatcher calls those
             scheduler = FunctionScheduler(function, self.config, self.runner, writes, parameters)
             components.append((f"function:{function.name}", scheduler.run))
         publisher = RulePublisher(self.config, self.runner, outbox, writes, variables, parameters)
