@@ -3,7 +3,9 @@ each with a message that says why."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,6 +16,17 @@ from gateway.scripting import ScriptRunner, tryout
 from gateway.scripting.compiler import compile_script
 
 CONTEXT = CallContext("down", "default", "rule/topic", 1, {})
+
+
+@contextlib.asynccontextmanager
+async def _loaded(source: str) -> AsyncIterator[ScriptRunner]:
+    """A runner with ``source`` loaded as "script" (its ``main``), stopped at the end."""
+    runner = ScriptRunner(send_now=lambda *_: False)
+    runner.load("script", source, "script.py", "main")
+    try:
+        yield runner
+    finally:
+        await runner.close()
 
 
 def test_the_three_write_forms() -> None:
@@ -41,15 +54,11 @@ async def test_a_timed_out_write_reaches_a_ds1_callback_as_a_tuple() -> None:
               "def ack(send_result, tail, wizard_api):\n"
               "    wizard_api.awsiot_publish('ack', {'timeout': isinstance(send_result, tuple),\n"
               "                                      'result': list(send_result), 'tail': tail}, 1)\n")
-    runner = ScriptRunner(send_now=lambda *_: False)
-    runner.load("down", source, "down.py", "main")
-    try:
-        call = await runner.call_subscribe("down", "cmd", "{}", CONTEXT)
+    async with _loaded(source) as runner:
+        call = await runner.call_subscribe("script", "cmd", "{}", CONTEXT)
         [write] = call.writes
         assert write.callback_id is not None
         acked = await runner.call_write_callback(write.callback_id, ["error", -110, "timeout"], write.tail, CONTEXT)
-    finally:
-        await runner.close()
     assert [json.loads(m.payload) for m in acked.messages] == [
         {"timeout": True, "result": ["error", -110, "timeout"], "tail": "tail"}]
 
@@ -74,12 +83,8 @@ async def test_without_a_gateway_configuration_changes_fail_and_say_why(caplog: 
               "        wizard_api.update_group({'group_name': 'g', 'upload_interval': 5})\n"
               "    except Exception as e:\n"
               "        wizard_api.awsiot_publish('why', str(e), 1)\n")
-    runner = ScriptRunner(send_now=lambda *_: False)
-    runner.load("up", source, "up.py", "main")
-    try:
-        outcome = await runner.call_publish("up", {"timestamp": 1, "group_name": "g", "values": {}}, CONTEXT)
-    finally:
-        await runner.close()
+    async with _loaded(source) as runner:
+        outcome = await runner.call_publish("script", {"timestamp": 1, "group_name": "g", "values": {}}, CONTEXT)
     assert [m.payload.decode() for m in outcome.messages] == [
         "failed", "update_group: config_set: not available in this run"]
     assert "config.set failed: config_set: not available in this run" in caplog.text
