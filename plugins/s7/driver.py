@@ -1,9 +1,9 @@
 """Siemens S7 driver over python-snap7's client.
 
-The client blocks, so each connection gets its own thread: a PLC that stops answering holds only
-its own thread until its timeout, never one another PLC needs. Closing while a call still blocks
-does not wait for it: that thread and client are left to finish and disconnect on their own, and
-the next connect gets new ones.
+The client blocks, so each connection is a :class:`BlockingSession` with its own thread: a PLC
+that stops answering holds only its own thread, never one another PLC needs, and the gateway
+never waits for it longer than the session's bounds (a stuck client is left to finish and
+disconnect on its own; the next connect gets a new one).
 
 snap7 checks each answer (function, item count, return code, lengths, PDU reference); an answer
 it refuses for its form is a :class:`BadAnswer` (the session is opened again), one whose item
@@ -12,8 +12,6 @@ return code refuses the request a :class:`DeviceRejected`.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 import struct
 from collections.abc import Sequence
@@ -27,11 +25,11 @@ from snap7.type import Area, Parameter
 
 from gateway.core.errors import BadAnswer, ConnectError, DeviceRejected, DriverError, IllegalAddress, RequestTimeout
 from gateway.southbound import Driver, DriverArgs, Point, ReadResult, SerialLine, split_host_port
+from gateway.southbound.blocking import BlockingSession
 from gateway.southbound.blocks import decode_members, describe_blocks, read_blocks
 
 from . import codec
 from .addresses import S7Address, check_point
-from .blocking import BlockingWorker
 from .planning import MIN_PDU, Block, S7Plan, narrow, plan_reads
 
 OFFERED_PDU = 480  # what snap7's client asks for: a PLC answering with more is not believed
@@ -84,8 +82,8 @@ class S7Driver(Driver[S7Plan, S7Args]):
     def __init__(self, endpoint: str, timeout: float, args: S7Args, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
         self._host, self._port = split_host_port(endpoint)
-        self._client, self._worker = self._new_session()
-        self._lock = asyncio.Lock()  # snap7's client is not safe for concurrent calls
+        self._session: BlockingSession[snap7.Client] = BlockingSession(
+            f"{self._host}:{self._port}", timeout, self._new_client, _disconnect)
 
     @classmethod
     def check_point(cls, point: Point, args: S7Args) -> None:
@@ -104,80 +102,80 @@ class S7Driver(Driver[S7Plan, S7Args]):
     @property
     def connected(self) -> bool:
         """Return True while the ISO-on-TCP session is up."""
-        return bool(self._client.get_connected())
+        return bool(self._session.client.get_connected())
 
-    def _new_session(self) -> tuple[snap7.Client, BlockingWorker]:
+    def _new_client(self) -> snap7.Client:
         client = Logo() if self.args.tsaps else snap7.Client()  # Logo: the client's TSAP connect
         client.set_param(Parameter.RecvTimeout, int(self.timeout * 1000))
-        return client, BlockingWorker(f"s7-{self._host}:{self._port}")
+        return client
 
     async def connect(self) -> None:
         """Open the session with rack/slot or TSAP addressing."""
         tsaps = self.args.tsaps
         address = tsaps if tsaps else (self.args.rack, self.args.slot)
+        client = self._session.client
         try:
-            await asyncio.wait_for(self._run(self._client.connect, self._host, *address, self._port), self.timeout)
-        except TimeoutError as exc:
-            await self.close()
-            raise ConnectError(f"no answer from {self.endpoint} in {self.timeout} s") from exc
+            await self._translated(self._session.connect, client.connect, self._host, *address, self._port)
         except DriverError as exc:
             raise ConnectError(f"cannot connect to {self.endpoint}: {exc}") from exc
 
     async def read(self, plan: S7Plan) -> ReadResult:
         """Read every block; a rejected block marks only its own points bad."""
-        negotiated = min(self._client.get_pdu_length(), OFFERED_PDU)
+        negotiated = min(self._session.client.get_pdu_length(), OFFERED_PDU)
         plan.fit_pdu(min(negotiated, self.args.pdu_size or negotiated))
         return await read_blocks(plan, self._read_block, decode_members(_decode_member), narrow)
 
     async def _read_block(self, block: Block) -> bytearray:
-        data: bytearray = await self._run(self._client.read_area, _AREAS[block.area], block.db, block.start, block.size)
+        client = self._session.client
+        data: bytearray = await self._run(client.read_area, _AREAS[block.area], block.db, block.start, block.size)
         return data
 
     async def write(self, point: Point, value: Any) -> None:
         """Write one value; a bit is a read-modify-write of its byte."""
         address = check_point(point)
-        area = _AREAS[address.area]
+        area, client = _AREAS[address.area], self._session.client
         if address.bit is not None:
-            current = await self._run(self._client.read_area, area, address.db, address.byte, 1)
+            current = await self._run(client.read_area, area, address.db, address.byte, 1)
             data = bytearray([codec.set_bit(current[0], address.bit, bool(value))])
         else:
             try:
                 data = bytearray(codec.encode(point, value))
             except (ValueError, TypeError, struct.error) as exc:
                 raise DeviceRejected(f"{value!r} does not fit {point.dtype}: {exc}") from exc
-        await self._run(self._client.write_area, area, address.db, address.byte, data)
+        await self._run(client.write_area, area, address.db, address.byte, data)
 
     async def close(self) -> None:
         """Drop the session; a call still blocking (a connect to a PLC that does not answer) is
         not waited for, so that stopping takes no longer than it must."""
-        if self._worker.busy:
-            self._worker.abandon(last=self._client.disconnect)
-            self._client, self._worker = self._new_session()
-            return
-        with contextlib.suppress(S7Error):
-            await self._worker.run(self._client.disconnect)
+        await self._session.close()
 
     async def _run(self, call: Any, *args: Any) -> Any:
-        """Run one blocking snap7 call in a thread, translating its errors."""
-        async with self._lock:
-            try:
-                return await self._worker.run(call, *args)
-            except S7TimeoutError as exc:
-                raise RequestTimeout(f"no answer from {self.endpoint} in {self.timeout} s") from exc
-            except (S7ConnectionError, ConnectionError, OSError) as exc:
-                raise ConnectError(f"connection to {self.endpoint} lost: {exc}") from exc
-            except S7ProtocolError as exc:
-                if "operation failed" not in str(exc):  # not an item return code: the answer's form is wrong
-                    raise BadAnswer(f"{self.endpoint} sent an answer that does not answer the request, "
-                                    f"dropped: {exc}") from exc
-                if any(code in str(exc) for code in _ADDRESS_ERROR_CODES):
-                    raise IllegalAddress(f"PLC refused the address: {exc}") from exc
-                raise DeviceRejected(f"PLC refused the request: {exc}") from exc
-            except S7Error as exc:
-                raise DeviceRejected(f"PLC refused the request: {exc}") from exc
-            except RuntimeError as exc:
-                raise DriverError(f"S7 request to {self.endpoint} failed: {exc}") from exc
+        """Run one blocking snap7 call on the session's thread, translating its errors."""
+        return await self._translated(self._session.call, call, *args)
 
+    async def _translated(self, run: Any, call: Any, *args: Any) -> Any:
+        """``run(call, *args)`` with snap7's errors translated into the gateway's."""
+        try:
+            return await run(call, *args)
+        except S7TimeoutError as exc:
+            raise RequestTimeout(f"no answer from {self.endpoint} in {self.timeout} s") from exc
+        except (S7ConnectionError, ConnectionError, OSError) as exc:
+            raise ConnectError(f"connection to {self.endpoint} lost: {exc}") from exc
+        except S7ProtocolError as exc:
+            if "operation failed" not in str(exc):  # not an item return code: the answer's form is wrong
+                raise BadAnswer(f"{self.endpoint} sent an answer that does not answer the request, "
+                                f"dropped: {exc}") from exc
+            if any(code in str(exc) for code in _ADDRESS_ERROR_CODES):
+                raise IllegalAddress(f"PLC refused the address: {exc}") from exc
+            raise DeviceRejected(f"PLC refused the request: {exc}") from exc
+        except S7Error as exc:
+            raise DeviceRejected(f"PLC refused the request: {exc}") from exc
+        except RuntimeError as exc:
+            raise DriverError(f"S7 request to {self.endpoint} failed: {exc}") from exc
+
+
+def _disconnect(client: snap7.Client) -> None:
+    client.disconnect()
 
 
 def _decode_member(block: Block, point: Point, address: S7Address, data: bytearray) -> Any:
