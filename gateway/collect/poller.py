@@ -136,7 +136,7 @@ class ControllerPoller:
         for name, convert in self._conversions.items():
             if name in values:
                 values[name] = convert(values[name])
-        self.latest.record_good(values, self._readings, now)
+        self.latest.record_good(values, self._readings, now, result.sources)
         for name, error in result.errors.items():
             self.latest.set_failed(self.name, name, error, now)
         if result.newly_rejected:

@@ -6,13 +6,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .source import SourceStamp
+
 
 @dataclass(slots=True)
 class Reading:
     """The last known state of one measure.
 
     ``status`` is 1 while reads succeed and 0 after a failed read; ``value`` then stays the
-    last good value (None if there never was one), as Device Supervisor reports it.
+    last good value (None if there never was one), as Device Supervisor reports it. ``timestamp``
+    is the gateway's time of the read; ``source`` what the device said of the value's own time and
+    quality, for protocols that say it (None for the others, and until they do).
     """
 
     value: Any = None
@@ -20,6 +24,7 @@ class Reading:
     status: int = 0
     error: str = ""
     version: int = 0  # the LatestValues.version of its last change
+    source: SourceStamp | None = None
 
 
 class LatestValues:
@@ -60,9 +65,11 @@ class LatestValues:
             self.version += 1
             reading.version = self.version
 
-    def record_good(self, values: Mapping[str, Any], readings: Mapping[str, Reading], timestamp: float) -> None:
+    def record_good(self, values: Mapping[str, Any], readings: Mapping[str, Reading], timestamp: float,
+                    sources: Mapping[str, SourceStamp] | None = None) -> None:
         """Record a cycle's successful reads at once: ``values`` by measure name, into the Readings
-        (as :meth:`get` returned them) by the same names. The same as :meth:`set_good` for each."""
+        (as :meth:`get` returned them) by the same names. The same as :meth:`set_good` for each,
+        and the device's own time and quality from ``sources`` where it gave them."""
         version = self.version
         for name, value in values.items():
             reading = readings[name]
@@ -71,6 +78,14 @@ class LatestValues:
                 reading.version = version
             reading.value, reading.timestamp, reading.status, reading.error = value, timestamp, 1, ""
         self.version = version
+        if sources:
+            for name, source in sources.items():
+                if name in values:
+                    reading = readings[name]
+                    if reading.source is None or reading.source.quality != source.quality:
+                        self.version += 1  # a value turning uncertain (or good again) is news to a viewer
+                        reading.version = self.version
+                    reading.source = source
 
     def set_failed(self, controller: str, measure: str, error: str, timestamp: float) -> None:
         """Record a failed read, keeping the last good value."""

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.core.source import SourceStamp
+
 
 class DataType(enum.StrEnum):
     """PLC value types, named as in Device Supervisor."""
@@ -92,9 +94,11 @@ class ReadResult:
     """Outcome of reading a plan: a value or an error text for every point name.
 
     ``newly_rejected`` names the points whose addresses the device refused for the first time
-    in this read; they are left out of later reads (and stay in ``errors``).
+    in this read; they are left out of later reads (and stay in ``errors``). ``sources`` holds
+    the device's own timestamp and quality of values, by point name, where the protocol has them.
     """
 
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     newly_rejected: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, SourceStamp] = field(default_factory=dict)

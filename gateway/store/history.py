@@ -1,11 +1,13 @@
 """Local history of measures (groups with ``history: true``), with downsampled queries and statistics.
 
-Raw samples live in ``samples`` (one row per measure and second, clustered by measure and time,
+Raw samples live in ``samples`` (one row per measure and millisecond of our reading, clustered by measure and time,
 ``WITHOUT ROWID``); every insert also folds the value into a per-minute rollup (count, sum, min,
 max). A query picks its bucket from the window so a chart gets about ``points`` buckets: buckets
 under a minute aggregate raw samples, longer ones aggregate the rollup, so a week of 1-second data
 is read as 10,080 minute rows instead of 604,800 samples. Only good readings (status 1) with a
-numeric value are kept; booleans are stored as 0/1.
+numeric value are kept; booleans are stored as 0/1. A sample whose device said when it measured
+the value (OPC UA's source timestamp) keeps that time too, in ``source_ts``; the charts and
+statistics go by the gateway's time, which every sample has.
 
 Each group caps its history by age (``history_days``) and by points per measure
 (``history_max_points``); the oldest samples go first.
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS series (
     UNIQUE (controller, measure)
 );
 CREATE TABLE IF NOT EXISTS samples (
-    series INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series, ts)
+    series INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, source_ts INTEGER,
+    PRIMARY KEY (series, ts)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS minutes (
     series INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
@@ -65,6 +68,19 @@ class Bucket:
     count: int
 
 
+Sample = tuple[str, str, Any, float] | tuple[str, str, Any, float, float | None]
+"""A reading to record: controller, measure, value, our timestamp and, if the device gave one, its own."""
+
+
+async def _add_source_time(db: aiosqlite.Connection) -> None:
+    """Give a history written before source timestamps existed their column (empty for old rows)."""
+    async with db.execute("PRAGMA table_info(samples)") as cursor:
+        columns = {row[1] async for row in cursor}
+    if "source_ts" not in columns:
+        await db.execute("ALTER TABLE samples ADD COLUMN source_ts INTEGER")
+        await db.commit()
+
+
 def numeric(value: Any) -> float | None:
     """Return ``value`` as a finite float (booleans as 0/1), or None when it has no number."""
     if isinstance(value, bool):
@@ -88,6 +104,7 @@ class HistoryStore:
         db = await open_database(path, "the history", ["journal_mode=WAL", "synchronous=NORMAL"], _SCHEMA)
         store = cls(db)
         try:
+            await _add_source_time(db)
             async with db.execute("SELECT controller, measure, id, grp FROM series") as cursor:
                 async for controller, measure, series, group in cursor:
                     store._series[(controller, measure)] = series
@@ -101,21 +118,23 @@ class HistoryStore:
         """Close the database."""
         await self._db.close()
 
-    async def record(self, group: str, readings: Iterable[tuple[str, str, Any, float]]) -> int:
-        """Store ``(controller, measure, value, timestamp)`` readings of ``group`` in one
-        transaction; return how many were numeric and stored."""
+    async def record(self, group: str, readings: Iterable[Sample]) -> int:
+        """Store ``(controller, measure, value, timestamp[, source timestamp])`` readings of
+        ``group`` in one transaction; return how many were numeric and stored."""
         try:
             rows = []
-            for controller, measure, value, timestamp in readings:
+            for controller, measure, value, timestamp, *source in readings:
                 number = numeric(value)
                 if number is None:
                     continue
                 series = await self._series_id(controller, measure, group)
-                rows.append((series, int(timestamp * MS), number))
+                source_ms = int(source[0] * MS) if source and source[0] is not None else None
+                rows.append((series, int(timestamp * MS), number, source_ms))
             if not rows:
                 return 0
-            await self._db.executemany("INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?, ?, ?)", rows)
-            await self._db.executemany(_FOLD, [(s, ts // MINUTE_MS, v, v, v) for s, ts, v in rows])
+            await self._db.executemany("INSERT OR REPLACE INTO samples (series, ts, value, source_ts) "
+                                       "VALUES (?, ?, ?, ?)", rows)
+            await self._db.executemany(_FOLD, [(s, ts // MINUTE_MS, v, v, v) for s, ts, v, _ in rows])
             await self._db.commit()
         except (sqlite3.Error, OSError) as exc:
             await undo(self._db)
@@ -146,14 +165,16 @@ class HistoryStore:
             return width, [Bucket(float(t), low, high, avg, n) async for t, low, high, avg, n in cursor]
 
     async def raw(self, controller: str, measure: str, start: float, end: float,
-                  limit: int = MAX_EXPORT_ROWS) -> list[tuple[float, float]]:
-        """Return the stored ``(timestamp, value)`` samples of one measure in a window, oldest first."""
+                  limit: int = MAX_EXPORT_ROWS) -> list[tuple[float, float, float | None]]:
+        """Return the stored ``(timestamp, value, source timestamp or None)`` samples of one
+        measure in a window, oldest first."""
         series = self._series.get((controller, measure))
         if series is None:
             return []
-        async with self._db.execute("SELECT ts, value FROM samples WHERE series = ? AND ts >= ? AND ts < ? "
-                                    "ORDER BY ts LIMIT ?", (series, int(start * MS), int(end * MS), limit)) as cursor:
-            return [(ts / MS, value) async for ts, value in cursor]
+        async with self._db.execute("SELECT ts, value, source_ts FROM samples WHERE series = ? AND ts >= ? "
+                                    "AND ts < ? ORDER BY ts LIMIT ?",
+                                    (series, int(start * MS), int(end * MS), limit)) as cursor:
+            return [(ts / MS, value, None if source is None else source / MS) async for ts, value, source in cursor]
 
     async def group_samples(self, group: str, start: float | None, end: float | None, limit: int,
                             newest_first: bool = False) -> list[tuple[int, str, str, float]]:

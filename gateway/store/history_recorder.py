@@ -14,7 +14,7 @@ from gateway.core.clock import REAL_CLOCK, Clock
 from gateway.core.errors import StoreError
 from gateway.core.latest import LatestValues
 from gateway.core.tasks import stop_if_cancelled
-from gateway.store.history import HistoryStore
+from gateway.store.history import HistoryStore, Sample
 
 log = logging.getLogger("gateway.history")
 
@@ -49,12 +49,13 @@ class HistoryRecorder:
 
     async def record_once(self) -> int:
         """Store the readings that are new since the last call; return how many were stored."""
-        fresh = []
+        fresh: list[Sample] = []
         for measure in self.measures:
             key = (measure.controller, measure.name)
             reading = self._latest.get(*key)
             if reading.status != 1 or reading.timestamp <= self._recorded.get(key, 0.0):
                 continue
             self._recorded[key] = reading.timestamp
-            fresh.append((measure.controller, measure.name, reading.value, reading.timestamp))
+            source = reading.source.timestamp if reading.source is not None else None
+            fresh.append((measure.controller, measure.name, reading.value, reading.timestamp, source))
         return await self._store.record(self.group.name, fresh) if fresh else 0

@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 
 from .api import json_safe
 from .context import backend_of
+from .reading_view import source_fields
 
 PUSH_EVERY = 1.0
 
@@ -47,7 +48,8 @@ async def _push(socket: web.WebSocketResponse, request: web.Request) -> None:
             if changed:
                 await socket.send_str(json.dumps({"type": "values", "items": [
                     {"controller": c, "name": n, "value": json_safe(r.value), "status": r.status,
-                     "timestamp": r.timestamp, "error": r.error} for c, n, r in changed]}, default=str))
+                     "timestamp": r.timestamp, "error": r.error, **source_fields(r)} for c, n, r in changed]},
+                    default=str))
         lines = backend.log_tail.since(last_log)
         if lines:
             last_log = lines[-1]["id"]

@@ -81,10 +81,10 @@ async def export(request: web.Request, _body: None) -> web.Response:
     rows = await _store(request).raw(controller, measure, start, end)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["timestamp", "time_utc", "controller", "measure", "value"])
-    for timestamp, value in rows:
+    writer.writerow(["timestamp", "time_utc", "controller", "measure", "value", "source_timestamp"])
+    for timestamp, value, source in rows:
         writer.writerow([f"{timestamp:.3f}", datetime.fromtimestamp(timestamp, UTC).isoformat(), controller, measure,
-                         value])
+                         value, "" if source is None else f"{source:.3f}"])
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in f"{controller}-{measure}")[:80]
     return web.Response(text=out.getvalue(), content_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="history-{name}.csv"'})

@@ -23,6 +23,7 @@ from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
 from .context import STARTING, backend_of
+from .reading_view import source_fields
 from .uploads import read_body
 
 MAX_PAGE = 500
@@ -64,7 +65,7 @@ def rows(request: web.Request) -> list[dict[str, Any]]:
                        "value": reading.value if reading else None,
                        "status": reading.status if reading else 0,
                        "timestamp": reading.timestamp if reading and reading.timestamp else None,
-                       "error": reading.error if reading else ""})
+                       "error": reading.error if reading else "", **source_fields(reading)})
     return result
 
 

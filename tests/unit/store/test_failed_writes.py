@@ -71,6 +71,6 @@ async def test_a_failed_history_write_keeps_nothing_of_its_cycle(tmp_path: Path)
         assert await store.record("g", [("P", "C", 2.0, T0 + 1)]) == 1
         assert await store.raw("P", "A", T0 - 1, T0 + 2) == []  # the failed cycle's first row was not committed
         assert await store.record("g", [("P", "A", 3.0, T0 + 2)]) == 1  # its series is found again after the undo
-        assert await store.raw("P", "A", T0 - 1, T0 + 3) == [(T0 + 2, 3.0)]
+        assert await store.raw("P", "A", T0 - 1, T0 + 3) == [(T0 + 2, 3.0, None)]
     finally:
         await store.close()

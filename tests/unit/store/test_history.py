@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,8 @@ async def test_only_numbers_are_kept_and_booleans_count_as_0_and_1(tmp_path: Pat
         stored = await store.record("g", [("P", "A", 1.5, T0), ("P", "B", True, T0), ("P", "C", "text", T0),
                                           ("P", "D", None, T0), ("P", "E", float("nan"), T0)])
         assert stored == 2
-        assert await store.raw("P", "A", T0, T0 + 1) == [(T0, 1.5)]
-        assert await store.raw("P", "B", T0, T0 + 1) == [(T0, 1.0)]
+        assert await store.raw("P", "A", T0, T0 + 1) == [(T0, 1.5, None)]
+        assert await store.raw("P", "B", T0, T0 + 1) == [(T0, 1.0, None)]
         assert [m["measure"] for m in await store.measures()] == ["A", "B"]
     finally:
         await store.close()
@@ -71,10 +72,10 @@ async def test_prune_by_age_and_by_points_per_measure_keeps_the_newest(tmp_path:
         await store.record("other", [("P", "B", float(i), T0 + i) for i in range(1000)])
         deleted = await store.prune("g", max_age_seconds=500.5, max_points=10_000, now=T0 + 1000)
         kept = await store.raw("P", "A", 0, T0 + 2000)
-        assert deleted == 500 and kept[0] == (T0 + 500, 500.0) and len(kept) == 500
+        assert deleted == 500 and kept[0] == (T0 + 500, 500.0, None) and len(kept) == 500
         deleted = await store.prune("g", max_age_seconds=10_000, max_points=100, now=T0 + 1000)
         kept = await store.raw("P", "A", 0, T0 + 2000)
-        assert deleted == 400 and len(kept) == 100 and kept[0] == (T0 + 900, 900.0)
+        assert deleted == 400 and len(kept) == 100 and kept[0] == (T0 + 900, 900.0, None)
         assert len(await store.raw("P", "B", 0, T0 + 2000)) == 1000  # another group's history is untouched
     finally:
         await store.close()
@@ -87,7 +88,7 @@ async def test_history_survives_reopening(tmp_path: Path) -> None:
     store = await _store(tmp_path)
     try:
         await store.record("g", [("P", "A", 3.0, T0 + 1)])
-        assert await store.raw("P", "A", 0, T0 + 10) == [(T0, 2.0), (T0 + 1, 3.0)]
+        assert await store.raw("P", "A", 0, T0 + 10) == [(T0, 2.0, None), (T0 + 1, 3.0, None)]
     finally:
         await store.close()
 
@@ -100,5 +101,24 @@ async def test_a_measure_moved_to_another_group_is_pruned_by_its_new_groups_caps
         assert await store.prune("old", max_age_seconds=1, max_points=100, now=T0 + 1000) == 0
         assert await store.prune("new", max_age_seconds=1, max_points=100, now=T0 + 1000) == 2
         assert [m["group"] for m in await store.measures()] == ["new"]
+    finally:
+        await store.close()
+
+
+async def test_a_history_from_before_source_timestamps_opens_with_its_samples(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    with sqlite3.connect(path) as old:  # the schema of releases before device timestamps were kept
+        old.executescript(f"""
+            CREATE TABLE series (id INTEGER PRIMARY KEY, controller TEXT NOT NULL, measure TEXT NOT NULL,
+                                 grp TEXT NOT NULL, UNIQUE (controller, measure));
+            CREATE TABLE samples (series INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,
+                                  PRIMARY KEY (series, ts)) WITHOUT ROWID;
+            INSERT INTO series VALUES (1, 'P', 'A', 'g');
+            INSERT INTO samples VALUES (1, {int(T0 * 1000)}, 4.5);""")
+    old.close()
+    store = await HistoryStore.open(path)
+    try:
+        await store.record("g", [("P", "A", 5.5, T0 + 1, T0 + 0.25)])  # the device measured it 0.75 s before we read it
+        assert await store.raw("P", "A", 0, T0 + 10) == [(T0, 4.5, None), (T0 + 1, 5.5, T0 + 0.25)]
     finally:
         await store.close()

@@ -12,6 +12,7 @@ import pytest
 from gateway.config.schema import Group, Measure
 from gateway.core.clock import Clock
 from gateway.core.latest import LatestValues
+from gateway.core.source import Quality, SourceStamp
 from gateway.store.history import HistoryStore
 from gateway.store.history_recorder import HistoryRecorder
 from tests.unit.store.test_failed_writes import poison_inserts
@@ -22,7 +23,7 @@ MEASURES = [Measure(name=name, controller="PLC", group="g", address="1", type="F
 
 
 async def _samples(store: HistoryStore, measure: str) -> list[tuple[float, float]]:
-    return await store.raw("PLC", measure, T0 - 1, T0 + 100)
+    return [(ts, value) for ts, value, _source in await store.raw("PLC", measure, T0 - 1, T0 + 100)]
 
 
 async def test_only_new_good_readings_are_stored_and_each_once(tmp_path: Path) -> None:
@@ -71,3 +72,15 @@ async def test_a_failing_store_costs_one_interval_and_the_recorder_goes_on(
     assert sleeps == [5, 5, 5, 5]  # every upload_interval
     assert samples == [(T0 + 1, 1.0), (T0 + 3, 3.0)]
     assert "group g: history not written:" in caplog.text
+
+
+async def test_the_devices_own_time_of_a_value_is_recorded_next_to_ours(tmp_path: Path) -> None:
+    latest = LatestValues()
+    store = await HistoryStore.open(tmp_path / "history.db")
+    try:
+        readings = latest.readings_of("PLC", ["Temp"])
+        latest.record_good({"Temp": 20.5}, readings, T0, {"Temp": SourceStamp(T0 - 2.5, Quality.UNCERTAIN)})
+        assert await HistoryRecorder(GROUP, MEASURES, latest, store).record_once() == 1
+        assert await store.raw("PLC", "Temp", T0 - 10, T0 + 10) == [(T0, 20.5, T0 - 2.5)]
+    finally:
+        await store.close()
