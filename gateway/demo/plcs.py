@@ -1,31 +1,28 @@
-"""Start simulated PLCs for the controllers of a configuration that point at this machine."""
+"""Start simulated PLCs for the controllers of a configuration that point at this machine.
+
+Which protocols have a simulator, and how to build one, comes from the driver registry: a new
+plugin with a ``simulator`` appears in the demo without a change here.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from gateway.config import LoadedConfig, measure_point
-from gateway.southbound import split_host_port
+from gateway.southbound import driver_for, parse_args, split_host_port
+from gateway.southbound.simulation import SimServer, simulator_of
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class SimServer(Protocol):
-    """What the demo needs of a simulator server."""
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-
-
 def simulators_for(config: LoadedConfig) -> list[tuple[str, SimServer]]:
-    """Build (not start) a simulator per loopback Modbus TCP or S7 controller."""
-    from gateway_plugins.modbus.simserver import ModbusSimServer
-    from gateway_plugins.s7.simserver import S7SimServer
-
+    """Build (not start) a simulator for each loopback controller whose protocol has one."""
     servers: list[tuple[str, SimServer]] = []
     model = config.model
     for controller in model.controllers:
-        if controller.protocol not in ("modbus-tcp", "s7"):
+        driver = driver_for(controller.protocol)
+        simulate = simulator_of(driver)
+        if simulate is None:
             continue
         host, port = split_host_port(controller.endpoint)
         if host not in LOOPBACK:
@@ -34,10 +31,6 @@ def simulators_for(config: LoadedConfig) -> list[tuple[str, SimServer]]:
         points = [measure_point(m, controller) for m in measures]
         read_only = {m.name for m in measures if m.access == "ro"}
         moving: Any = lambda p, names=read_only: p.name in names  # noqa: E731 - bound per controller
-        server: SimServer
-        if controller.protocol == "modbus-tcp":
-            server = ModbusSimServer(points, "127.0.0.1", port, int(controller.args.get("unit_id", 1)), moving)
-        else:
-            server = S7SimServer(points, "127.0.0.1", port, moving)
+        server = simulate(points, port, parse_args(driver, controller.args), moving)
         servers.append((f"{controller.name} ({controller.protocol} on 127.0.0.1:{port})", server))
     return servers

@@ -59,6 +59,13 @@ class Driver(ABC, Generic[PlanT, ArgsT]):
     protocol: ClassVar[str]
     args_model: ClassVar[type[DriverArgs]] = DriverArgs  # the ArgsT of the subclass (parse_args builds it)
     uses_serial_port: ClassVar[bool] = False
+    # What the web UI and the demo show of the protocol (the registry hands it out, so no page
+    # keeps its own list): its name as users know it, an endpoint to show as an example, the
+    # address forms ("form: meaning"), and the ``module:function`` of its simulator, if any.
+    title: ClassVar[str] = ""
+    endpoint_example: ClassVar[str] = "192.168.1.10:502"
+    address_forms: ClassVar[tuple[str, ...]] = ()
+    simulator: ClassVar[str] = ""
 
     def __init__(self, endpoint: str, timeout: float, args: ArgsT, serial: SerialLine | None = None) -> None:
         self.endpoint = endpoint

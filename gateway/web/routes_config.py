@@ -20,6 +20,7 @@ from gateway.config import GatewayConfig, LoadedConfig
 from gateway.config import schema as models
 from gateway.config.save import edit_config
 from gateway.scripting.loading import check_scripts
+from gateway.southbound.catalogue import protocol_catalogue
 
 from .api import Api, ApiError, body_adapter
 from .context import backend_of
@@ -36,6 +37,8 @@ SETTINGS: dict[str, type[BaseModel]] = {"gateway": models.GatewaySection, "cache
 def register(api: Api) -> None:
     """Add the configuration endpoints, one set per section so each has its own body schema."""
     api.route("GET", "/config", "The whole configuration (secrets hidden)", "config")(whole)
+    api.route("GET", "/protocols", "Every protocol a controller may use: title, endpoint example, address forms "
+              "and args fields", "config")(protocols)
     for section, model in SECTIONS.items():
         key = "/{controller}/{name}" if section == "measures" else "/{name}"
         api.route("GET", f"/config/{section}", f"List {section}", "config")(_list(section))
@@ -53,6 +56,10 @@ def shown(model: GatewayConfig) -> dict[str, Any]:
     """Return the configuration as JSON data with its secrets hidden."""
     data: dict[str, Any] = hide_secrets(model.model_dump(mode="json", exclude_none=True))
     return data
+
+
+async def protocols(_request: web.Request, _body: None) -> list[dict[str, Any]]:
+    return protocol_catalogue()
 
 
 async def whole(request: web.Request, _body: None) -> dict[str, Any]:

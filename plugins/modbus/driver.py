@@ -24,6 +24,8 @@ from .pipeline import PipelinedTcpClient
 from .planning import MAX_REGISTERS, Block, ModbusPlan, narrow, plan_reads
 
 MAX_PIPELINE = 16
+_ADDRESS_FORMS = ("00001: coil", "10001: discrete input", "30001: input register", "40001: holding register",
+                  "400001-465536: a register above 9999", "40001.3: bit 3 of a holding register")
 
 
 class ModbusArgs(DriverArgs):
@@ -33,12 +35,13 @@ class ModbusArgs(DriverArgs):
     devices that refuse 15 and 16.
     """
 
-    unit_id: int = Field(1, ge=0, le=255)
-    byte_order: ByteOrder = ByteOrder.ABCD
-    max_gap: int = Field(16, ge=0, le=MAX_REGISTERS)
-    max_registers: int = Field(MAX_REGISTERS, ge=1, le=MAX_REGISTERS)
-    write_mode: Literal["multiple", "single"] = "multiple"
-    pipeline: int = 1
+    unit_id: int = Field(1, ge=0, le=255, description="the device's unit (slave) id")
+    byte_order: ByteOrder = Field(ByteOrder.ABCD, description="order of the bytes of 32- and 64-bit values")
+    max_gap: int = Field(16, ge=0, le=MAX_REGISTERS, description="registers a read may bridge between two tags")
+    max_registers: int = Field(MAX_REGISTERS, ge=1, le=MAX_REGISTERS, description="registers per read request")
+    write_mode: Literal["multiple", "single"] = Field(
+        "multiple", description="single: function codes 5 and 6 only, for devices that refuse 15 and 16")
+    pipeline: int = Field(1, description="requests outstanding at once (TCP, 1-16; only for devices that accept it)")
 
     @field_validator("pipeline")
     @classmethod
@@ -55,7 +58,7 @@ class ModbusTcpArgs(ModbusArgs):
     requests outstanding on the connection, for devices that accept it.
     """
 
-    framer: Literal["socket", "rtu"] = "socket"
+    framer: Literal["socket", "rtu"] = Field("socket", description="rtu: RTU frames, for serial device servers")
 
     @field_validator("pipeline")
     @classmethod
@@ -166,7 +169,10 @@ class ModbusTcpDriver(_ModbusDriver):
     """Modbus over TCP: MBAP framing, or RTU framing for serial device servers."""
 
     protocol = "modbus-tcp"
+    title = "Modbus TCP"
     args_model = ModbusTcpArgs
+    address_forms = _ADDRESS_FORMS
+    simulator = "gateway_plugins.modbus.simserver:simulate"
     args: ModbusTcpArgs
 
     def __init__(self, endpoint: str, timeout: float, args: ModbusTcpArgs, serial: SerialLine | None = None) -> None:
@@ -189,7 +195,10 @@ class ModbusRtuDriver(_ModbusDriver):
     """Modbus RTU on a serial line shared with the other controllers on it."""
 
     protocol = "modbus-rtu"
+    title = "Modbus RTU (serial line)"
+    endpoint_example = "rs485 (a serial_ports name)"
     args_model = ModbusArgs
+    address_forms = _ADDRESS_FORMS
     uses_serial_port = True
 
     def __init__(self, endpoint: str, timeout: float, args: ModbusArgs, serial: SerialLine | None = None) -> None:

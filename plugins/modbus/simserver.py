@@ -196,3 +196,9 @@ def _encode_into(point: Point, address: ModbusAddress, registers: list[int], val
     else:
         words = codec.encode(point, value)
         registers[address.offset : address.offset + len(words)] = words
+
+
+def simulate(points: Sequence[Point], port: int, args: Any, moving: Callable[[Point], bool]) -> ModbusSimServer:
+    """Build a simulated Modbus TCP device on 127.0.0.1:``port`` for a controller's points and
+    args (its unit id and framing), as the demo and the plugin's sample test run it."""
+    return ModbusSimServer(points, "127.0.0.1", port, int(args.unit_id), moving, framer=args.framer)

@@ -44,12 +44,12 @@ class S7Args(DriverArgs):
     ``pdu_size`` caps the PDU; by default the reads use all of what the PLC negotiates.
     """
 
-    rack: int = Field(0, ge=0, le=7)
-    slot: int = Field(1, ge=0, le=31)
-    tsap_local: str | None = None
-    tsap_remote: str | None = None
-    max_gap: int = Field(16, ge=0, le=1024)
-    pdu_size: int | None = Field(None, ge=MIN_PDU, le=960)
+    rack: int = Field(0, ge=0, le=7, description="the CPU's rack (S7-300/400/1200/1500)")
+    slot: int = Field(1, ge=0, le=31, description="the CPU's slot (1 for S7-1200/1500, 2 for S7-300)")
+    tsap_local: str | None = Field(None, description="our TSAP, e.g. 10.00 (S7-200, LOGO!; instead of rack/slot)")
+    tsap_remote: str | None = Field(None, description="the PLC's TSAP, e.g. 20.00 (with tsap_local)")
+    max_gap: int = Field(16, ge=0, le=1024, description="bytes a read may bridge between two tags")
+    pdu_size: int | None = Field(None, ge=MIN_PDU, le=960, description="cap on the PDU (default: what the PLC offers)")
 
     @field_validator("tsap_local", "tsap_remote")
     @classmethod
@@ -76,6 +76,12 @@ class S7Driver(Driver[S7Plan, S7Args]):
     """Reads planned byte ranges and writes single values on one ISO-on-TCP connection."""
 
     protocol = "s7"
+    title = "Siemens S7 (ISO on TCP)"
+    endpoint_example = "192.168.1.20:102"
+    address_forms = ("DB1.DBD0, DB1.DBW4, DB1.DBB6, DB1.DBX7.0: data block double word, word, byte, bit",
+                     "DB1.0, DB1.8.3: data block byte offset (the measure's type gives the size), bit",
+                     "MD10, MW2, MB1, M0.5: merkers", "I0.0, IW4, Q0.1, QW2: inputs and outputs")
+    simulator = "gateway_plugins.s7.simserver:simulate"
     args_model = S7Args
     args: S7Args
 

@@ -91,3 +91,9 @@ class S7SimServer:
         else:
             data = codec.encode(point, value)
             memory[address.byte : address.byte + len(data)] = data
+
+
+def simulate(points: Sequence[Point], port: int, _args: Any, moving: Callable[[Point], bool]) -> S7SimServer:
+    """Build a simulated S7 PLC on 127.0.0.1:``port`` for a controller's points (rack, slot and
+    TSAPs do not matter to snap7's server), as the demo and the plugin's sample test run it."""
+    return S7SimServer(points, "127.0.0.1", port, moving)

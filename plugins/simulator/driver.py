@@ -19,13 +19,16 @@ from .waveforms import seed_of, wave
 class SimulatorArgs(DriverArgs):
     """``args`` of a simulated controller."""
 
-    scale: float = Field(100.0, gt=0)
+    scale: float = Field(100.0, gt=0, description="values run from 0 to this")
 
 
 class SimulatorDriver(Driver[SimulatorPlan, SimulatorArgs]):
     """Produces waveform values; writes are remembered and read back."""
 
     protocol = "simulator"
+    title = "Simulated values (no device)"
+    endpoint_example = "local (free text: nothing is contacted)"
+    address_forms = ("sine, ramp, square, triangle: a waveform of 60 s", "sine/30: a waveform with its period in s")
     args_model = SimulatorArgs
     args: SimulatorArgs
     clock: Callable[[], float] = staticmethod(time.time)

@@ -86,6 +86,18 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.locator("[data-add=controllers]").click()
     form = page.locator("[data-section=controllers] form.item")
     await form.get_by_label("Name").fill("PLC2")
+    # the form is the chosen protocol's, from the driver registry: S7 has a rack and a slot, checked by the gateway
+    await form.get_by_label("Protocol").select_option(label="Siemens S7 (ISO on TCP)")
+    await expect(form.get_by_label("Name")).to_have_value("PLC2")  # drawn again for S7, keeping what was typed
+    await expect(form).to_contain_text("DB1.DBD0")
+    await expect(form.get_by_label("Endpoint")).to_have_attribute("placeholder", "192.168.1.20:102")
+    await form.get_by_label("Endpoint").fill("127.0.0.1:102")
+    await form.locator("[name='args.slot']").fill("99")
+    await form.get_by_role("button", name="Add").click()
+    await expect(form.locator('[data-error-for="args.slot"]')).to_contain_text("less than or equal to 31")
+    await form.get_by_label("Protocol").select_option(label="Modbus TCP")
+    await expect(form.locator("[name='args.slot']")).to_have_count(0)
+    await expect(form.locator("[name='args.unit_id']")).to_be_visible()
     await form.get_by_label("Endpoint").fill("not-an-endpoint")
     await form.get_by_role("button", name="Add").click()
     await expect(form.locator("[data-error-for=endpoint]")).to_contain_text("is not host:port")

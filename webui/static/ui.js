@@ -44,9 +44,10 @@ export function formatDuration(seconds) {
   return d ? `${d} d ${hh} h` : hh ? `${hh} h ${mm} min` : `${mm} min ${s % 60} s`;
 }
 
-// A form for one configuration item. fields: [{name, label, type, options, placeholder, help}]
-// types: text, number, select, checkbox, json, password. read() returns the item with empty
-// fields left out; showProblems() puts each server message next to its field.
+// A form for one configuration item. fields: [{name, label, type, options, placeholder, hint}]
+// types: text, number, select, checkbox, json, password; a select's options are values or
+// {value, label}; a dotted name ("args.unit_id") is a member of a nested object. read() returns
+// the item with empty fields left out; showProblems() puts each server message next to its field.
 export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, onCancel } = {}) {
   const inputs = {};
   const errors = {};
@@ -54,10 +55,13 @@ export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, 
   const form = h("form", { class: "item", novalidate: true });
   for (const field of fields) {
     let input;
-    const value = values[field.name];
+    const value = member(values, field.name);
     if (field.type === "select") {
-      input = h("select", { name: field.name }, (field.options || []).map((option) =>
-        h("option", { value: option, selected: String(value ?? field.default ?? "") === String(option) }, option)));
+      input = h("select", { name: field.name }, (field.options || []).map((option) => {
+        const [optionValue, label] = typeof option === "object" ? [option.value, option.label] : [option, option];
+        return h("option", { value: optionValue, selected: String(value ?? field.default ?? "") === String(optionValue) },
+          label);
+      }));
     } else if (field.type === "checkbox") {
       input = h("input", { type: "checkbox", name: field.name, checked: Boolean(value ?? field.default) });
     } else {
@@ -68,10 +72,11 @@ export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, 
     }
     inputs[field.name] = input;
     errors[field.name] = h("span", { class: "field-error", "data-error-for": field.name });
+    const hint = field.hint ? h("small", { class: "muted" }, field.hint) : null;
     if (field.type === "checkbox") {
-      form.append(h("label", { class: "check" }, input, field.label, errors[field.name]));
+      form.append(h("label", { class: "check" }, input, field.label, hint, errors[field.name]));
     } else {
-      form.append(h("label", {}, field.label, input, errors[field.name]));
+      form.append(h("label", {}, field.label, input, hint, errors[field.name]));
     }
   }
   const actions = h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, submitLabel),
@@ -82,13 +87,13 @@ export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, 
     const item = {};
     for (const field of fields) {
       const input = inputs[field.name];
-      if (field.type === "checkbox") { item[field.name] = input.checked; continue; }
+      if (field.type === "checkbox") { setMember(item, field.name, input.checked); continue; }
       const text = input.value.trim();
       if (text === "") continue;
-      if (field.type === "number") item[field.name] = Number(text);
+      if (field.type === "number") setMember(item, field.name, Number(text));
       else if (field.type === "json") {
-        try { item[field.name] = JSON.parse(text); } catch { item[field.name] = text; }
-      } else item[field.name] = text;
+        try { setMember(item, field.name, JSON.parse(text)); } catch { setMember(item, field.name, text); }
+      } else setMember(item, field.name, text);
     }
     return item;
   }
@@ -102,9 +107,11 @@ export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, 
     clear();
     const unplaced = [];
     for (const problem of error.problems) {
-      // "controllers[2].endpoint", "endpoint" or "args.unit_id": the field is the first name after the index
-      const match = /^(?:\w+\[\d+\]\.)?([A-Za-z_]+)/.exec(problem.path || "");
-      const name = match && inputs[match[1]] ? match[1] : null;
+      // "controllers[2].endpoint", "endpoint" or "args.unit_id": the field is the dotted name after
+      // the index, or its first part when the form has no field for the member
+      const match = /^(?:\w+\[\d+\]\.)?([A-Za-z_]+)(?:\.([A-Za-z_]+))?/.exec(problem.path || "");
+      const dotted = match && match[2] ? `${match[1]}.${match[2]}` : null;
+      const name = dotted && inputs[dotted] ? dotted : match && inputs[match[1]] ? match[1] : null;
       if (name) {
         inputs[name].classList.add("invalid");
         errors[name].textContent = problem.message;
@@ -121,4 +128,16 @@ export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, 
     }
   });
   return { element: form, read, showProblems, inputs };
+}
+
+function member(values, dotted) {
+  return dotted.split(".").reduce((object, key) => (object && typeof object === "object" ? object[key] : undefined),
+    values);
+}
+
+function setMember(item, dotted, value) {
+  const keys = dotted.split(".");
+  let object = item;
+  for (const key of keys.slice(0, -1)) object = object[key] ??= {};
+  object[keys[keys.length - 1]] = value;
 }

@@ -18,11 +18,11 @@ export const FIELDS = {
   ],
   controllers: [
     { name: "name", label: "Name" },
-    { name: "protocol", label: "Protocol", type: "select", options: ["modbus-tcp", "modbus-rtu", "s7", "simulator"] },
-    { name: "endpoint", label: "Endpoint", placeholder: "192.168.1.10:502 or a serial port name" },
+    // the protocols, their endpoint examples and their args fields come from GET /protocols
+    { name: "protocol", label: "Protocol", type: "select", options: [] },
+    { name: "endpoint", label: "Endpoint" },
     { name: "sample_period", label: "Sample period (s)", type: "number", default: 1 },
     { name: "timeout", label: "Timeout (s)", type: "number", default: 2 },
-    { name: "args", label: "Driver arguments (JSON)", type: "json", placeholder: '{"unit_id": 1}' },
   ],
   groups: [
     { name: "name", label: "Name" }, { name: "upload_interval", label: "Upload interval (s)", type: "number", default: 10 },
@@ -76,6 +76,27 @@ export const FIELDS = {
     { name: "stopbits", label: "Stop bits", type: "select", options: ["1", "2"] },
   ],
 };
+
+// The controller form for one protocol of the registry's catalogue (GET /protocols): its own
+// endpoint example and address forms, and a field for each of its args.
+export function controllerFields(protocols, chosen) {
+  const protocol = protocols.find((p) => p.protocol === chosen) || protocols[0];
+  const fields = FIELDS.controllers.map((field) => {
+    if (field.name === "protocol") {
+      return { ...field, options: protocols.map((p) => ({ value: p.protocol, label: p.title })), default: protocol.protocol,
+        hint: protocol.address_forms.length ? `Addresses: ${protocol.address_forms.join("; ")}` : "" };
+    }
+    return field.name === "endpoint" ? { ...field, placeholder: protocol.endpoint_example } : field;
+  });
+  return [...fields, ...protocol.args.map(argField)];
+}
+
+function argField(arg) {
+  const type = { integer: "number", number: "number", boolean: "checkbox", select: "select" }[arg.type] || "text";
+  const shownDefault = arg.default === null || arg.default === undefined ? "" : String(arg.default);
+  return { name: `args.${arg.name}`, label: arg.name.replaceAll("_", " "), type, options: arg.options,
+    default: arg.default, placeholder: shownDefault && `default ${shownDefault}`, hint: arg.description };
+}
 
 // select values are strings; these fields are numbers in the configuration
 const NUMERIC_SELECTS = new Set(["qos", "bits", "stopbits"]);

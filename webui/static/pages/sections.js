@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { h, itemForm, notice, showFailure } from "../ui.js";
-import { FIELDS, cleaned } from "./fields.js";
+import { FIELDS, cleaned, controllerFields } from "./fields.js";
 
 const PAGES = {
   controllers: { title: "Controllers", sections: ["controllers", "serial_ports"] },
@@ -33,6 +33,8 @@ async function renderPage(container, spec) {
   }
 }
 
+let protocols = null; // the registry's catalogue, asked for once
+
 export async function renderSection(block, section) {
   const report = h("div");
   const formSlot = h("div");
@@ -54,8 +56,13 @@ export async function renderSection(block, section) {
     if (!items.length) table.append(h("tr", {}, h("td", { colspan: columns.length + 1, class: "muted" }, "None yet.")));
   }
 
-  function edit(item) {
-    const form = itemForm(FIELDS[section], item || {}, {
+  async function edit(item, shownValues = item || {}) {
+    let fields = FIELDS[section];
+    if (section === "controllers") {
+      try { protocols ??= await api("GET", "/protocols"); } catch (error) { showFailure(report, error); return; }
+      fields = controllerFields(protocols, shownValues.protocol);
+    }
+    const form = itemForm(fields, shownValues, {
       submitLabel: item ? "Save" : "Add",
       onCancel: () => formSlot.replaceChildren(),
       onSubmit: async (values) => {
@@ -65,6 +72,11 @@ export async function renderSection(block, section) {
         formSlot.replaceChildren(notice("ok", `Saved '${body.name}'; the gateway restarted with it.`));
         load();
       },
+    });
+    // another protocol has other args: the form is drawn again for it, keeping what was typed
+    form.inputs.protocol?.addEventListener("change", () => {
+      const { args: _args, ...typed } = form.read();
+      edit(item, typed);
     });
     formSlot.replaceChildren(h("h3", {}, item ? `Edit ${item.name}` : `Add to ${TITLES[section]}`), form.element);
   }
