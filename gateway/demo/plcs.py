@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config import LoadedConfig, measure_point
-from gateway.southbound import driver_for, parse_args, split_host_port
+from gateway.southbound import driver_for, parse_args
 from gateway.southbound.simulation import SimServer, simulator_of
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -24,7 +24,7 @@ def simulators_for(config: LoadedConfig) -> list[tuple[str, SimServer]]:
         simulate = simulator_of(driver)
         if simulate is None:
             continue
-        host, port = split_host_port(controller.endpoint)
+        host, port = driver.network_address(controller.endpoint)
         if host not in LOOPBACK:
             continue
         measures = [m for m in model.measures if m.controller == controller.name]

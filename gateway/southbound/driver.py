@@ -84,6 +84,16 @@ class Driver(ABC, Generic[PlanT, ArgsT]):
         return _check_host_port(endpoint)
 
     @classmethod
+    def network_address(cls, endpoint: str) -> tuple[str, int]:
+        """Return the host and port a checked endpoint reaches (the demo simulates loopback ones)."""
+        return split_host_port(endpoint)
+
+    @classmethod
+    def endpoint_at(cls, host: str, port: int) -> str:
+        """Return the endpoint of a device at ``host:port`` in this protocol's form."""
+        return f"{host}:{port}"
+
+    @classmethod
     @abstractmethod
     def plan(cls, points: Sequence[Point], args: ArgsT) -> PlanT:
         """Group ``points`` into as few legal requests as possible (computed once per config)."""

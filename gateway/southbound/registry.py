@@ -13,6 +13,7 @@ _BUILTIN = {
     "modbus-tcp": "gateway_plugins.modbus.driver:ModbusTcpDriver",
     "modbus-rtu": "gateway_plugins.modbus.driver:ModbusRtuDriver",
     "s7": "gateway_plugins.s7.driver:S7Driver",
+    "opcua": "gateway_plugins.opcua.driver:OpcUaDriver",
     "simulator": "gateway_plugins.simulator.driver:SimulatorDriver",
 }
 

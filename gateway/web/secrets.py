@@ -1,6 +1,7 @@
-"""Secrets never leave the gateway: cloud passwords, IoTgo device apikeys and the metrics token read
-as ``********``, and that placeholder sent back (in a form, or in an exported config.yaml imported
-again) keeps the stored value. One place knows where secrets live in a configuration."""
+"""Secrets never leave the gateway: cloud passwords, IoTgo device apikeys, controller passwords
+(an OPC UA user's, in ``args.password``) and the metrics token read as ``********``, and that
+placeholder sent back (in a form, or in an exported config.yaml imported again) keeps the stored
+value. One place knows where secrets live in a configuration."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ def hide_secrets(config: Any) -> Any:
         for device in _devices(cloud):
             if device.get("apikey") is not None:
                 device["apikey"] = HIDDEN
+    for _name, args in _controller_args(config):
+        if args.get("password") is not None:
+            args["password"] = HIDDEN
     web = _web(config)
     if web.get("metrics_token") is not None:
         web["metrics_token"] = HIDDEN
@@ -47,6 +51,7 @@ def keep_secrets(config: Any, current: GatewayConfig, renamed: Mapping[str, str]
                                problems=[{"path": "password", "message": "enter the password"}])
             cloud["password"] = secret.get_secret_value()
         _keep_apikeys(cloud, current, renamed)
+    _keep_controller_passwords(config, current, renamed)
     web = _web(config)
     if web.get("metrics_token") == HIDDEN:
         token = current.gateway.web.metrics_token
@@ -62,7 +67,7 @@ def restore_secrets(text: str, current: GatewayConfig) -> str:
     round trip, which costs kilobytes per line: the rest of an uploaded file is never built."""
     if HIDDEN not in text:
         return text
-    for section in ("clouds", "gateway"):
+    for section in ("clouds", "controllers", "gateway"):
         layout = locate(text, section)
         if layout is not None and layout.block is None:
             continue  # no such section, so no secret in it
@@ -90,6 +95,27 @@ def _keep_apikeys(cloud: Any, current: GatewayConfig, renamed: Mapping[str, str]
                 raise ApiError(400, f"cloud '{name}', device '{device.get('deviceid')}': enter its apikey (it is "
                                "not known here)", problems=[{"path": "apikey", "message": "enter the apikey"}])
             device["apikey"] = apikey
+
+
+def _keep_controller_passwords(config: Any, current: GatewayConfig, renamed: Mapping[str, str] | None) -> None:
+    """Put back a controller's stored ``args.password`` where the placeholder stands (a controller
+    is matched by name)."""
+    stored = {c.name: c.args.get("password") for c in current.controllers}
+    for name, args in _controller_args(config):
+        if args.get("password") != HIDDEN:
+            continue
+        secret = stored.get((renamed or {}).get(name, name))
+        if secret is None:
+            raise ApiError(400, f"controller '{name}': enter its password (it is not known here)",
+                           problems=[{"path": "args.password", "message": "enter the password"}])
+        args["password"] = secret
+
+
+def _controller_args(config: Any) -> list[tuple[str, Any]]:
+    """Return each controller's name and ``args`` mapping (those that have one)."""
+    controllers = config.get("controllers") if isinstance(config, Mapping) else None
+    found = [(str(c.get("name")), c.get("args")) for c in controllers or [] if isinstance(c, Mapping)]
+    return [(name, args) for name, args in found if isinstance(args, Mapping)]
 
 
 def _devices(cloud: Any) -> list[Any]:

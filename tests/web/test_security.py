@@ -137,6 +137,28 @@ async def test_passwords_and_keys_are_never_returned(web_gateway: WebGateway) ->
         await client.close()
 
 
+async def test_a_controllers_password_is_hidden_and_kept(web_gateway: WebGateway) -> None:
+    client = await web_gateway.logged_in()
+    opcua = {"name": "MES", "protocol": "opcua", "endpoint": "opc.tcp://127.0.0.1:9", "timeout": 0.5,
+             "args": {"auth": "username", "username": "operator", "password": "opc-secret-7"}}
+    try:
+        status, answer = await client.call("POST", "/config/controllers", opcua)
+        assert status == 200, answer
+        _, controllers = await client.call("GET", "/config/controllers")
+        shown = next(c for c in controllers if c["name"] == "MES")
+        assert shown["args"]["password"] == "********"
+        shown["timeout"] = 0.75  # saving with the placeholder keeps the stored password
+        status, answer = await client.call("PUT", "/config/controllers/MES", shown)
+        assert status == 200, answer
+        text = web_gateway.config_path.read_text()
+        assert "opc-secret-7" in text and "timeout: 0.75" in text
+        for path in ("/config", "/config/export.yaml", "/logs?level=DEBUG"):
+            status, answer = await client.call("GET", path)
+            assert status == 200 and "opc-secret-7" not in str(answer), path
+    finally:
+        await client.close()
+
+
 async def test_user_file_names_never_become_paths_and_uploads_are_capped(web_gateway: WebGateway) -> None:
     client = await web_gateway.logged_in()
     outside = web_gateway.config_path.parent / "evil.py"

@@ -44,8 +44,9 @@ async def test_the_sample_is_checked_and_read_from_the_simulator(folder: Path, t
     assert main(["check", "-c", str(folder / "sample.yaml")]) == 0, capsys.readouterr().out
     raw = yaml.safe_load((folder / "sample.yaml").read_text())
     for controller in raw["controllers"]:  # the plant's addresses become simulators on this machine
-        if simulator_of(driver_for(controller["protocol"])) is not None:
-            controller["endpoint"] = f"127.0.0.1:{free_port()}"
+        driver = driver_for(controller["protocol"])
+        if simulator_of(driver) is not None:
+            controller["endpoint"] = driver.endpoint_at("127.0.0.1", free_port())
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw))
     config = load_config(path)
