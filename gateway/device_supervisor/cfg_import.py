@@ -17,7 +17,7 @@ from gateway.scripting.compiler import compile_script
 _PROTOCOLS = {"iso-on-tcp": "s7", "snap7": "s7", "s7": "s7", "siemens s7": "s7", "s7-200smart": "s7",
               "s7-1200": "s7", "s7-1500": "s7", "s7-300": "s7", "s7-400": "s7",
               "modbus-tcp": "modbus-tcp", "modbus tcp": "modbus-tcp", "modbus-rtu": "modbus-rtu",
-              "modbus rtu": "modbus-rtu"}
+              "modbus rtu": "modbus-rtu", "opc-ua": "opcua", "opcua": "opcua", "opc ua": "opcua", "opc_ua": "opcua"}
 _CLOUDS = {"standard mqtt": "mqtt", "mqtt": "mqtt", "aws iot": "aws-iot", "aws-iot": "aws-iot"}
 _UPLOAD = {"periodic": "periodic", "onchange": "onchange", "never": "never"}
 _COMBINE = {"none": "none", "": "none", "and": "and", "&&": "and", "or": "or", "||": "or"}
@@ -88,6 +88,8 @@ def _controllers(items: list[dict[str, Any]], report: list[str]) -> tuple[list[d
             else:
                 ours = {"tsap_local": str(args.get("localTsap", args.get("tsapLocal", "02.00"))),
                         "tsap_remote": str(args.get("remoteTsap", args.get("tsapRemote", "02.01")))}
+        elif protocol == "opcua":
+            controller["endpoint"], ours = _opcua(controller["endpoint"], args, name, report)
         elif "slave" in args or "unitId" in args:
             ours = {"unit_id": int(args.get("slave", args.get("unitId", 1)))}
         if protocol == "modbus-rtu":
@@ -96,6 +98,24 @@ def _controllers(items: list[dict[str, Any]], report: list[str]) -> tuple[list[d
             controller["args"] = ours
         controllers.append(controller)
     return controllers, serial
+
+
+def _opcua(endpoint: str, args: dict[str, Any], name: str, report: list[str]) -> tuple[str, dict[str, Any]]:
+    """An OPC UA controller's endpoint (``opc.tcp://`` added to a bare host:port) and args: its
+    security mode and policy, and a user name; a certificate file cannot come across."""
+    if not endpoint.startswith("opc.tcp://"):
+        endpoint = f"opc.tcp://{endpoint}"
+    ours: dict[str, Any] = {}
+    mode = str(args.get("securityMode", args.get("security_mode", "None")))
+    policy = str(args.get("securityPolicy", args.get("security_policy", "None")))
+    user = args.get("username", args.get("userName", args.get("user")))
+    if user:
+        ours.update(auth="username", username=str(user), password=str(args.get("password", "")))
+    if mode not in ("", "None", "none"):
+        report.append(f"controller {name}: OPC UA security {mode}/{policy} needs our application certificate; "
+                      "imported without security: add certificate and private_key, then security_mode "
+                      f"{mode} with security_policy Basic256Sha256")
+    return endpoint, ours
 
 
 def _serial_ports(coms: list[dict[str, Any]], needed: set[str], report: list[str]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 from gateway.config import GatewayConfig
 from gateway.config.identity import global_parameters
 
-_PROTOCOLS = {"modbus-tcp": "Modbus-TCP", "modbus-rtu": "Modbus-RTU", "s7": "ISO-on-TCP"}
+_PROTOCOLS = {"modbus-tcp": "Modbus-TCP", "modbus-rtu": "Modbus-RTU", "s7": "ISO-on-TCP", "opcua": "OPC-UA"}
 _CLOUDS = {"mqtt": "Standard MQTT", "aws-iot": "AWS IoT", "iotgo": "IoTgo"}
 
 
