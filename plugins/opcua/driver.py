@@ -3,8 +3,8 @@
 ``mode: poll`` reads the controller's nodes every cycle, as many per Read request as the server
 allows (its MaxNodesPerRead, learnt on connecting). ``mode: subscribe`` creates one subscription
 with a monitored item per node; the server sends what changed (sampled every
-``sampling_interval``, past ``deadband``) and each cycle hands the poller the latest value of
-every node, with no request on the wire. Either way a value carries the server's source
+``sampling_interval``, past ``deadband``) and each cycle hands the poller the values that came
+since the last one, with no request on the wire. Either way a value carries the server's source
 timestamp and status: a Bad status is the measure's error, an Uncertain one a value with
 ``quality: uncertain``.
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
-from asyncua.common.subscription import DataChangeNotif, Subscription
+from asyncua.common.subscription import DataChangeEvent, OverflowPolicy, StatusChangeEvent, Subscription
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from cryptography import x509
 
@@ -141,10 +141,21 @@ class UaSession:
     async def _subscribe(self, client: Client, plan: OpcUaPlan) -> _Subscription:
         created = _Subscription(plan.nodes)
         interval_ms = self.args.publishing_interval * 1000
+        subscription = await self._call(client.create_subscription(
+            interval_ms, None, queue_maxsize=max(1000, 4 * len(plan.nodes)), overflow=OverflowPolicy.DROP_OLDEST))
+        created.start(subscription)
+        try:
+            await self._monitor(subscription, created, plan)
+        except BaseException:
+            created.stop()  # a subscription half made is none: the next cycle makes it again
+            raise
+        await created.first_values(self.timeout + 2 * self.args.publishing_interval)
+        return created
+
+    async def _monitor(self, subscription: Subscription, created: _Subscription, plan: OpcUaPlan) -> None:
+        """Create a monitored item per node, as many per request as a Read takes."""
         sampling_ms = (self.args.sampling_interval if self.args.sampling_interval is not None
                        else self.args.publishing_interval) * 1000
-        subscription = await self._call(client.create_subscription(interval_ms, created))
-        created.subscription = subscription
         for start in range(0, len(plan.nodes), plan.max_nodes):
             batch = list(enumerate(plan.nodes[start:start + plan.max_nodes], start))
             requests = []
@@ -158,8 +169,6 @@ class UaSession:
             for request, outcome in zip(requests, results, strict=True):
                 if isinstance(outcome, ua.StatusCode):
                     created.refused[request.RequestedParameters.ClientHandle] = f"the server refused it: {outcome.name}"
-        await created.first_values(self.timeout + 2 * self.args.publishing_interval)
-        return created
 
     async def write(self, point: Point, value: Any) -> None:
         """Write one value as the node's own built-in type; the server's refusal names its status."""
@@ -177,7 +186,10 @@ class UaSession:
 
     async def close(self) -> None:
         """End the session (bounded by the timeout); never raises."""
-        client, self._client, self._subscription = self._client, None, None
+        client, self._client = self._client, None
+        if self._subscription is not None:
+            self._subscription.stop()
+            self._subscription = None
         if client is not None:
             await _quietly_disconnect(client, self.timeout)
 
@@ -206,27 +218,44 @@ class UaSession:
 
 
 class _Subscription:
-    """The monitored items of one plan and the latest value the server sent for each."""
+    """The monitored items of one plan and the latest value the server sent for each.
+
+    asyncua queues what each publish brings (its iterator mode: no task per value, as its
+    callback mode costs); a consumer task keeps the newest value per item and which items changed.
+    A cycle takes only those (the first one takes every item, or why it has none), so its cost
+    follows the changes, not the item count: an unchanged value keeps its reading, and its time.
+    """
 
     def __init__(self, nodes: list[Node]) -> None:
         self.latest: dict[int, ua.DataValue] = {}  # by client handle: the node's index in the plan
+        self.changed: set[int] = set()  # handles whose value came since the last cycle took them
         self.refused: dict[int, str] = {}
+        self._taken_once = False
         self.lost = ""
-        self.subscription: Subscription | None = None
         self._expected = len(nodes)
         self._complete = asyncio.Event()
+        self._consumer: asyncio.Task[None] | None = None
 
-    def datachange_notification(self, _node: Any, _value: Any, data: DataChangeNotif) -> None:
-        """Keep the value the server sent (asyncua calls this on the event loop)."""
-        handle = data.subscription_data.client_handle
-        if handle is not None:
-            self.latest[handle] = data.monitored_item.Value
-            if len(self.latest) + len(self.refused) >= self._expected:
-                self._complete.set()
+    def start(self, subscription: Subscription) -> None:
+        """Take the subscription's notifications from now on."""
+        self._consumer = asyncio.create_task(self._consume(subscription), name="opcua-subscription")
 
-    def status_change_notification(self, status: ua.StatusChangeNotification) -> None:
-        """The server ended the subscription (or the connection went): the next cycle reconnects."""
-        self.lost = status.Status.name
+    def stop(self) -> None:
+        """Stop taking notifications (the session is closing)."""
+        if self._consumer is not None:
+            self._consumer.cancel()
+
+    async def _consume(self, subscription: Subscription) -> None:
+        latest, changed = self.latest, self.changed
+        async for event in subscription:
+            if isinstance(event, DataChangeEvent):
+                item = event.data.monitored_item
+                latest[item.ClientHandle] = item.Value
+                changed.add(item.ClientHandle)
+                if not self._complete.is_set() and len(latest) + len(self.refused) >= self._expected:
+                    self._complete.set()
+            elif isinstance(event, StatusChangeEvent):  # the server ended the subscription: reconnect
+                self.lost = event.notification.Status.name
 
     async def first_values(self, patience: float) -> None:
         """Wait until every item has sent its first value (or ``patience`` s), so the first cycle
@@ -237,14 +266,19 @@ class _Subscription:
             await asyncio.wait_for(self._complete.wait(), patience)
 
     def collect(self, plan: OpcUaPlan, result: ReadResult, variants: dict[str, str]) -> None:
-        """Put every node's latest value (or why it has none) into ``result``."""
-        latest, refused = self.latest, self.refused
-        for handle, node in enumerate(plan.nodes):
+        """Put the values that came since the last cycle into ``result`` (the first cycle: every
+        node's value, or why it has none)."""
+        latest, changed = self.latest, self.changed
+        handles = list(changed) if self._taken_once else range(len(plan.nodes))
+        changed.clear()
+        self._taken_once = True
+        for handle in handles:
+            node = plan.nodes[handle]
             value = latest.get(handle)
             if value is not None:
                 record(node, value, result, variants)
             else:
-                fail(node, refused.get(handle, "the server has sent no value yet"), result)
+                fail(node, self.refused.get(handle, "the server has sent no value yet"), result)
 
 
 def record(node: Node, data: ua.DataValue, result: ReadResult, variants: dict[str, str]) -> None:

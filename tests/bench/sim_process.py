@@ -2,6 +2,8 @@
 
     python -m tests.bench.sim_process modbus PORT TAGS
     python -m tests.bench.sim_process s7 PORT TAGS
+    python -m tests.bench.sim_process opcua PORT TAGS          values pinned
+    python -m tests.bench.sim_process opcua-moving PORT TAGS   every value changes every second
     python -m tests.bench.sim_process plant PORT TAGS    one-register tags with clocks (end-to-end bench)
 """
 
@@ -10,18 +12,29 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from gateway.southbound import DataType
 from gateway_plugins.modbus.simserver import ModbusSimServer
+from gateway_plugins.opcua.simserver import OpcUaSimServer
 from gateway_plugins.s7.simserver import S7SimServer
-from tests.bench.tags import CLOCK_EVERY, clock_now, modbus_tags, plant_tags, s7_tags
+from tests.bench.tags import CLOCK_EVERY, clock_now, modbus_tags, opcua_tags, plant_tags, s7_tags
 
 
 async def _serve(kind: str, port: int, count: int) -> None:
     if kind == "plant":
         await _serve_plant(port, count)
         return
-    if kind == "modbus":
+    server: ModbusSimServer | S7SimServer | OpcUaSimServer
+    if kind.startswith("opcua"):
+        moving = kind == "opcua-moving"
+        points = opcua_tags(count, (DataType.DOUBLE,)) if moving else opcua_tags(count)  # a moving DOUBLE moves
+        server = OpcUaSimServer(points, "127.0.0.1", port, moving=lambda _p: moving, period=1.0)
+        if moving:  # every value changes every second: no pins
+            await server.start()
+            print("ready", flush=True)
+            await asyncio.Event().wait()
+    elif kind == "modbus":
         points = modbus_tags(count)
-        server: ModbusSimServer | S7SimServer = ModbusSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
+        server = ModbusSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
     else:
         points = s7_tags(count)
         server = S7SimServer(points, "127.0.0.1", port, moving=lambda _p: False)

@@ -14,6 +14,12 @@ def modbus_tags(count: int) -> list[Point]:
     return [Point(f"t{i}", f"4{2 * i + 1:05d}", DataType.FLOAT if i % 2 else DataType.DINT) for i in range(count)]
 
 
+def opcua_tags(count: int, kinds: tuple[DataType, ...] = (DataType.DOUBLE, DataType.DINT, DataType.BOOL)
+               ) -> list[Point]:
+    """``count`` numeric nodes ``ns=2;i=1..count``, of ``kinds`` in turn (DOUBLEs, DINTs and BOOLs)."""
+    return [Point(f"t{i}", f"ns=2;i={i + 1}", kinds[i % len(kinds)]) for i in range(count)]
+
+
 def s7_tags(count: int) -> list[Point]:
     """``count`` tags spread evenly over DB1, DB2 and DB3, mixing REAL, INT, DINT and BOOL."""
     points = []

@@ -9,16 +9,31 @@ import pytest
 
 from gateway_plugins.modbus.planning import narrow as modbus_narrow
 from gateway_plugins.s7.planning import narrow as s7_narrow
-from tests.bench.bench_southbound import _bench, _report
-from tests.bench.tags import modbus_tags, s7_tags
+from tests.bench.bench_southbound import (
+    _bench,
+    _delivery_report,
+    _one_node_per_read,
+    _one_request_per_tag,
+    _report,
+    _subscription_bench,
+)
+from tests.bench.tags import modbus_tags, opcua_tags, s7_tags
 
 
 async def test_benchmark_runs_on_small_tag_sets() -> None:
-    modbus = await _bench("modbus", "modbus-tcp", modbus_tags(300), modbus_narrow, {}, 2, 1)
-    s7 = await _bench("s7", "s7", s7_tags(300), s7_narrow, {}, 2, 1)
+    modbus = await _bench("modbus", "modbus-tcp", modbus_tags(300), _one_request_per_tag(modbus_narrow), {}, 2, 1)
+    s7 = await _bench("s7", "s7", s7_tags(300), _one_request_per_tag(s7_narrow), {}, 2, 1)
+    opcua = await _bench("opcua", "opcua", opcua_tags(300), _one_node_per_read, {"max_nodes_per_read": 100}, 2, 1)
     assert [run.requests for run in modbus] == [5, 300]  # 600 registers in blocks of at most 125
     assert s7[0].requests == 3 and s7[1].requests == 300  # one range per DB at a 480-byte PDU
-    assert "planned is" in _report([modbus, s7])
+    assert [run.requests for run in opcua] == [3, 300]
+    assert "planned is" in _report([modbus, s7, opcua])
+
+
+async def test_subscription_benchmark_counts_the_values_that_changed() -> None:
+    subscribed, polled = await _subscription_bench(200, 2.5)
+    assert subscribed.changed > 200 and polled.changed > 200  # every value changes every second
+    assert "subscription takes" in _delivery_report(subscribed, polled)
 
 
 async def test_outbox_benchmark_pieces_run(tmp_path: Path) -> None:
