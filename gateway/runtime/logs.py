@@ -35,7 +35,7 @@ def setup_logging(level: str = "info", log_file: Path | None = None) -> None:
     quiet_device_libraries(level)
 
 
-DEVICE_LIBRARIES = ("pymodbus", "snap7", "s7", "asyncua")
+DEVICE_LIBRARIES = ("pymodbus", "snap7", "s7", "asyncua", "pylogix")
 
 
 def quiet_device_libraries(level: str) -> None:

@@ -14,6 +14,7 @@ _BUILTIN = {
     "modbus-rtu": "gateway_plugins.modbus.driver:ModbusRtuDriver",
     "s7": "gateway_plugins.s7.driver:S7Driver",
     "opcua": "gateway_plugins.opcua.driver:OpcUaDriver",
+    "ethernet-ip": "gateway_plugins.logix.driver:LogixDriver",
     "simulator": "gateway_plugins.simulator.driver:SimulatorDriver",
 }
 

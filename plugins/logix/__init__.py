@@ -1,0 +1,1 @@
+"""EtherNet/IP driver for Rockwell Logix controllers (pylogix)."""
