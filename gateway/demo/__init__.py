@@ -22,8 +22,13 @@ async def run_demo(config: LoadedConfig, duration: float | None = None) -> None:
     servers = simulators_for(config)
     brokers: list[MosquittoBroker] = []
     try:
-        for label, server in servers:
-            await server.start()
+        for label, server in list(servers):
+            try:
+                await server.start()
+            except (OSError, RuntimeError) as exc:  # e.g. its port is taken: the gateway still runs, and says so
+                log.error("simulated PLC %s could not start: %s", label, exc)
+                servers.remove((label, server))
+                continue
             log.info("simulated PLC %s started", label)
         for cloud in config.model.clouds:
             if cloud.type == "mqtt" and cloud.host in LOOPBACK and not cloud.uses_tls:
@@ -45,7 +50,10 @@ async def run_demo(config: LoadedConfig, duration: float | None = None) -> None:
             asyncio.get_running_loop().call_later(duration, gateway.request_stop)
         await gateway.run()
     finally:
-        for _label, server in servers:
-            await server.stop()
+        for label, server in servers:
+            try:
+                await server.stop()
+            except Exception:  # one simulator failing to stop must not leave the others running
+                log.exception("simulated PLC %s did not stop cleanly", label)
         for broker in brokers:
             await asyncio.to_thread(broker.close)

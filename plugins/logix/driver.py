@@ -100,20 +100,24 @@ class LogixDriver(Driver[LogixPlan, LogixArgs]):
         responses = await self._call(plc, plc.Read, requests) if requests else []
         self._check_link(plc)
         result = ReadResult()
+        missing = []
         for entry, response in zip(entries, responses, strict=True):
             status = str(response.Status)
             if status != "Success":
                 for point in entry.points:
                     result.errors[point.name] = f"the controller says: {status}"
                 if status in _REJECTING:
-                    plan.rejected.add(entry.address)
-                    result.newly_rejected.update((p.name, status) for p in entry.points)
+                    missing.append((entry, status))
                 continue
             for point in entry.points:
                 try:
                     result.values[point.name] = codec.decode(point, response.Value)
                 except ValueError as exc:
                     result.errors[point.name] = str(exc)
+        if result.values:  # it serves other tags, so these are not in its program: stop asking for them
+            for entry, status in missing:
+                plan.rejected.add(entry.address)
+                result.newly_rejected.update((p.name, status) for p in entry.points)
         return result
 
     async def write(self, point: Point, value: Any) -> None:

@@ -1,7 +1,7 @@
 """A simulated Logix controller: cpppo's EtherNet/IP server serving Logix-style tags, for the demo
 and the tests.
 
-cpppo runs in its own process (``python -m cpppo.server.enip``) with a tag for each point's base
+cpppo runs in its own process (``cpppo_child.py``, which ends with its parent) with a tag for each point's base
 tag: an atomic tag of the point's type, an array long enough for every element the points name,
 a DINT for a bit of an integer. Values are set and read back through the protocol (a pylogix
 client), so the simulator is a real EtherNet/IP peer; read-only points move with time unless
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -57,8 +59,8 @@ class LogixSimServer:
 
     async def start(self) -> None:
         """Start cpppo's server and wait until it answers."""
-        command = [sys.executable, "-m", "cpppo.server.enip", "--address", f"{self.host}:{self.port}",
-                   *(f"{name}={kind}" for name, kind in self._tags.items())]
+        command = [sys.executable, "-m", "gateway_plugins.logix.cpppo_child", str(os.getpid()),
+                   "--address", f"{self.host}:{self.port}", *(f"{name}={kind}" for name, kind in self._tags.items())]
         self._process = await asyncio.to_thread(subprocess.Popen, command, stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL)
         await asyncio.to_thread(self._wait_until_listening)
@@ -131,9 +133,21 @@ class LogixSimServer:
             if self._process is not None and self._process.poll() is not None:
                 raise RuntimeError(f"cpppo's EtherNet/IP server exited with {self._process.returncode}")
             with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.5):
-                return
+                if self._serves_its_tags():
+                    return
             time.sleep(0.1)
         raise RuntimeError(f"cpppo's EtherNet/IP server did not listen on {self.host}:{self.port}")
+
+
+    def _serves_its_tags(self) -> bool:
+        """Return True once a tag reads: cpppo listens before it has set its tags up."""
+        probe = PLC(self.host, 0, 2.0, port=self.port)
+        try:
+            return str(probe.Read(next(iter(self._tags)).split("[")[0]).Status) == "Success"
+        except (OSError, struct.error, IndexError):
+            return False
+        finally:
+            probe.Close()
 
 
 def _tag_definitions(points: Sequence[Point]) -> dict[str, str]:

@@ -86,6 +86,21 @@ async def test_a_tag_the_controller_lacks_is_bad_alone_and_left_out(plc: LogixSi
     assert plan.connection_size == 504
 
 
+async def test_a_controller_that_knows_none_of_the_tags_is_asked_again(plc: LogixSimServer) -> None:
+    """Not one tag answering is no proof the tags are missing (a program still loading, a wrong
+    slot): nothing is left out, and the cycle fails rather than passing as a read of nothing."""
+    driver = LogixDriver(f"127.0.0.1:{plc.port}", 2.0, LogixArgs())
+    plan = LogixDriver.plan([Point("Ghost", "NoSuchTag", DataType.DINT)], driver.args)
+    try:
+        await driver.connect()
+        for _ in range(2):
+            result = await driver.read(plan)
+            assert result.errors == {"Ghost": "the controller says: Path destination unknown"}
+            assert result.newly_rejected == {} and not plan.rejected
+    finally:
+        await driver.close()
+
+
 async def test_a_controller_that_stops_and_comes_back_is_reported_once_each_way(
         caplog: pytest.LogCaptureFixture) -> None:
     port = free_port()
