@@ -17,7 +17,9 @@ from gateway.scripting.compiler import compile_script
 _PROTOCOLS = {"iso-on-tcp": "s7", "snap7": "s7", "s7": "s7", "siemens s7": "s7", "s7-200smart": "s7",
               "s7-1200": "s7", "s7-1500": "s7", "s7-300": "s7", "s7-400": "s7",
               "modbus-tcp": "modbus-tcp", "modbus tcp": "modbus-tcp", "modbus-rtu": "modbus-rtu",
-              "modbus rtu": "modbus-rtu", "opc-ua": "opcua", "opcua": "opcua", "opc ua": "opcua", "opc_ua": "opcua"}
+              "modbus rtu": "modbus-rtu", "opc-ua": "opcua", "opcua": "opcua", "opc ua": "opcua", "opc_ua": "opcua",
+              "ethernet/ip": "ethernet-ip", "ethernet-ip": "ethernet-ip", "enip": "ethernet-ip",
+              "ab ethernet/ip": "ethernet-ip", "ab-eip": "ethernet-ip", "logix": "ethernet-ip"}
 _CLOUDS = {"standard mqtt": "mqtt", "mqtt": "mqtt", "aws iot": "aws-iot", "aws-iot": "aws-iot"}
 _UPLOAD = {"periodic": "periodic", "onchange": "onchange", "never": "never"}
 _COMBINE = {"none": "none", "": "none", "and": "and", "&&": "and", "or": "or", "||": "or"}
@@ -90,6 +92,10 @@ def _controllers(items: list[dict[str, Any]], report: list[str]) -> tuple[list[d
                         "tsap_remote": str(args.get("remoteTsap", args.get("tsapRemote", "02.01")))}
         elif protocol == "opcua":
             controller["endpoint"], ours = _opcua(controller["endpoint"], args, name, report)
+        elif protocol == "ethernet-ip":
+            if ":" not in controller["endpoint"]:
+                controller["endpoint"] += ":44818"
+            ours = {"slot": int(args.get("slot", args.get("cpuSlot", 0)))}
         elif "slave" in args or "unitId" in args:
             ours = {"unit_id": int(args.get("slave", args.get("unitId", 1)))}
         if protocol == "modbus-rtu":

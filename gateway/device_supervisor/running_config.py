@@ -13,7 +13,8 @@ from typing import Any
 from gateway.config import GatewayConfig
 from gateway.config.identity import global_parameters
 
-_PROTOCOLS = {"modbus-tcp": "Modbus-TCP", "modbus-rtu": "Modbus-RTU", "s7": "ISO-on-TCP", "opcua": "OPC-UA"}
+_PROTOCOLS = {"modbus-tcp": "Modbus-TCP", "modbus-rtu": "Modbus-RTU", "s7": "ISO-on-TCP", "opcua": "OPC-UA",
+              "ethernet-ip": "EtherNet/IP"}
 _CLOUDS = {"mqtt": "Standard MQTT", "aws-iot": "AWS IoT", "iotgo": "IoTgo"}
 
 

@@ -38,6 +38,8 @@ class LogixArgs(DriverArgs):
     slot: int = Field(0, ge=0, le=17, description="the controller's slot in the chassis (0 for CompactLogix)")
     connection: Literal["auto", "small", "large"] = Field(
         "auto", description="Forward Open size: auto tries large (4002 bytes) then small (504)")
+    multi_service: bool = Field(True, description="pack tags into Multiple Service Packets (off: one tag a "
+                                                  "request, for controllers without them, e.g. Micro800)")
 
 
 class LogixDriver(Driver[LogixPlan, LogixArgs]):
@@ -67,7 +69,7 @@ class LogixDriver(Driver[LogixPlan, LogixArgs]):
     @classmethod
     def plan(cls, points: Sequence[Point], args: LogixArgs) -> LogixPlan:
         """Pack the tags into requests (for the small connection until the controller grants more)."""
-        return plan_reads(points, _CONNECTION_SIZES[args.connection] or SMALL_CONNECTION)
+        return plan_reads(points, _CONNECTION_SIZES[args.connection] or SMALL_CONNECTION, args.multi_service)
 
     def describe_plan(self, plan: LogixPlan) -> str:
         """Summarise the plan."""
@@ -97,7 +99,10 @@ class LogixDriver(Driver[LogixPlan, LogixArgs]):
         plan.fit(plc.ConnectionSize)
         entries = [e for e in plan.entries if e.address not in plan.rejected]
         requests = [[e.address.tag, e.address.count] for e in entries]
-        responses = await self._call(plc, plc.Read, requests) if requests else []
+        if plan.multi_service:
+            responses = await self._call(plc, plc.Read, requests) if requests else []
+        else:
+            responses = [await self._call(plc, plc.Read, tag, count) for tag, count in requests]
         self._check_link(plc)
         result = ReadResult()
         missing = []

@@ -50,6 +50,7 @@ class LogixPlan(ReadPlan):
 
     entries: list[Entry]
     connection_size: int = SMALL_CONNECTION
+    multi_service: bool = True  # False: one tag a request, for controllers without Multiple Service Packets
     request_count: int = 0
     rejected: set[TagAddress] = field(default_factory=set)  # tags the controller does not have: not read again
 
@@ -71,7 +72,7 @@ class LogixPlan(ReadPlan):
         current: list[Entry] = []
         sent, received = _REQUEST_HEADER, _REPLY_HEADER
         for entry in self.entries:
-            if entry.address.count > 1:  # an array read goes alone
+            if entry.address.count > 1 or not self.multi_service:  # an array read goes alone
                 packets.append([entry])
                 continue
             sent += entry.request_bytes + 2
@@ -87,13 +88,14 @@ class LogixPlan(ReadPlan):
         return packets
 
 
-def plan_reads(points: Sequence[Point], connection_size: int = SMALL_CONNECTION) -> LogixPlan:
+def plan_reads(points: Sequence[Point], connection_size: int = SMALL_CONNECTION,
+               multi_service: bool = True) -> LogixPlan:
     """Build the plan: one entry per distinct tag and count, in the order the measures name them."""
     entries: dict[TagAddress, Entry] = {}
     for point in points:
         address = check_point(point)
         entries.setdefault(address, Entry(address)).points.append(point)
-    return LogixPlan(list(entries.values()), connection_size)
+    return LogixPlan(list(entries.values()), connection_size, multi_service)
 
 
 def _path_bytes(tag: str) -> int:

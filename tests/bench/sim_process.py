@@ -2,6 +2,7 @@
 
     python -m tests.bench.sim_process modbus PORT TAGS
     python -m tests.bench.sim_process s7 PORT TAGS
+    python -m tests.bench.sim_process logix PORT TAGS          cpppo's EtherNet/IP server
     python -m tests.bench.sim_process opcua PORT TAGS          values pinned
     python -m tests.bench.sim_process opcua-moving PORT TAGS   every value changes every second
     python -m tests.bench.sim_process plant PORT TAGS    one-register tags with clocks (end-to-end bench)
@@ -13,18 +14,22 @@ import asyncio
 import sys
 
 from gateway.southbound import DataType
+from gateway_plugins.logix.simserver import LogixSimServer
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from gateway_plugins.opcua.simserver import OpcUaSimServer
 from gateway_plugins.s7.simserver import S7SimServer
-from tests.bench.tags import CLOCK_EVERY, clock_now, modbus_tags, opcua_tags, plant_tags, s7_tags
+from tests.bench.tags import CLOCK_EVERY, clock_now, logix_tags, modbus_tags, opcua_tags, plant_tags, s7_tags
 
 
 async def _serve(kind: str, port: int, count: int) -> None:
     if kind == "plant":
         await _serve_plant(port, count)
         return
-    server: ModbusSimServer | S7SimServer | OpcUaSimServer
-    if kind.startswith("opcua"):
+    server: ModbusSimServer | S7SimServer | OpcUaSimServer | LogixSimServer
+    if kind == "logix":
+        points = logix_tags(count)
+        server = LogixSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
+    elif kind.startswith("opcua"):
         moving = kind == "opcua-moving"
         points = opcua_tags(count, (DataType.DOUBLE,)) if moving else opcua_tags(count)  # a moving DOUBLE moves
         server = OpcUaSimServer(points, "127.0.0.1", port, moving=lambda _p: moving, period=1.0)

@@ -20,6 +20,11 @@ def opcua_tags(count: int, kinds: tuple[DataType, ...] = (DataType.DOUBLE, DataT
     return [Point(f"t{i}", f"ns=2;i={i + 1}", kinds[i % len(kinds)]) for i in range(count)]
 
 
+def logix_tags(count: int) -> list[Point]:
+    """``count`` controller tags ``T0``, ``T1``...: DINTs and REALs in turn."""
+    return [Point(f"t{i}", f"T{i}", DataType.FLOAT if i % 2 else DataType.DINT) for i in range(count)]
+
+
 def s7_tags(count: int) -> list[Point]:
     """``count`` tags spread evenly over DB1, DB2 and DB3, mixing REAL, INT, DINT and BOOL."""
     points = []

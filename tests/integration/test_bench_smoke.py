@@ -14,10 +14,11 @@ from tests.bench.bench_southbound import (
     _delivery_report,
     _one_node_per_read,
     _one_request_per_tag,
+    _one_tag_per_request,
     _report,
     _subscription_bench,
 )
-from tests.bench.tags import modbus_tags, opcua_tags, s7_tags
+from tests.bench.tags import logix_tags, modbus_tags, opcua_tags, s7_tags
 
 
 async def test_benchmark_runs_on_small_tag_sets() -> None:
@@ -26,8 +27,10 @@ async def test_benchmark_runs_on_small_tag_sets() -> None:
     opcua = await _bench("opcua", "opcua", opcua_tags(300), _one_node_per_read, {"max_nodes_per_read": 100}, 2, 1)
     assert [run.requests for run in modbus] == [5, 300]  # 600 registers in blocks of at most 125
     assert s7[0].requests == 3 and s7[1].requests == 300  # one range per DB at a 480-byte PDU
+    logix = await _bench("logix", "ethernet-ip", logix_tags(60), _one_tag_per_request, {}, 2, 1)
     assert [run.requests for run in opcua] == [3, 300]
-    assert "planned is" in _report([modbus, s7, opcua])
+    assert [run.requests for run in logix] == [1, 60]  # 60 tags fit one large connection's request
+    assert "planned is" in _report([modbus, s7, opcua, logix])
 
 
 async def test_subscription_benchmark_counts_the_values_that_changed() -> None:

@@ -41,6 +41,18 @@ def test_an_opc_ua_controller_and_its_nodeids_come_across(tmp_path: Path) -> Non
                for line in imported.report)
 
 
+def test_an_ethernet_ip_controller_and_its_tags_come_across(tmp_path: Path) -> None:
+    export = _export([{"protocol": "EtherNet/IP", "name": "L83", "endpoint": "10.0.0.50", "args": {"slot": 2}}],
+                     [{"name": "Speed", "ctrlName": "L83", "group": "default", "dataType": "FLOAT",
+                       "addr": "Line1.Motor.Speed"},
+                      {"name": "Count", "ctrlName": "L83", "group": "default", "dataType": "DINT",
+                       "addr": "Program:Main.Counter"}])
+    model = _accepted(import_cfg(export).config, tmp_path)
+    (l83,) = model.controllers
+    assert (l83.protocol, l83.endpoint, l83.args) == ("ethernet-ip", "10.0.0.50:44818", {"slot": 2})
+    assert [m.address for m in model.measures] == ["Line1.Motor.Speed", "Program:Main.Counter"]
+
+
 def test_a_protocol_we_do_not_read_is_reported_with_its_measures(tmp_path: Path) -> None:
     export = _export([{"protocol": "IEC 61850", "name": "Relay", "endpoint": "10.0.0.9:102"}],
                      [{"name": "I", "ctrlName": "Relay", "group": "default", "dataType": "FLOAT", "addr": "x"}])
