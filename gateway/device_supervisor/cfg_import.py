@@ -19,7 +19,9 @@ _PROTOCOLS = {"iso-on-tcp": "s7", "snap7": "s7", "s7": "s7", "siemens s7": "s7",
               "modbus-tcp": "modbus-tcp", "modbus tcp": "modbus-tcp", "modbus-rtu": "modbus-rtu",
               "modbus rtu": "modbus-rtu", "opc-ua": "opcua", "opcua": "opcua", "opc ua": "opcua", "opc_ua": "opcua",
               "ethernet/ip": "ethernet-ip", "ethernet-ip": "ethernet-ip", "enip": "ethernet-ip",
-              "ab ethernet/ip": "ethernet-ip", "ab-eip": "ethernet-ip", "logix": "ethernet-ip"}
+              "ab ethernet/ip": "ethernet-ip", "ab-eip": "ethernet-ip", "logix": "ethernet-ip",
+              "mc 3e": "mc-3e", "mc-3e": "mc-3e", "mc3e": "mc-3e", "mc 3e binary": "mc-3e",
+              "mitsubishi mc 3e": "mc-3e", "melsec-q": "mc-3e", "mc protocol": "mc-3e"}
 _CLOUDS = {"standard mqtt": "mqtt", "mqtt": "mqtt", "aws iot": "aws-iot", "aws-iot": "aws-iot"}
 _UPLOAD = {"periodic": "periodic", "onchange": "onchange", "never": "never"}
 _COMBINE = {"none": "none", "": "none", "and": "and", "&&": "and", "or": "or", "||": "or"}
@@ -92,6 +94,9 @@ def _controllers(items: list[dict[str, Any]], report: list[str]) -> tuple[list[d
                         "tsap_remote": str(args.get("remoteTsap", args.get("tsapRemote", "02.01")))}
         elif protocol == "opcua":
             controller["endpoint"], ours = _opcua(controller["endpoint"], args, name, report)
+        elif protocol == "mc-3e":
+            series = str(args.get("plcType", args.get("series", "Q"))).upper()
+            ours = {"series": "iQ-R" if series.endswith("R") else "L" if series.startswith("L") else "Q"}
         elif protocol == "ethernet-ip":
             if ":" not in controller["endpoint"]:
                 controller["endpoint"] += ":44818"

@@ -14,7 +14,7 @@ from gateway.config import GatewayConfig
 from gateway.config.identity import global_parameters
 
 _PROTOCOLS = {"modbus-tcp": "Modbus-TCP", "modbus-rtu": "Modbus-RTU", "s7": "ISO-on-TCP", "opcua": "OPC-UA",
-              "ethernet-ip": "EtherNet/IP"}
+              "ethernet-ip": "EtherNet/IP", "mc-3e": "MC 3E"}
 _CLOUDS = {"mqtt": "Standard MQTT", "aws-iot": "AWS IoT", "iotgo": "IoTgo"}
 
 

@@ -15,6 +15,7 @@ _BUILTIN = {
     "s7": "gateway_plugins.s7.driver:S7Driver",
     "opcua": "gateway_plugins.opcua.driver:OpcUaDriver",
     "ethernet-ip": "gateway_plugins.logix.driver:LogixDriver",
+    "mc-3e": "gateway_plugins.melsec.driver:MelsecDriver",
     "simulator": "gateway_plugins.simulator.driver:SimulatorDriver",
 }
 

@@ -68,11 +68,12 @@ def test_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
         reader.join(5)
     text = "".join(output)
     records = json.loads(message.payload)
-    assert [r["Device"] for r in records] == ["PLC1", "S7-1200", "MES", "L83"]
+    assert [r["Device"] for r in records] == ["PLC1", "S7-1200", "MES", "L83", "Q03"]
     assert set(records[0]["Data"]) == {"Temp", "Pressure", "Flow", "PumpOn", "Setpoint"}
     assert set(records[2]["Data"]) == {"OvenTemp", "Batch", "Recipe"}  # the OPC UA server's, by subscription
     assert set(records[3]["Data"]) == {"ConveyorSpeed", "Parts", "Jam"}  # the Logix controller's
-    for expected in ("polling PLC1", "polling S7-1200", "polling MES", "polling L83",
+    assert set(records[4]["Data"]) == {"PressForce", "Strokes", "Guard"}  # the MELSEC CPU's
+    for expected in ("polling PLC1", "polling S7-1200", "polling MES", "polling L83", "polling Q03",
                      "web UI on http://127.0.0.1:", "-> awsiot/test",
                      "stopped;"):
         assert expected in text, f"'{expected}' missing from the demo's console:\n{text}"

@@ -33,7 +33,7 @@ def test_broken_config_lists_every_problem(case: str, capsys: pytest.CaptureFixt
 
 def test_the_default_config_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "-c", str(REPO / "config.yaml")]) == 0
-    assert "OK (4 controller(s), 15 measure(s)" in capsys.readouterr().out
+    assert "OK (5 controller(s), 18 measure(s)" in capsys.readouterr().out
 
 
 def test_missing_file_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

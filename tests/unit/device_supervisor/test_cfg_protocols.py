@@ -53,6 +53,17 @@ def test_an_ethernet_ip_controller_and_its_tags_come_across(tmp_path: Path) -> N
     assert [m.address for m in model.measures] == ["Line1.Motor.Speed", "Program:Main.Counter"]
 
 
+def test_an_mc_3e_controller_and_its_devices_come_across(tmp_path: Path) -> None:
+    export = _export([{"protocol": "MC 3E", "name": "R04", "endpoint": "10.0.0.61:5000", "args": {"plcType": "iQ-R"}},
+                      {"protocol": "MC 3E", "name": "Q03", "endpoint": "10.0.0.60:5000"}],
+                     [{"name": "Force", "ctrlName": "R04", "group": "default", "dataType": "FLOAT", "addr": "D100"},
+                      {"name": "Guard", "ctrlName": "Q03", "group": "default", "dataType": "BIT", "addr": "X1A"}])
+    model = _accepted(import_cfg(export).config, tmp_path)
+    assert [(c.protocol, c.args) for c in model.controllers] == [("mc-3e", {"series": "iQ-R"}),
+                                                                 ("mc-3e", {"series": "Q"})]
+    assert [m.address for m in model.measures] == ["D100", "X1A"]
+
+
 def test_a_protocol_we_do_not_read_is_reported_with_its_measures(tmp_path: Path) -> None:
     export = _export([{"protocol": "IEC 61850", "name": "Relay", "endpoint": "10.0.0.9:102"}],
                      [{"name": "I", "ctrlName": "Relay", "group": "default", "dataType": "FLOAT", "addr": "x"}])
