@@ -1,7 +1,8 @@
 """Southbound benchmark: planned block reads against one request per tag, in one run.
 
 Modbus TCP: 5,000 tags over 10,000 holding registers of a pymodbus server. S7: 2,000 tags over
-three DBs of a python-snap7 server. Logix: 500 tags of cpppo's EtherNet/IP server, packed into
+three DBs of a python-snap7 server. MELSEC: 5,000 tags over 10,000 D devices of the simulated
+MC 3E CPU. Logix: 500 tags of cpppo's EtherNet/IP server, packed into
 Multiple Service Packets against one tag a request. OPC UA: 2,000 nodes of asyncua's server, batched Reads against
 one node per Read; and 10,000 monitored items changing every second, delivered by subscription,
 against polling the same nodes. Each server runs in its own process, so ``process_time`` is the
@@ -26,10 +27,11 @@ from gateway.core.latest import LatestValues
 from gateway.southbound import DataType, Point, driver_for, parse_args
 from gateway.southbound.blocks import BlockPlan
 from gateway_plugins.logix.planning import LogixPlan
+from gateway_plugins.melsec.planning import narrow as melsec_narrow
 from gateway_plugins.modbus.planning import narrow as modbus_narrow
 from gateway_plugins.opcua.planning import OpcUaPlan
 from gateway_plugins.s7.planning import narrow as s7_narrow
-from tests.bench.tags import logix_tags, modbus_tags, opcua_tags, s7_tags
+from tests.bench.tags import logix_tags, melsec_tags, modbus_tags, opcua_tags, s7_tags
 from tests.conftest import REPO, free_port
 
 
@@ -190,6 +192,7 @@ async def main() -> None:
     runs = [
         await _bench("modbus", "modbus-tcp", modbus_tags(5000), _one_request_per_tag(modbus_narrow), {}, 40, 2),
         await _bench("s7", "s7", s7_tags(2000), _one_request_per_tag(s7_narrow), {}, 40, 2),
+        await _bench("melsec", "mc-3e", melsec_tags(5000), _one_request_per_tag(melsec_narrow), {}, 40, 2),
         await _bench("opcua", "opcua", opcua_tags(2000), _one_node_per_read, {}, 20, 1),
         await _bench("logix", "ethernet-ip", logix_tags(500), _one_tag_per_request, {}, 5, 1),
     ]

@@ -3,6 +3,7 @@
     python -m tests.bench.sim_process modbus PORT TAGS
     python -m tests.bench.sim_process s7 PORT TAGS
     python -m tests.bench.sim_process logix PORT TAGS          cpppo's EtherNet/IP server
+    python -m tests.bench.sim_process melsec PORT TAGS         an MC 3E binary CPU
     python -m tests.bench.sim_process opcua PORT TAGS          values pinned
     python -m tests.bench.sim_process opcua-moving PORT TAGS   every value changes every second
     python -m tests.bench.sim_process plant PORT TAGS    one-register tags with clocks (end-to-end bench)
@@ -15,18 +16,31 @@ import sys
 
 from gateway.southbound import DataType
 from gateway_plugins.logix.simserver import LogixSimServer
+from gateway_plugins.melsec.simserver import MelsecSimServer
 from gateway_plugins.modbus.simserver import ModbusSimServer
 from gateway_plugins.opcua.simserver import OpcUaSimServer
 from gateway_plugins.s7.simserver import S7SimServer
-from tests.bench.tags import CLOCK_EVERY, clock_now, logix_tags, modbus_tags, opcua_tags, plant_tags, s7_tags
+from tests.bench.tags import (
+    CLOCK_EVERY,
+    clock_now,
+    logix_tags,
+    melsec_tags,
+    modbus_tags,
+    opcua_tags,
+    plant_tags,
+    s7_tags,
+)
 
 
 async def _serve(kind: str, port: int, count: int) -> None:
     if kind == "plant":
         await _serve_plant(port, count)
         return
-    server: ModbusSimServer | S7SimServer | OpcUaSimServer | LogixSimServer
-    if kind == "logix":
+    server: ModbusSimServer | S7SimServer | OpcUaSimServer | LogixSimServer | MelsecSimServer
+    if kind == "melsec":
+        points = melsec_tags(count)
+        server = MelsecSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
+    elif kind == "logix":
         points = logix_tags(count)
         server = LogixSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
     elif kind.startswith("opcua"):

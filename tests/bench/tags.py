@@ -25,6 +25,11 @@ def logix_tags(count: int) -> list[Point]:
     return [Point(f"t{i}", f"T{i}", DataType.FLOAT if i % 2 else DataType.DINT) for i in range(count)]
 
 
+def melsec_tags(count: int) -> list[Point]:
+    """``count`` tags over ``2 * count`` D devices from D0: FLOATs and DINTs, two words each."""
+    return [Point(f"t{i}", f"D{2 * i}", DataType.FLOAT if i % 2 else DataType.DINT) for i in range(count)]
+
+
 def s7_tags(count: int) -> list[Point]:
     """``count`` tags spread evenly over DB1, DB2 and DB3, mixing REAL, INT, DINT and BOOL."""
     points = []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway_plugins.melsec.planning import narrow as melsec_narrow
 from gateway_plugins.modbus.planning import narrow as modbus_narrow
 from gateway_plugins.s7.planning import narrow as s7_narrow
 from tests.bench.bench_southbound import (
@@ -18,7 +19,7 @@ from tests.bench.bench_southbound import (
     _report,
     _subscription_bench,
 )
-from tests.bench.tags import logix_tags, modbus_tags, opcua_tags, s7_tags
+from tests.bench.tags import logix_tags, melsec_tags, modbus_tags, opcua_tags, s7_tags
 
 
 async def test_benchmark_runs_on_small_tag_sets() -> None:
@@ -29,8 +30,10 @@ async def test_benchmark_runs_on_small_tag_sets() -> None:
     assert s7[0].requests == 3 and s7[1].requests == 300  # one range per DB at a 480-byte PDU
     logix = await _bench("logix", "ethernet-ip", logix_tags(60), _one_tag_per_request, {}, 2, 1)
     assert [run.requests for run in opcua] == [3, 300]
+    melsec = await _bench("melsec", "mc-3e", melsec_tags(600), _one_request_per_tag(melsec_narrow), {}, 2, 1)
     assert [run.requests for run in logix] == [1, 60]  # 60 tags fit one large connection's request
-    assert "planned is" in _report([modbus, s7, opcua, logix])
+    assert [run.requests for run in melsec] == [2, 600]  # 1,200 words in reads of at most 960
+    assert "planned is" in _report([modbus, s7, opcua, logix, melsec])
 
 
 async def test_subscription_benchmark_counts_the_values_that_changed() -> None:
