@@ -2,11 +2,11 @@
 
 from gateway.core.source import Quality, SourceStamp
 
-from .driver import AnyDriver, Driver, DriverArgs, ReadPlan, SerialLine, parse_args, split_host_port
+from .driver import AnyDriver, BrowseEntry, Driver, DriverArgs, ReadPlan, SerialLine, parse_args, split_host_port
 from .points import ByteOrder, DataType, Point, ReadResult
 from .registry import available_protocols, driver_for
 
 __all__ = [
-    "AnyDriver", "ByteOrder", "DataType", "Driver", "DriverArgs", "Point", "Quality", "ReadPlan", "ReadResult",
-    "SerialLine", "SourceStamp", "available_protocols", "driver_for", "parse_args", "split_host_port",
+    "AnyDriver", "BrowseEntry", "ByteOrder", "DataType", "Driver", "DriverArgs", "Point", "Quality", "ReadPlan",
+    "ReadResult", "SerialLine", "SourceStamp", "available_protocols", "driver_for", "parse_args", "split_host_port",
 ]

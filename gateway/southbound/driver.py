@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from .points import Point, ReadResult
+from .points import DataType, Point, ReadResult
 
 
 class DriverArgs(BaseModel):
@@ -41,6 +41,17 @@ class SerialLine:
     bits: int = 8
     parity: str = "N"
     stopbits: int = 1
+
+
+@dataclass(frozen=True)
+class BrowseEntry:
+    """One thing a device has: its address, its name, whether it holds more things (``folder``)
+    or a value, and for a value the measure type that would read it (None if none fits)."""
+
+    address: str
+    name: str
+    folder: bool
+    type: DataType | None = None
 
 
 PlanT = TypeVar("PlanT", bound=ReadPlan)
@@ -125,6 +136,13 @@ class Driver(ABC, Generic[PlanT, ArgsT]):
     def describe_plan(self, plan: PlanT) -> str:
         """Return a one-line summary of ``plan`` for the log."""
         return f"{plan.request_count} request(s)"
+
+    can_browse: ClassVar[bool] = False  # True: the device lists what it has (OPC UA's address space)
+
+    async def browse(self, address: str | None) -> list[BrowseEntry]:
+        """List what the device has under ``address`` (None: its top), on a connected driver, so
+        that measures can be picked instead of typed; only drivers with ``can_browse`` do."""
+        raise NotImplementedError(f"{self.protocol} devices cannot be browsed")
 
 
 AnyDriver = Driver[Any, Any]  # a driver of any protocol, as the poller and the registry hold one

@@ -18,6 +18,7 @@ from aiohttp import web
 from . import (
     routes_alarms,
     routes_auth,
+    routes_browse,
     routes_config,
     routes_history,
     routes_measures,
@@ -42,8 +43,8 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 def build_api() -> Api:
     """Return the table of every API endpoint."""
     api = Api()
-    for module in (routes_auth, routes_status, routes_config, routes_measures, routes_scripts, routes_settings,
-                   routes_history, routes_alarms):
+    for module in (routes_auth, routes_status, routes_config, routes_browse, routes_measures, routes_scripts,
+                   routes_settings, routes_history, routes_alarms):
         module.register(api)
     return api
 

@@ -21,6 +21,11 @@ VARIANT_OF = {  # the measure's type -> the OPC UA built-in type of the same siz
     DataType.ULONG: "UInt64", DataType.LONG: "Int64", DataType.FLOAT: "Float", DataType.DOUBLE: "Double",
     DataType.STRING: "String",
 }
+MEASURE_OF = {  # an OPC UA built-in type's numeric id (ns=0) -> the measure type that reads it
+    1: DataType.BOOL, 2: DataType.SINT, 3: DataType.BYTE, 4: DataType.INT, 5: DataType.WORD, 6: DataType.DINT,
+    7: DataType.DWORD, 8: DataType.LONG, 9: DataType.ULONG, 10: DataType.FLOAT, 11: DataType.DOUBLE,
+    12: DataType.STRING, 13: DataType.STRING, 21: DataType.STRING,  # String, DateTime, LocalizedText
+}
 _NUMBER_VARIANTS = {"Byte", "SByte", "UInt16", "Int16", "UInt32", "Int32", "UInt64", "Int64", "Float", "Double",
                     "Boolean"}
 _TEXT_VARIANTS = {"String", "LocalizedText", "DateTime", "Guid", "ByteString", "QualifiedName", "NodeId"}

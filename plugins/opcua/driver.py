@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from gateway.core.errors import ConnectError
-from gateway.southbound import Driver, DriverArgs, Point, ReadResult, SerialLine
+from gateway.southbound import BrowseEntry, Driver, DriverArgs, Point, ReadResult, SerialLine
 
 from .addresses import check_point
 from .planning import OpcUaPlan, plan_reads
@@ -80,6 +80,7 @@ class OpcUaDriver(Driver[OpcUaPlan, OpcUaArgs]):
                      "nsu=urn:plant:line1;s=Temp: namespace by URI", "ns=1;g=<GUID>, ns=1;b=<base64>: GUID, opaque",
                      "i=2258: namespace 0")
     simulator = "gateway_plugins.opcua.simserver:simulate"
+    can_browse = True
     args_model = OpcUaArgs
     args: OpcUaArgs
 
@@ -148,6 +149,10 @@ class OpcUaDriver(Driver[OpcUaPlan, OpcUaArgs]):
     async def write(self, point: Point, value: Any) -> None:
         """Write one value as the node's own built-in type; the server's refusal names its status."""
         await self._open().write(point, value)
+
+    async def browse(self, address: str | None) -> list[BrowseEntry]:
+        """List the children of a node (default: the Objects folder), with a measure type for each variable."""
+        return await self._open().browse(address)
 
     async def close(self) -> None:
         """End the session (bounded by the timeout); never raises."""

@@ -20,10 +20,10 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from cryptography import x509
 
 from gateway.core.errors import ConnectError, DeviceRejected, DriverError, RequestTimeout
-from gateway.southbound import Point, Quality, ReadResult, SourceStamp
+from gateway.southbound import BrowseEntry, DataType, Point, Quality, ReadResult, SourceStamp
 
 from . import codec
-from .addresses import check_point
+from .addresses import check_point, parse_address
 from .planning import Node, OpcUaPlan
 
 if TYPE_CHECKING:
@@ -184,6 +184,35 @@ class UaSession:
         if not status.is_good():
             raise DeviceRejected(f"the server refused the write: {status.name} ({status.doc})")
 
+    async def browse(self, address: str | None) -> list[BrowseEntry]:
+        """List the children of a node (default: the Objects folder), with a measure type for each
+        variable: the one matching its DataType, None when none does (a structure, say)."""
+        client = self._live_client()
+        if address is None:
+            node_id: ua.NodeId | str = ua.NodeId(ua.Int32(ua.ObjectIds.ObjectsFolder))
+        else:
+            node_id = self._node_id(Node(address, parse_address(address)))
+            if isinstance(node_id, str):
+                raise DeviceRejected(node_id)
+        children = await self._call(client.get_node(node_id).get_children_descriptions())
+        variables = [child for child in children if child.NodeClass == ua.NodeClass.Variable]
+        types = await self._call(client.uaclient.read_attributes([_plain(c.NodeId) for c in variables],
+                                                                 ua.AttributeIds.DataType)) if variables else []
+        type_of = {id(child): _measure_type(data) for child, data in zip(variables, types, strict=True)}
+        return [BrowseEntry(self._lasting_address(_plain(child.NodeId)),
+                            str(child.DisplayName.Text or child.BrowseName.Name),
+                            child.NodeClass != ua.NodeClass.Variable, type_of.get(id(child)))
+                for child in children if child.NodeClass in (ua.NodeClass.Object, ua.NodeClass.Variable)]
+
+    def _lasting_address(self, node_id: ua.NodeId) -> str:
+        """Return a NodeId's address with its namespace by URI (``nsu=``) beyond the standard ones:
+        an index may change when the server restarts, its URI does not."""
+        text = node_id.to_string()
+        uris = {index: uri for uri, index in self._namespaces.items()}
+        if node_id.NamespaceIndex >= 2 and node_id.NamespaceIndex in uris and text.startswith("ns="):
+            return f"nsu={uris[node_id.NamespaceIndex]};{text.split(';', 1)[1]}"
+        return text
+
     async def close(self) -> None:
         """End the session (bounded by the timeout); never raises."""
         client, self._client = self._client, None
@@ -307,6 +336,19 @@ def fail(node: Node, reason: str, result: ReadResult) -> None:
     """Mark every measure on ``node`` bad with ``reason``."""
     for point in node.points:
         result.errors[point.name] = reason
+
+
+def _plain(node_id: ua.NodeId) -> ua.NodeId:
+    """Return a browse result's node id as a plain NodeId (it comes as an ExpandedNodeId)."""
+    return ua.NodeId(node_id.Identifier, node_id.NamespaceIndex, node_id.NodeIdType)
+
+
+def _measure_type(data: ua.DataValue) -> DataType | None:
+    """Return the measure type that reads a variable of the built-in type ``data`` names."""
+    type_id = data.Value.Value if data.Value is not None else None
+    if not isinstance(type_id, ua.NodeId) or type_id.NamespaceIndex != 0 or not isinstance(type_id.Identifier, int):
+        return None
+    return codec.MEASURE_OF.get(type_id.Identifier)
 
 
 def _monitored_item(node_id: ua.NodeId, handle: int, sampling_ms: float, deadband: float

@@ -17,7 +17,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.conftest import Subscriber
+from gateway.southbound import DataType, Point
+from gateway_plugins.opcua.simserver import OpcUaSimServer
+from tests.conftest import Subscriber, free_port
 from tests.web.conftest import PASSWORD, WebGateway
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -228,3 +230,38 @@ async def test_the_overview_says_why_a_script_is_paused_and_when_it_runs_again(
     await expect(scripts).to_contain_text("ZeroDivisionError")
     await expect(scripts).to_contain_text("runs again at")
     await _shot(page, artifacts, "12-overview-paused-script")
+
+
+async def test_an_opc_ua_server_is_browsed_and_a_value_becomes_a_measure(
+        web_gateway: WebGateway, browser: Browser, artifacts: Path) -> None:
+    server = OpcUaSimServer([Point("Oven", "ns=2;s=Oven.Temp", DataType.DOUBLE),
+                             Point("Batch", "nsu=urn:plant:mes;s=Batch.Name", DataType.STRING, length=16)],
+                            "127.0.0.1", free_port(), moving=lambda _p: False)
+    server.set_value("Oven", 181.5)
+    await server.start()
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        await _set_up(page, web_gateway)
+        client = await web_gateway.logged_in()
+        try:
+            status, answer = await client.call("POST", "/config/controllers", {
+                "name": "MES", "protocol": "opcua", "endpoint": server.url, "timeout": 2.0})
+            assert status == 200, answer
+            status, answer = await client.call("GET", "/controllers/PLC1/browse")
+            assert status == 400 and "cannot be browsed" in answer["error"]  # Modbus has no address space
+        finally:
+            await client.close()
+        await page.get_by_role("link", name="Controllers").click()
+        await page.locator("[data-browse=MES]").click()
+        browsed = page.locator("[data-browse-table=MES]")
+        await browsed.locator("tr", has_text="Simulated").get_by_role("button", name="Open").click()
+        row = browsed.locator("tr[data-address='nsu=urn:plant:mes;s=Batch.Name']")  # by URI, not index
+        await expect(row).to_contain_text("STRING")
+        await browsed.locator("tr", has_text="Oven.Temp").get_by_role("button", name="Add measure").click()
+        await expect(page.get_by_text("Added measure 'Oven'")).to_be_visible()
+        await _shot(page, artifacts, "13-browse-opc-ua")
+        await page.get_by_role("link", name="Measures").click()
+        await expect(page.locator("tr[data-key='MES/Oven'] td.value")).to_have_text("181.5", timeout=15_000)
+    finally:
+        await page.close()
+        await server.stop()

@@ -43,7 +43,13 @@ export async function renderSection(block, section) {
     h("div", { class: "toolbar" }, h("button", { type: "button", onclick: () => edit(null), "data-add": section }, `Add`)),
     report, formSlot, table);
 
+  let browsable = new Set();
+
   async function load() {
+    if (section === "controllers") {
+      try { protocols ??= await api("GET", "/protocols"); } catch (error) { showFailure(report, error); return; }
+      browsable = new Set(protocols.filter((p) => p.can_browse).map((p) => p.protocol));
+    }
     let items;
     try { items = await api("GET", `/config/${section}`); } catch (error) { showFailure(report, error); return; }
     const columns = ["name", ...SUMMARY[section]];
@@ -52,6 +58,9 @@ export async function renderSection(block, section) {
         columns.map((c) => h("td", {}, item[c] === undefined ? "" : typeof item[c] === "object" ? JSON.stringify(item[c]) : String(item[c]))),
         h("td", {}, h("button", { type: "button", onclick: () => edit(item) }, "Edit"),
           section === "clouds" ? h("button", { type: "button", onclick: () => certificates(item) }, "Certificates") : null,
+          section === "controllers" && browsable.has(item.protocol)
+            ? h("button", { type: "button", onclick: () => browse(item, null, []), "data-browse": item.name }, "Browse")
+            : null,
           h("button", { type: "button", class: "danger", onclick: () => remove(item) }, "Delete")))));
     if (!items.length) table.append(h("tr", {}, h("td", { colspan: columns.length + 1, class: "muted" }, "None yet.")));
   }
@@ -79,6 +88,42 @@ export async function renderSection(block, section) {
       edit(item, typed);
     });
     formSlot.replaceChildren(h("h3", {}, item ? `Edit ${item.name}` : `Add to ${TITLES[section]}`), form.element);
+  }
+
+  // What the device has under a node: folders open, values become measures with one click.
+  async function browse(controller, node, trail) {
+    const result = h("div");
+    formSlot.replaceChildren(h("h3", {}, `Browse ${controller.name}`), result);
+    let answer;
+    try {
+      const query = node ? `?node=${encodeURIComponent(node.address)}` : "";
+      answer = await api("GET", `/controllers/${encodeURIComponent(controller.name)}/browse${query}`);
+    } catch (error) { showFailure(result, error); return; }
+    const path = [...trail, ...(node ? [node] : [])];
+    const crumbs = h("div", { class: "toolbar" },
+      h("button", { type: "button", onclick: () => browse(controller, null, []) }, "Top"),
+      path.map((step, index) => h("button", { type: "button", onclick: () => browse(controller, step, path.slice(0, index)) },
+        step.name)),
+      h("button", { type: "button", onclick: () => formSlot.replaceChildren() }, "Close"));
+    const note = h("div");
+    const rows = answer.items.map((entry) => h("tr", { dataset: { address: entry.address } },
+      h("td", {}, entry.name), h("td", {}, entry.address), h("td", {}, entry.folder ? "folder" : entry.type || "—"),
+      h("td", {}, entry.folder
+        ? h("button", { type: "button", onclick: () => browse(controller, entry, path) }, "Open")
+        : entry.type ? h("button", { type: "button", onclick: () => addMeasure(controller, entry, note) }, "Add measure")
+          : h("span", { class: "muted" }, "no measure type reads it"))));
+    result.replaceChildren(crumbs, note, h("table", { "data-browse-table": controller.name },
+      h("tr", {}, ["name", "address", "type", ""].map((c) => h("th", {}, c))), ...rows));
+  }
+
+  async function addMeasure(controller, entry, note) {
+    try {
+      const groups = await api("GET", "/config/groups");
+      const name = entry.name.replace(/[^A-Za-z0-9_.-]/g, "_");
+      await api("POST", "/config/measures", { name, controller: controller.name, group: groups[0].name,
+        address: entry.address, type: entry.type, ...(entry.type === "STRING" ? { length: 32 } : {}) });
+      note.replaceChildren(notice("ok", `Added measure '${name}' (${entry.address}) to group ${groups[0].name}.`));
+    } catch (error) { showFailure(note, error); }
   }
 
   async function remove(item) {
