@@ -5,19 +5,17 @@ comes back."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.collect import ControllerPoller
-from gateway.config.schema import Controller, Measure
+from gateway.config.schema import Controller
 from gateway.core.errors import BadAnswer
-from gateway.core.latest import LatestValues
 from gateway.southbound import DataType, Point
 from gateway_plugins.logix.driver import LogixArgs, LogixDriver
 from gateway_plugins.logix.simserver import LogixSimServer
 from tests.conftest import free_port
+from tests.integration.device_outage import outage_is_reported_once_each_way
 
 POINTS = [
     Point("Speed", "Line1.Motor.Speed", DataType.FLOAT),
@@ -104,32 +102,15 @@ async def test_a_controller_that_knows_none_of_the_tags_is_asked_again(plc: Logi
 async def test_a_controller_that_stops_and_comes_back_is_reported_once_each_way(
         caplog: pytest.LogCaptureFixture) -> None:
     port = free_port()
-    points = POINTS[:2]
-    plc = LogixSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
-    plc.set_value("Speed", 12.5)
-    await plc.start()
-    controller = Controller(name="L83", protocol="ethernet-ip", endpoint=f"127.0.0.1:{port}", timeout=0.5)
-    measures = [Measure(name=p.name, controller="L83", group="g", address=p.address, type=p.dtype) for p in points]
-    latest = LatestValues()
-    poller = ControllerPoller(controller, measures, LogixDriver(controller.endpoint, 0.5, LogixArgs()), latest)
-    caplog.set_level(logging.INFO, logger="gateway.collect")
-    try:
-        assert await poller.poll_once()
-        await plc.stop()
-        assert not await poller.poll_once()
-        assert not await poller.poll_once()
-        assert latest.get("L83", "Speed").status == 0
-        plc = LogixSimServer(points, "127.0.0.1", port, moving=lambda _p: False)
-        plc.set_value("Speed", 14.5)
+
+    async def start(value: float) -> LogixSimServer:
+        plc = LogixSimServer(POINTS[:2], "127.0.0.1", port, moving=lambda _p: False)
+        plc.set_value("Speed", value)
         await plc.start()
-        assert await poller.poll_once(), poller.health.last_error
-        assert (latest.get("L83", "Speed").value, latest.get("L83", "Speed").status) == (14.5, 1)
-    finally:
-        await poller.driver.close()
-        await plc.stop()
-    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.collect"]
-    assert sum("read failed" in line for line in lines) == 1
-    assert sum("reads recovered" in line for line in lines) == 1
+        return plc
+
+    controller = Controller(name="L83", protocol="ethernet-ip", endpoint=f"127.0.0.1:{port}", timeout=0.5)
+    await outage_is_reported_once_each_way(controller, POINTS[:2], "Speed", start, caplog)
 
 
 async def test_a_silent_controller_costs_the_timeout_not_the_gateway() -> None:

@@ -4,19 +4,17 @@ and comes back."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.collect import ControllerPoller
-from gateway.config.schema import Controller, Measure
+from gateway.config.schema import Controller
 from gateway.core.errors import BadAnswer
-from gateway.core.latest import LatestValues
 from gateway.southbound import DataType, Point
 from gateway_plugins.melsec.driver import MelsecArgs, MelsecDriver
 from gateway_plugins.melsec.simserver import MelsecSimServer
 from tests.conftest import free_port
+from tests.integration.device_outage import outage_is_reported_once_each_way
 
 POINTS = [
     Point("Temp", "D100", DataType.FLOAT), Point("Count", "D102", DataType.DINT),
@@ -94,28 +92,12 @@ async def test_a_cpu_that_answers_garbage_is_dropped_and_reconnected(cpu: Melsec
 
 async def test_a_cpu_that_stops_and_comes_back_is_reported_once_each_way(caplog: pytest.LogCaptureFixture) -> None:
     port = free_port()
-    cpu = MelsecSimServer(POINTS[:2], "127.0.0.1", port, moving=lambda _p: False)
-    cpu.set_value("Temp", 20.0)
-    await cpu.start()
-    controller = Controller(name="Q03", protocol="mc-3e", endpoint=f"127.0.0.1:{port}", timeout=0.5)
-    measures = [Measure(name=p.name, controller="Q03", group="g", address=p.address, type=p.dtype)
-                for p in POINTS[:2]]
-    latest = LatestValues()
-    poller = ControllerPoller(controller, measures, MelsecDriver(controller.endpoint, 0.5, MelsecArgs()), latest)
-    caplog.set_level(logging.INFO, logger="gateway.collect")
-    try:
-        assert await poller.poll_once()
-        await cpu.stop()
-        assert not await poller.poll_once()
-        assert not await poller.poll_once()
+
+    async def start(value: float) -> MelsecSimServer:
         cpu = MelsecSimServer(POINTS[:2], "127.0.0.1", port, moving=lambda _p: False)
-        cpu.set_value("Temp", 23.0)
+        cpu.set_value("Temp", value)
         await cpu.start()
-        assert await poller.poll_once(), poller.health.last_error
-        assert (latest.get("Q03", "Temp").value, latest.get("Q03", "Temp").status) == (23.0, 1)
-    finally:
-        await poller.driver.close()
-        await cpu.stop()
-    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.collect"]
-    assert sum("read failed" in line for line in lines) == 1
-    assert sum("reads recovered" in line for line in lines) == 1
+        return cpu
+
+    controller = Controller(name="Q03", protocol="mc-3e", endpoint=f"127.0.0.1:{port}", timeout=0.5)
+    await outage_is_reported_once_each_way(controller, POINTS[:2], "Temp", start, caplog)

@@ -5,7 +5,6 @@ and a server that stops and comes back."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,15 +12,14 @@ from typing import Any
 
 import pytest
 
-from gateway.collect import ControllerPoller
-from gateway.config.schema import Controller, Measure
+from gateway.config.schema import Controller
 from gateway.core.errors import ConnectError, DeviceRejected
-from gateway.core.latest import LatestValues
 from gateway.core.source import Quality
 from gateway.southbound import DataType, Point
 from gateway_plugins.opcua.driver import OpcUaArgs, OpcUaDriver
 from gateway_plugins.opcua.simserver import OpcUaSimServer
 from tests.conftest import free_port
+from tests.integration.device_outage import outage_is_reported_once_each_way
 from tests.tls_certs import opcua_application
 
 GUID = "09087e75-8e5e-499b-954f-f2a9603db28a"
@@ -142,36 +140,17 @@ async def test_a_subscription_delivers_changes_past_the_deadband(server: OpcUaSi
 async def test_a_server_that_stops_and_comes_back_is_reported_once_each_way(
         mode: str, caplog: pytest.LogCaptureFixture) -> None:
     port = free_port()
-    server = OpcUaSimServer(POINTS[:2], "127.0.0.1", port, moving=lambda _p: False)
-    server.set_value("Temp", 20.0)
-    await server.start()
+
+    async def start(value: float) -> OpcUaSimServer:
+        server = OpcUaSimServer(POINTS[:2], "127.0.0.1", port, moving=lambda _p: False)
+        server.set_value("Temp", value)
+        await server.start()
+        return server
+
     controller = Controller(name="MES", protocol="opcua", endpoint=f"opc.tcp://127.0.0.1:{port}", timeout=0.5,
                             args={"mode": mode, "publishing_interval": 0.05})
-    measures = [Measure(name="Temp", controller="MES", group="g", address="ns=2;s=Line1.Temp", type="FLOAT")]
-    latest = LatestValues()
-    driver = OpcUaDriver(controller.endpoint, controller.timeout, OpcUaArgs(mode=mode, publishing_interval=0.05))
-    poller = ControllerPoller(controller, measures, driver, latest)
-    caplog.set_level(logging.INFO, logger="gateway.collect")
-    try:
-        assert await poller.poll_once()
-        assert latest.get("MES", "Temp").value == 20.0
-        await server.stop()
-        await asyncio.sleep(2.5)  # the session's watchdog notices
-        assert not await poller.poll_once()
-        assert not await poller.poll_once()
-        assert latest.get("MES", "Temp").status == 0
-        server = OpcUaSimServer(POINTS[:2], "127.0.0.1", port, moving=lambda _p: False)
-        server.set_value("Temp", 23.0)
-        await server.start()
-        assert await poller.poll_once(), poller.health.last_error
-        reading = latest.get("MES", "Temp")
-        assert (reading.value, reading.status) == (23.0, 1)
-    finally:
-        await poller.driver.close()
-        await server.stop()
-    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.collect"]
-    assert sum("read failed" in line for line in lines) == 1
-    assert sum("reads recovered" in line for line in lines) == 1
+    await outage_is_reported_once_each_way(controller, POINTS[:1], "Temp", start, caplog,
+                                           notice_after=2.5)  # the session's watchdog notices
 
 
 async def test_sign_and_encrypt_with_a_user_and_password(tmp_path: Path) -> None:
