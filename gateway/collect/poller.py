@@ -153,7 +153,10 @@ class ControllerPoller:
         """
         measure = self.measures[measure_name]
         point = measure_point(measure, self.controller)
-        raw = to_raw(measure, accepted_input(point, value))
+        accepted = accepted_input(point, value)
+        if isinstance(accepted, list) and measure.transform is not None:
+            raise ValueError(f"{measure_name} has a transform, which applies to single values, not to an array")
+        raw = to_raw(measure, accepted)
         if measure.transform is not None and isinstance(raw, float) and point.dtype.struct_code not in ("f", "d"):
             raw = round(raw)  # an integer register behind a scaling transform takes the nearest step
         raw = checked_value(point, raw)

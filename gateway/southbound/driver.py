@@ -77,6 +77,7 @@ class Driver(ABC, Generic[PlanT, ArgsT]):
     endpoint_example: ClassVar[str] = "192.168.1.10:502"
     address_forms: ClassVar[tuple[str, ...]] = ()
     simulator: ClassVar[str] = ""
+    can_browse: ClassVar[bool] = False  # True: the device lists what it has (OPC UA's address space)
 
     def __init__(self, endpoint: str, timeout: float, args: ArgsT, serial: SerialLine | None = None) -> None:
         self.endpoint = endpoint
@@ -136,8 +137,6 @@ class Driver(ABC, Generic[PlanT, ArgsT]):
     def describe_plan(self, plan: PlanT) -> str:
         """Return a one-line summary of ``plan`` for the log."""
         return f"{plan.request_count} request(s)"
-
-    can_browse: ClassVar[bool] = False  # True: the device lists what it has (OPC UA's address space)
 
     async def browse(self, address: str | None) -> list[BrowseEntry]:
         """List what the device has under ``address`` (None: its top), on a connected driver, so

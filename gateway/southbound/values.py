@@ -3,7 +3,8 @@
 A write that cannot fit is refused with the reason, never truncated or wrapped around. What a
 cloud may send: a bit takes true/false or 0/1; a number type takes a JSON number, or a string
 holding a plain decimal number ("43", "-1.5", "2e3"), as dashboards often send; it never takes
-true/false (``true`` is not 1), nor "nan", "inf", " 43" or "0x10".
+true/false (``true`` is not 1), nor "nan", "inf", " 43" or "0x10". A list (for an array: an
+OPC UA array node, a Logix ``Tag[0]{n}``) is checked element by element, up to 1,000 of them.
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ _DECIMAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", re.ASCII)
 _WHOLE = re.compile(r"-?\d+", re.ASCII)
 
 
+MAX_ELEMENTS = 1000
+
+
 def accepted_input(point: Point, value: Any) -> Any:
     """Return a value from outside (a cloud message, a script, the UI) as the engineering value it
     stands for, before any transform; raise ValueError for one the point's type does not take."""
+    if isinstance(value, list):
+        return [accepted_input(point, item) for item in _elements(value)]
     if point.dtype.is_bit:
         if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
             return bool(value)
@@ -48,6 +54,8 @@ def accepted_input(point: Point, value: Any) -> Any:
 
 def checked_value(point: Point, value: Any) -> Any:
     """Return ``value`` converted for ``point``'s type, or raise ValueError saying why it cannot be."""
+    if isinstance(value, list):
+        return [checked_value(point, item) for item in _elements(value)]
     dtype = point.dtype
     if dtype.is_bit:
         if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
@@ -74,6 +82,14 @@ def checked_value(point: Point, value: Any) -> Any:
     if not low <= integer <= high:
         raise ValueError(f"{value!r} is out of range for {dtype} ({low} to {high})")
     return integer
+
+
+def _elements(values: list[Any]) -> list[Any]:
+    if not 1 <= len(values) <= MAX_ELEMENTS:
+        raise ValueError(f"an array value has 1 to {MAX_ELEMENTS} elements, not {len(values)}")
+    if any(isinstance(item, list | dict) for item in values):
+        raise ValueError("an array value holds single values, not lists or objects")
+    return values
 
 
 def _number(value: Any) -> float:

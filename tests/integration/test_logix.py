@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.config.schema import Controller
+from gateway.collect import ControllerPoller
+from gateway.config.schema import Controller, Measure
 from gateway.core.errors import BadAnswer
+from gateway.core.latest import LatestValues
 from gateway.southbound import DataType, Point
 from gateway_plugins.logix.driver import LogixArgs, LogixDriver
 from gateway_plugins.logix.simserver import LogixSimServer
@@ -126,3 +128,19 @@ async def test_a_silent_controller_costs_the_timeout_not_the_gateway() -> None:
     finally:
         await driver.close()
         server.close()
+
+
+async def test_an_array_is_written_through_the_poller_with_its_checks(plc: LogixSimServer) -> None:
+    controller = Controller(name="L83", protocol="ethernet-ip", endpoint=f"127.0.0.1:{plc.port}", timeout=2.0)
+    measures = [Measure(name="Profile", controller="L83", group="g", address="Profile[0]{4}", type="FLOAT",
+                        access="rw"),
+                Measure(name="Recipe3", controller="L83", group="g", address="Recipe[3]", type="INT", access="rw")]
+    poller = ControllerPoller(controller, measures, LogixDriver(controller.endpoint, 2.0, LogixArgs()), LatestValues())
+    try:
+        await poller.write("Profile", [5, "6.5", 7.25, 8])  # a dashboard's JSON array, numbers as text too
+        with pytest.raises(ValueError, match="out of range"):
+            await poller.write("Recipe3", [1, 40_000])
+        assert await poller.poll_once()
+    finally:
+        await poller.driver.close()
+    assert poller.latest.get("L83", "Profile").value == [5.0, 6.5, 7.25, 8.0]

@@ -37,3 +37,15 @@ def test_values_a_point_refuses(point: Point, value: Any, said: str) -> None:
 def test_a_boolean_is_no_number_even_past_the_input_check() -> None:
     with pytest.raises(ValueError, match="true is not a number"):
         checked_value(WORD, True)
+
+
+def test_an_array_is_checked_element_by_element() -> None:
+    assert checked_value(WORD, accepted_input(WORD, [1, "2", 3])) == [1, 2, 3]
+    assert checked_value(BIT, accepted_input(BIT, [True, 0])) == [True, False]
+    with pytest.raises(ValueError, match="out of range"):
+        checked_value(WORD, [1, 70_000])
+    with pytest.raises(ValueError, match="not a number"):
+        accepted_input(FLOAT, [1.5, True])
+    for hostile in ([], [0] * 1001, [[1, 2]], [{"a": 1}]):
+        with pytest.raises(ValueError, match="array value"):
+            accepted_input(WORD, hostile)
