@@ -37,6 +37,12 @@ STDLIB_LEFT_OUT = {"test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ens
                    "distutils", "venv", "__phello__", "sitecustomize.py", "EXTERNALLY-MANAGED"}
 EXTENSIONS_LEFT_OUT = ("_test", "_ctypes_test", "xxlimited", "_xxtestfuzz", "_xxsubinterpreters", "_curses",
                        "readline", "nis", "ossaudiodev", "_dbm", "_gdbm", "_crypt")
+# parts of dependencies the gateway never runs on a device, with why: flash is the tight resource
+DEPENDENCY_PARTS_LEFT_OUT = {
+    "asyncua/server/standard_address_space": "the standard nodes of an OPC UA server (19 MB of generated code, "
+                                             "loaded only by Server.init): the gateway is an OPC UA client",
+    "pytz/zoneinfo": "pytz's time zone files: asyncua takes only its UTC, which needs none",
+}
 # glibc's own libraries find each other without help; patching them is not worth the risk
 GLIBC = ("ld-linux", "libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so", "libresolv.so")
 
@@ -60,6 +66,19 @@ def copy_interpreter(source: Path, dest: Path) -> None:
 
     shutil.copytree(source / "usr" / STDLIB, dest / STDLIB, symlinks=False, ignore=left_out,
                     ignore_dangling_symlinks=True)
+
+
+def leave_out_unused_parts(dest: Path) -> int:
+    """Remove the parts of dependencies listed in DEPENDENCY_PARTS_LEFT_OUT; return the bytes saved.
+    A part that is missing is an error: the dependency changed, and the list must be looked at."""
+    saved = 0
+    for part in DEPENDENCY_PARTS_LEFT_OUT:
+        folder = dest / SITE / part
+        if not folder.is_dir():
+            raise BuildError(f"{part} is not in the dependencies any more: update DEPENDENCY_PARTS_LEFT_OUT")
+        saved += sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+        shutil.rmtree(folder)
+    return saved
 
 
 def strip_dependencies(dest: Path, target: Target) -> int:
