@@ -75,6 +75,15 @@ class Controller(_Model):
     timeout: Positive = 2.0
     args: dict[str, Any] = {}
 
+    @property
+    def public_args(self) -> dict[str, Any]:
+        """Return the args a script may see: without a login secret or certificate files (an OPC
+        UA controller's), which only the driver and the saved file hold."""
+        return {key: value for key, value in self.args.items() if key not in PRIVATE_ARGS}
+
+
+PRIVATE_ARGS = frozenset({"password", "private_key", "certificate", "server_certificate"})
+
 
 class GainOffset(_Model):
     """``value = raw * gain + offset``."""

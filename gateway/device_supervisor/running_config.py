@@ -22,7 +22,7 @@ def running_config(model: GatewayConfig) -> dict[str, Any]:
     """Return the configuration as Device Supervisor names it."""
     return {
         "controllers": [{"name": c.name, "protocol": _PROTOCOLS.get(c.protocol, c.protocol), "endpoint": c.endpoint,
-                         "args": dict(c.args), "samplePeriod": c.sample_period, "expired": int(c.timeout * 1000)}
+                         "args": c.public_args, "samplePeriod": c.sample_period, "expired": int(c.timeout * 1000)}
                         for c in model.controllers],
         "measures": [_measure(m) for m in model.measures],
         "groups": [{"name": g.name, "uploadInterval": g.upload_interval, "enableHistory": int(g.history)}

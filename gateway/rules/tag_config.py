@@ -64,7 +64,7 @@ def _device(controller: Controller, model: GatewayConfig, protocol: str) -> dict
     args = controller.args
     device: dict[str, Any] = {"name": controller.name, "protocol": protocol, "endpoint": controller.endpoint,
                               "samplePeriod": controller.sample_period, "timeout": controller.timeout,
-                              "args": dict(args), "device_name": controller.name}
+                              "args": controller.public_args, "device_name": controller.name}
     if controller.protocol in ("modbus-tcp", "modbus-rtu"):
         device.update(slave=args.get("unit_id", 1), byte_order=str(args.get("byte_order", "abcd")))
     if controller.protocol == "modbus-rtu":

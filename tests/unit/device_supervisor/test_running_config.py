@@ -17,6 +17,9 @@ controllers:
   - {name: PLC1, protocol: modbus-tcp, endpoint: '10.0.0.5:502', args: {unit_id: 3, byte_order: cdab}}
   - {name: RTU1, protocol: modbus-rtu, endpoint: rs485, args: {unit_id: 7}}
   - {name: S7, protocol: s7, endpoint: '10.0.0.6:102', args: {rack: 0, slot: 2}}
+  - {name: MES, protocol: opcua, endpoint: 'opc.tcp://10.0.0.7:4840',
+     args: {security_mode: Sign, security_policy: Basic256Sha256, certificate: /etc/s3cret/app.der,
+            private_key: /etc/s3cret/app.pem, auth: username, username: opc, password: opc-s3cret-pw}}
 groups: [{name: g, upload_interval: 5}]
 measures:
   - {name: Temp, controller: PLC1, group: g, address: '40001', type: FLOAT, transform: {kind: gain_offset, gain: 0.1}}
@@ -52,7 +55,7 @@ def test_running_config_in_device_supervisors_names() -> None:
 
 def test_tag_config_in_device_supervisor_1x_names() -> None:
     config = tag_config(parse_config(CONFIG, REPO / "config.yaml").model)
-    plc, rtu, s7 = config["devices"]
+    plc, rtu, s7, _mes = config["devices"]
     assert (plc["device_name"], plc["protocol"], plc["ip"], plc["port"], plc["slave"], plc["byte_order"]) == (
         "PLC1", "ModbusTCP", "10.0.0.5", 502, 3, "cdab")
     assert (rtu["protocol"], rtu["serial"], rtu["baudrate"], rtu["parity"], rtu["slave"]) == (
