@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pytest
 
@@ -14,19 +13,29 @@ from gateway.collect import ControllerPoller
 from gateway.config.schema import Controller, Measure
 from gateway.core.latest import LatestValues
 from gateway.southbound import Point, driver_for, parse_args
-from gateway.southbound.simulation import SimServer
+from gateway.southbound.simulation import SimServer, simulator_of
 
 
 async def outage_is_reported_once_each_way(
-        controller: Controller, points: Sequence[Point], watched: str,
-        start: Callable[[Any], Awaitable[SimServer]], caplog: pytest.LogCaptureFixture, *,
+        controller: Controller, points: Sequence[Point], watched: str, caplog: pytest.LogCaptureFixture, *,
         notice_after: float = 0.0) -> None:
-    """Poll ``controller`` while ``start(value)`` (a started simulator with ``watched`` pinned at
-    ``value``) runs, stops and comes back; ``notice_after`` is how long the driver needs to notice."""
+    """Poll ``controller`` while its protocol's simulator (serving ``points``, ``watched`` pinned)
+    runs, stops and comes back; ``notice_after`` is how long the driver needs to notice."""
     measures = [Measure(name=p.name, controller=controller.name, group="g", address=p.address, type=p.dtype)
                 for p in points]
     driver_class = driver_for(controller.protocol)
-    driver = driver_class(controller.endpoint, controller.timeout, parse_args(driver_class, controller.args))
+    args = parse_args(driver_class, controller.args)
+    driver = driver_class(controller.endpoint, controller.timeout, args)
+    simulate = simulator_of(driver_class)
+    assert simulate is not None, f"{controller.protocol} has no simulator"
+    _host, port = driver_class.network_address(controller.endpoint)
+
+    async def start(value: float) -> SimServer:
+        server = simulate(points, port, args, lambda _p: False)
+        server.set_value(watched, value)
+        await server.start()
+        return server
+
     latest = LatestValues()
     poller = ControllerPoller(controller, measures, driver, latest)
     caplog.set_level(logging.INFO, logger="gateway.collect")

@@ -140,16 +140,9 @@ async def test_a_subscription_delivers_changes_past_the_deadband(server: OpcUaSi
 async def test_a_server_that_stops_and_comes_back_is_reported_once_each_way(
         mode: str, caplog: pytest.LogCaptureFixture) -> None:
     port = free_port()
-
-    async def start(value: float) -> OpcUaSimServer:
-        server = OpcUaSimServer(POINTS[:2], "127.0.0.1", port, moving=lambda _p: False)
-        server.set_value("Temp", value)
-        await server.start()
-        return server
-
     controller = Controller(name="MES", protocol="opcua", endpoint=f"opc.tcp://127.0.0.1:{port}", timeout=0.5,
                             args={"mode": mode, "publishing_interval": 0.05})
-    await outage_is_reported_once_each_way(controller, POINTS[:1], "Temp", start, caplog,
+    await outage_is_reported_once_each_way(controller, POINTS[:1], "Temp", caplog,
                                            notice_after=2.5)  # the session's watchdog notices
 
 
