@@ -96,7 +96,8 @@ class LogixDriver(Driver[LogixPlan, LogixArgs]):
     async def read(self, plan: LogixPlan) -> ReadResult:
         """Read every tag the controller has not refused, in multi-service requests."""
         plc = self._session.client
-        plan.fit(plc.ConnectionSize)
+        if plan.connection_size != plc.ConnectionSize:  # re-pack only when the controller granted another size
+            plan.fit(plc.ConnectionSize)
         entries = [e for e in plan.entries if e.address not in plan.rejected]
         requests = [[e.address.tag, e.address.count] for e in entries]
         if plan.multi_service:

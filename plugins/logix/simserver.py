@@ -63,7 +63,13 @@ class LogixSimServer:
                    "--address", f"{self.host}:{self.port}", *(f"{name}={kind}" for name, kind in self._tags.items())]
         self._process = await asyncio.to_thread(subprocess.Popen, command, stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL)
-        await asyncio.to_thread(self._wait_until_listening)
+        try:
+            await asyncio.to_thread(self._wait_until_listening)
+        except BaseException:  # a server that never came up is not left running
+            self._process.terminate()
+            await asyncio.to_thread(self._process.wait, 10)
+            self._process = None
+            raise
         self._client = PLC(self.host, 0, 5.0, port=self.port)
         now = time.time()
         await asyncio.to_thread(self._write_all, [(p, self._value(p, now)) for p, _ in self._points.values()])
