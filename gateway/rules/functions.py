@@ -50,8 +50,9 @@ class FunctionScheduler:
             await asyncio.sleep(self._function.period)
 
     async def _call_once(self) -> None:
-        outcome = await self._runner.call_function(function_key(self._function.name), self._context)
-        if outcome.error:
-            log.error("function %s failed: %s", self._function.name, outcome.error)
-            return
-        await self._writes.settle(outcome, self._context)
+        async with self._writes.in_flight.running():
+            outcome = await self._runner.call_function(function_key(self._function.name), self._context)
+            if outcome.error:
+                log.error("function %s failed: %s", self._function.name, outcome.error)
+                return
+            await self._writes.settle(outcome, self._context)

@@ -11,6 +11,7 @@ from gateway.collect.writes import PlcWriter
 from gateway.core.errors import StoreError
 from gateway.core.messages import CallContext
 from gateway.core.write_forms import WRITE_TIMED_OUT, shaped_results
+from gateway.rules.in_flight import CallsInFlight
 from gateway.scripting import CallOutcome, ScriptRunner
 from gateway.store import Outbox
 
@@ -20,8 +21,12 @@ log = logging.getLogger("gateway.scripts")
 class WriteApplier:
     """Carries out ``write_plc_values`` requests of successful calls, in order."""
 
-    def __init__(self, runner: ScriptRunner, outbox: Outbox, writer: PlcWriter) -> None:
+    def __init__(self, runner: ScriptRunner, outbox: Outbox, writer: PlcWriter,
+                 in_flight: CallsInFlight | None = None) -> None:
+        """``in_flight`` is where the rules mark each call they make and settle (the gateway's,
+        which a script's configuration change waits on)."""
         self._runner, self._outbox, self.writer = runner, outbox, writer
+        self.in_flight = in_flight or CallsInFlight()
 
     async def settle(self, outcome: CallOutcome, context: CallContext) -> None:
         """Commit a successful call's messages, then carry out its writes. Messages that cannot be

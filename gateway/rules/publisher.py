@@ -57,6 +57,10 @@ class RulePublisher:
                              if not rule.labels or label in rule.labels], alarm)
 
     async def _deliver(self, rules: list[tuple[PublishRule, CallContext]], data: PublishData) -> None:
+        async with self._writes.in_flight.running():
+            await self._run_and_commit(rules, data)
+
+    async def _run_and_commit(self, rules: list[tuple[PublishRule, CallContext]], data: PublishData) -> None:
         messages: list[OutgoingMessage] = []
         done: list[tuple[CallOutcome, CallContext]] = []
         for rule, context in rules:

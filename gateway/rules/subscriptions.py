@@ -110,13 +110,15 @@ class SubscriptionDispatcher:
         except ValueError:
             message = text
         log.info("function %s: message on %s (%d bytes)", name, topic, len(payload))
-        outcome = await self._runner.call_function(function_key(name), context, message)
-        if outcome.error:
-            log.error("function %s failed: %s", name, outcome.error)
-        await self._writes.settle(outcome, context)
+        async with self._writes.in_flight.running():
+            outcome = await self._runner.call_function(function_key(name), context, message)
+            if outcome.error:
+                log.error("function %s failed: %s", name, outcome.error)
+            await self._writes.settle(outcome, context)
 
     async def _handle(self, rule: str, context: CallContext, topic: str, payload: bytes) -> None:
         text = payload.decode("utf-8", errors="replace")
         log.info("%s: message on %s (%d bytes)", rule, topic, len(payload))
-        outcome = await self._runner.call_subscribe(subscribe_key(rule), topic, text, context)
-        await self._writes.settle(outcome, context)
+        async with self._writes.in_flight.running():
+            outcome = await self._runner.call_subscribe(subscribe_key(rule), topic, text, context)
+            await self._writes.settle(outcome, context)

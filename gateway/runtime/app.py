@@ -32,6 +32,7 @@ from gateway.config.references import device_measures
 from gateway.core.errors import CloudError, GatewayError
 from gateway.core.latest import LatestValues
 from gateway.rules.functions import FunctionScheduler
+from gateway.rules.in_flight import CallsInFlight
 from gateway.rules.outcomes import WriteApplier
 from gateway.rules.publisher import RulePublisher
 from gateway.rules.subscriptions import SubscriptionDispatcher
@@ -78,6 +79,7 @@ class Gateway:
         self._group: asyncio.TaskGroup | None = None  # while running: where a replaced poller starts
         self.part_failures: dict[str, str] = {}  # the last error of each part that failed and restarted
         self.uploaders: dict[str, GroupUploader] = {}  # by group, while running
+        self.script_calls = CallsInFlight()  # what a script's configuration change waits for
         self.script_services = ScriptServices(self)
         self.runner = ScriptRunner(send_now=self._send_now,
                                    queries={"values": lambda _args: self._recall(),
@@ -153,7 +155,7 @@ class Gateway:
         self.pollers = build_pollers(model, self.latest)
         components += [(f"poll:{poller.name}", _polling(poller)) for poller in self.pollers]
         self.plc_writer = PlcWriter(self.pollers)
-        writes = WriteApplier(self.runner, outbox, self.plc_writer)
+        writes = WriteApplier(self.runner, outbox, self.plc_writer, self.script_calls)
         variables, parameters = gateway_variables(model), global_parameters(model)
         dispatcher = SubscriptionDispatcher(self.config, self.runner, writes, variables, parameters)
         if model.subscribe or any(f.mode == "message" for f in model.functions):

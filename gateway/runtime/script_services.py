@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -35,6 +36,7 @@ Answer = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 MAX_RECORDED_SAMPLES = 100_000  # of a group's history read by one query_request
 MAX_VARIABLES = 1000
 MAX_VARIABLE_BYTES = 64 * 1024
+CALLS_SETTLE_SECONDS = 30.0  # a call's own limit, then its writes and their callbacks
 
 
 class ScriptServices:
@@ -221,8 +223,18 @@ class ScriptServices:
         log.info("a script changes the configuration: %s", ", ".join(
             [f"group {g} uploads every {s:g} s" for g, s in change.intervals.items()]
             + ([f"labels {change.labels}"] if change.labels is not None else [])))
-        self._start(apply(change.edit), "script config change")
+        self._start(self._after_calls_settle(functools.partial(apply, change.edit)), "script config change")
         return {"result": "success"}
+
+    async def _after_calls_settle(self, change: Callable[[], Awaitable[None]]) -> None:
+        """Run ``change`` once the calls under way (the one that asked among them) have ended and
+        committed what they published: the change restarts the gateway, which would cut them short."""
+        try:
+            async with asyncio.timeout(CALLS_SETTLE_SECONDS):
+                await self._gateway.script_calls.settled()
+        except TimeoutError:
+            log.warning("script calls still run after %g s; the configuration change is made now", CALLS_SETTLE_SECONDS)
+        await change()
 
     def _start(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run ``work`` once the running call lets go of the worker, keeping a reference to it."""

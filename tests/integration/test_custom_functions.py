@@ -106,6 +106,7 @@ async def test_a_message_function_runs_on_each_message_of_its_trigger_topic(
 
 
 CHANGE_CONFIG = """
+import time
 from quickfaas.config import get, set
 from quickfaas.remotebus import publish
 
@@ -121,6 +122,7 @@ def main(wizard_api):
         answer["update_group"] = wizard_api.update_group({"group_name": "g", "upload_interval": 30})
     except Exception as e:
         answer["update_group"] = str(e)
+    time.sleep(1)  # the restart the change makes waits for this call: what it publishes is not lost
     publish("fn/config", answer, 1)
 """
 
