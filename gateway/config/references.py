@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from gateway.core.errors import AddressError, Problem
 from gateway.core.publish_limits import AWS_MAX_SUBSCRIPTIONS, message_problem
+from gateway.services.registry import check_services
 from gateway.southbound import AnyDriver, ByteOrder, DataType, Point, available_protocols, driver_for
 
 from .schema import Controller, GatewayConfig, IotgoDevice, Measure
@@ -41,6 +42,7 @@ def check_references(
     _check_measures(config, drivers, problems, known_invalid)
     _check_rules(config, base_dir, problems, known_invalid)
     _check_functions(config, base_dir, problems, known_invalid)
+    problems += check_services(config)
     return problems
 
 

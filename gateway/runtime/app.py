@@ -44,6 +44,8 @@ from gateway.runtime.status import GatewayStatus, LiveData, read_status
 from gateway.runtime.supervisor import Part, supervised
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
+from gateway.services.access import DataAccess
+from gateway.services.registry import DataService, build_services
 from gateway.southbound import driver_for
 from gateway.store import Outbox
 from gateway.store.alarm_log import AlarmLog
@@ -89,6 +91,7 @@ class Gateway:
         self._owns_script_logs = script_logs is None
         self.script_logs = script_logs or ScriptLogs(self.data_dir / "logs" / "scripts")
         self.plc_writer: PlcWriter | None = None  # set when the pollers exist; the UI writes through it
+        self.services: list[DataService] = []  # the data services (Modbus slave, ...), while running
 
     @property
     def data_dir(self) -> Any:
@@ -98,7 +101,8 @@ class Gateway:
     def status(self) -> GatewayStatus:
         """Return what the gateway's parts say now, as frozen data for the UI and ``/metrics``."""
         return read_status(self.config.model.gateway.name, self.pollers, self.connectors, self.outbox, self.runner,
-                           self.part_failures, len(self.alarms.active) if self.alarms is not None else 0)
+                           self.part_failures, len(self.alarms.active) if self.alarms is not None else 0,
+                           self.services)
 
     def live_data(self) -> LiveData:
         """Return the configuration, latest values and stores that pages read."""
@@ -155,6 +159,8 @@ class Gateway:
         self.pollers = build_pollers(model, self.latest)
         components += [(f"poll:{poller.name}", _polling(poller)) for poller in self.pollers]
         self.plc_writer = PlcWriter(self.pollers)
+        self.services = build_services(model, DataAccess(self.latest, self.plc_writer))
+        components += [(f"service:{service.name}", service.run) for service in self.services]
         writes = WriteApplier(self.runner, outbox, self.plc_writer, self.script_calls)
         variables, parameters = gateway_variables(model), global_parameters(model)
         dispatcher = SubscriptionDispatcher(self.config, self.runner, writes, variables, parameters)

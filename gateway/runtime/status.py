@@ -8,14 +8,16 @@ and a page can never change that state by accident.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from gateway.cloud import CloudConnector
 from gateway.collect import ControllerPoller
 from gateway.config import LoadedConfig
 from gateway.core.latest import LatestValues
 from gateway.scripting import ScriptRunner
+from gateway.services.registry import DataService
 from gateway.store import Outbox
 from gateway.store.alarm_log import AlarmLog
 from gateway.store.history import HistoryStore
@@ -84,11 +86,12 @@ class GatewayStatus:
     scripts: Mapping[str, ScriptStatus]  # by script name, in load order
     failed_parts: Mapping[str, str]  # the last error of each part that failed and was restarted
     alarms_active: int
+    services: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))  # state, counters
 
 
 def read_status(name: str, pollers: Iterable[ControllerPoller], connectors: Mapping[str, CloudConnector],
                 outbox: Outbox | None, runner: ScriptRunner, failed_parts: Mapping[str, str],
-                alarms_active: int) -> GatewayStatus:
+                alarms_active: int, services: Iterable[DataService] = ()) -> GatewayStatus:
     """Copy the running parts' state into a :class:`GatewayStatus`."""
     return GatewayStatus(
         name=name,
@@ -98,6 +101,7 @@ def read_status(name: str, pollers: Iterable[ControllerPoller], connectors: Mapp
         scripts=MappingProxyType({script: _script(runner, script) for script in runner.script_names}),
         failed_parts=MappingProxyType(dict(failed_parts)),
         alarms_active=alarms_active,
+        services=MappingProxyType({service.name: MappingProxyType(dict(service.status())) for service in services}),
     )
 
 

@@ -24,7 +24,7 @@ async def status(request: web.Request, _body: None) -> dict[str, Any]:
     overview: dict[str, Any] = {
         "version": __version__, "name": backend.config.model.gateway.name,
         "uptime": time.time() - backend.started_at, "running": now is not None,
-        "controllers": [], "clouds": [], "outbox": None, "scripts": [],
+        "controllers": [], "clouds": [], "outbox": None, "scripts": [], "services": [],
     }
     if now is None:
         return overview
@@ -42,4 +42,5 @@ async def status(request: web.Request, _body: None) -> dict[str, Any]:
     overview["scripts"] = [{"name": s.name, "faulted": s.problem, "resumes_at": s.resumes_at,
                             "bad_messages": s.bad_messages} for s in now.scripts.values()]
     overview["failed_parts"] = dict(now.failed_parts)
+    overview["services"] = [{"name": name, **state} for name, state in now.services.items()]
     return overview

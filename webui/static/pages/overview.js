@@ -16,6 +16,8 @@ export async function render(container) {
   return () => clearInterval(timer);
 }
 
+const SERVICE_TITLES = { modbus_server: "Modbus TCP slave" };
+
 function view(status) {
   const health = (c) => c.healthy === null ? h("span", { class: "muted" }, "starting")
     : c.healthy ? h("span", { class: "ok" }, "reading") : h("span", { class: "bad" }, c.degraded ? "failing (degraded)" : "failing");
@@ -41,6 +43,12 @@ function view(status) {
         h("td", {}, c.connected ? h("span", { class: "ok" }, "connected") : h("span", { class: "bad" }, "not connected")),
         h("td", { class: "num" }, c.delivered), h("td", { class: "bad" }, c.last_failure || ""))))
       : h("p", { class: "muted" }, "No clouds configured."),
+    status.services.length ? [h("h2", {}, "Data services"), h("table", { "data-table": "services" },
+      h("tr", {}, ["Service", "State", "Clients", "Requests", "Writes", "Exceptions", "Last error"].map((t) => h("th", {}, t))),
+      status.services.map((s) => h("tr", { dataset: { service: s.name } }, h("td", {}, SERVICE_TITLES[s.name] || s.name),
+        h("td", {}, h("span", { class: s.state.startsWith("listening") ? "ok" : "bad" }, s.state)),
+        h("td", { class: "num" }, s.clients), h("td", { class: "num" }, s.requests), h("td", { class: "num" }, s.writes),
+        h("td", { class: "num" }, s.exceptions), h("td", { class: "bad" }, s.last_error || ""))))] : [],
     h("h2", {}, "Scripts"),
     status.scripts.length ? h("table", { "data-table": "scripts" },
       h("tr", {}, [h("th", {}, "Script"), h("th", {}, "State")]),

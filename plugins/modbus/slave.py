@@ -1,0 +1,265 @@
+"""The gateway as a Modbus TCP slave: a SCADA or HMI reads the latest values at the addresses of
+the map (:mod:`.slave_map`) and writes ``rw`` measures through to their PLCs.
+
+pymodbus frames, parses and answers; this module is its datastore. A read answers from the
+latest readings as they are (nothing is copied into a register image, so there is nothing to
+keep in step); a write is made on the PLC first and answered only once the PLC took it.
+
+Answers, by Modbus exception code:
+
+- 2 (illegal data address): nothing is mapped in the range read; a write touches an address
+  that holds no writable measure (a read-only one, a quality word, a gap) or only part of a
+  value.
+- 4 (server device failure): a read touches a bad value with ``on_bad: exception``; the PLC
+  refused a write or did not answer it.
+- 11 (gateway target failed to respond): a request for another unit id.
+
+Inside a read, addresses between mapped values answer 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.datastore import ModbusServerContext
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
+
+from gateway.config.schema import GatewayConfig
+from gateway.config.services import ModbusServer
+from gateway.core.errors import Problem
+from gateway.services.access import DataAccess, is_good
+
+from .addresses import Area
+from .codec import decode, encode
+from .slave_map import SlaveMap, Slot, build_map
+
+log = logging.getLogger("gateway.services.modbus")
+
+_AREA_OF = {1: Area.COIL, 5: Area.COIL, 15: Area.COIL, 2: Area.DISCRETE_INPUT, 4: Area.INPUT_REGISTER,
+            3: Area.HOLDING_REGISTER, 6: Area.HOLDING_REGISTER, 16: Area.HOLDING_REGISTER,
+            22: Area.HOLDING_REGISTER, 23: Area.HOLDING_REGISTER}
+_CANNOT_ENCODE = (ValueError, TypeError, OverflowError, struct.error)
+Words = list[int] | list[bool]
+
+
+@dataclass
+class SlaveCounters:
+    """What the overview shows of the slave."""
+
+    clients: int = 0
+    requests: int = 0
+    exceptions: int = 0
+    writes: int = 0
+    refused_clients: int = 0
+    last_error: str = ""
+    written: dict[Slot, tuple[list[int], int]] = field(default_factory=dict)
+
+
+class SlaveDatastore(ModbusServerContext):
+    """Answers pymodbus's reads and writes from the map and the latest readings."""
+
+    def __init__(self, slave_map: SlaveMap, access: DataAccess, service: ModbusServer,
+                 counters: SlaveCounters) -> None:
+        # Not the base class's __init__: that one builds a register image, which this store has none of.
+        self.old_simulator = True  # pymodbus then calls the async_getValues/async_setValues below
+        self.simdevices = []
+        self._map, self._access, self._service, self._counters = slave_map, access, service, counters
+
+    def device_ids(self) -> list[int]:
+        """Return the unit ids this slave answers."""
+        return [self._service.unit_id]
+
+    async def async_getValues(self, device_id: int, func_code: int, address: int,
+                              count: int = 1) -> Words | ExcCodes:
+        """Return ``count`` registers (or bits) from ``address`` of the area ``func_code`` reads."""
+        self._check_unit(device_id)
+        self._counters.requests += 1
+        area = _AREA_OF.get(func_code)
+        slots = self._map.areas[area].overlapping(address, count) if area is not None else []
+        if not slots:
+            return self._exception(ExcCodes.ILLEGAL_ADDRESS)
+        words: list[int] = [0] * count
+        for slot in slots:
+            served = self._served(slot)
+            if served is None:
+                return self._exception(ExcCodes.DEVICE_FAILURE)
+            for index, word in enumerate(served):
+                position = slot.offset + index - address
+                if 0 <= position < count:
+                    words[position] = word
+        return [bool(w) for w in words] if area is not None and area.is_bits else words
+
+    async def async_setValues(self, device_id: int, func_code: int, address: int,
+                              values: Sequence[int] | Sequence[bool]) -> ExcCodes | None:
+        """Write the measures ``values`` cover on their PLCs, in address order; answer once done."""
+        self._check_unit(device_id)
+        self._counters.requests += 1
+        area = _AREA_OF.get(func_code)
+        slots = self._map.areas[area].overlapping(address, len(values)) if area is not None else []
+        covered = sum(slot.width for slot in slots)
+        if (not slots or covered != len(values) or any(not slot.writable or slot.offset < address
+                                                       or slot.offset + slot.width > address + len(values)
+                                                       for slot in slots)):
+            return self._exception(ExcCodes.ILLEGAL_ADDRESS)
+        for slot in slots:
+            words = [int(v) for v in values[slot.offset - address: slot.offset - address + slot.width]]
+            try:
+                value = _decoded(slot, words)
+            except _CANNOT_ENCODE as exc:
+                log.warning("a write of %s.%s was refused: %s", slot.controller, slot.measure, exc)
+                return self._exception(ExcCodes.ILLEGAL_VALUE)
+            error = await self._access.write(slot.controller, slot.measure, value)
+            if error is not None:
+                self._counters.last_error = f"write {slot.controller}.{slot.measure}: {error}"
+                return self._exception(ExcCodes.DEVICE_FAILURE)
+            self._counters.writes += 1
+            reading = self._access.reading(slot.controller, slot.measure)
+            self._counters.written[slot] = (words, reading.version)  # echoed until the PLC is read again
+        return None
+
+    def _served(self, slot: Slot) -> list[int] | None:
+        """Return what ``slot`` holds now (its quality word after it), or None when the reading is
+        bad and the service answers an exception for it."""
+        reading = self._access.reading(slot.controller, slot.measure)
+        written = self._counters.written.get(slot)
+        if written is not None and written[1] == reading.version:
+            return written[0] + [0] * slot.quality
+        if written is not None:
+            del self._counters.written[slot]
+        if is_good(reading):
+            try:
+                return _encoded(slot, reading.value) + [0] * slot.quality
+            except _CANNOT_ENCODE as exc:
+                self._counters.last_error = (f"{slot.controller}.{slot.measure}: {reading.value!r} "
+                                             f"is not served as {slot.point.dtype}: {exc}")
+        if not slot.quality:
+            return None
+        return [*_encoded(slot, self._service.substitute), 1]
+
+    def _check_unit(self, device_id: int) -> None:
+        if self._service.unit_id and device_id != self._service.unit_id:
+            self._counters.exceptions += 1
+            raise NoSuchIdException(f"unit id {device_id}")
+
+    def _exception(self, code: ExcCodes) -> ExcCodes:
+        self._counters.exceptions += 1
+        return code
+
+
+def _encoded(slot: Slot, value: Any) -> list[int]:
+    if slot.area.is_bits or slot.point.dtype.is_bit:
+        return [1 if value else 0]
+    if isinstance(value, (list, tuple, dict)):
+        raise TypeError("an array is not served")
+    return encode(slot.point, value)
+
+
+def _decoded(slot: Slot, words: list[int]) -> Any:
+    if slot.area.is_bits or slot.point.dtype.is_bit:
+        if words[0] not in (0, 1):
+            raise ValueError(f"{words[0]} is not 0 or 1")
+        return bool(words[0])
+    return decode(slot.point, slot.address, words)
+
+
+class _GuardedHandler(ServerRequestHandler):
+    """A connection that is closed at once unless its client is allowed and a place is free."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        slave: GuardedTcpServer = self.server
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        refusal = slave.refusal(str(peer[0]))
+        if refusal is not None:
+            slave.counters.refused_clients += 1
+            log.warning("modbus slave: refused %s: %s", peer[0], refusal)
+            self.close()
+            return
+        slave.counters.clients = len(slave.active_connections)
+        log.info("modbus slave: %s connected", peer[0])
+
+    def callback_disconnected(self, exc: Exception | None) -> None:
+        super().callback_disconnected(exc)
+        slave: GuardedTcpServer = self.server
+        slave.counters.clients = max(0, len(slave.active_connections) - 1)
+
+
+class GuardedTcpServer(ModbusTcpServer):
+    """pymodbus's TCP server with an allow-list of clients and a connection limit."""
+
+    def __init__(self, datastore: SlaveDatastore, service: ModbusServer, counters: SlaveCounters) -> None:
+        super().__init__(datastore, address=(service.host, service.port))
+        self.counters = counters
+        self._allowed = [ipaddress.ip_network(item, strict=False) for item in service.allowed_clients]
+        self._max_connections = service.max_connections
+
+    def callback_new_connection(self) -> ServerRequestHandler:
+        return _GuardedHandler(self, self.trace_packet, self.trace_pdu,  # type: ignore[no-untyped-call]
+                               self.trace_connect)
+
+    def refusal(self, host: str) -> str | None:
+        """Return why a client at ``host`` may not connect, None when it may."""
+        if self._allowed:
+            try:
+                address = ipaddress.ip_address(host)
+            except ValueError:
+                return "not an IP address"
+            if not any(address in network for network in self._allowed):
+                return "not in allowed_clients"
+        if len(self.active_connections) > self._max_connections:
+            return f"{self._max_connections} clients are connected already (max_connections)"
+        return None
+
+
+class ModbusSlaveService:
+    """``services.modbus_server``: serves the map until cancelled."""
+
+    name = "modbus_server"
+
+    def __init__(self, config: GatewayConfig, access: DataAccess) -> None:
+        service = config.services.modbus_server
+        assert service is not None
+        self.config = service
+        self.map, _problems = build_map(service, config.measures)  # checked when the configuration loaded
+        self.counters = SlaveCounters()
+        self.state = "starting"
+        self._datastore = SlaveDatastore(self.map, access, service, self.counters)
+
+    @staticmethod
+    def check(config: GatewayConfig) -> list[Problem]:
+        """Return the problems of the configuration's map."""
+        service = config.services.modbus_server
+        return build_map(service, config.measures)[1] if service is not None else []
+
+    async def run(self) -> None:
+        """Listen and answer until cancelled; raise OSError when the port cannot be opened."""
+        server = GuardedTcpServer(self._datastore, self.config, self.counters)
+        if not await server.listen():
+            self.state = f"cannot listen on {self.config.host}:{self.config.port}"
+            raise OSError(f"modbus slave: {self.state} (in use, or below 1024 without the right to it)")
+        where = f"{self.config.host}:{self.config.port}"
+        self.state = f"listening on {where}"
+        log.info("modbus slave: listening on %s, unit %d, %d measure(s) mapped", where, self.config.unit_id,
+                 len(self.map.slots))
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.state = "stopped"
+            await server.shutdown()  # type: ignore[no-untyped-call]
+
+    def status(self) -> dict[str, Any]:
+        """Return the service's state and counters for the overview and ``/metrics``."""
+        counters = self.counters
+        return {"state": self.state, "clients": counters.clients, "requests": counters.requests,
+                "exceptions": counters.exceptions, "writes": counters.writes,
+                "refused_clients": counters.refused_clients, "last_error": counters.last_error,
+                "mapped": len(self.map.slots)}
