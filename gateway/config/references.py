@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from gateway.core.errors import AddressError, Problem
 from gateway.core.publish_limits import AWS_MAX_SUBSCRIPTIONS, message_problem
-from gateway.services.registry import check_services
+from gateway.services.contract import ServedMeasure
+from gateway.services.registry import available_services, service_for
 from gateway.southbound import AnyDriver, ByteOrder, DataType, Point, available_protocols, driver_for
 
 from .schema import Controller, GatewayConfig, IotgoDevice, Measure
@@ -42,7 +43,7 @@ def check_references(
     _check_measures(config, drivers, problems, known_invalid)
     _check_rules(config, base_dir, problems, known_invalid)
     _check_functions(config, base_dir, problems, known_invalid)
-    problems += check_services(config)
+    problems += _check_services(config)
     return problems
 
 
@@ -52,6 +53,39 @@ def measure_point(measure: Measure, controller: Controller) -> Point:
     if type(byte_order) is not ByteOrder:  # a controller's byte_order argument, a string
         byte_order = ByteOrder(byte_order)
     return Point(measure.name, measure.address, measure.type, measure.length, byte_order, measure.encoding)
+
+
+def served_measures(config: GatewayConfig) -> list[ServedMeasure]:
+    """Return the measures as the data services see them: a scaled measure's values are FLOATs,
+    a value-mapped one's are names (no type)."""
+    served = []
+    for m in config.measures:
+        kind = m.transform.kind if m.transform is not None else None
+        value_type = m.type if kind in (None, "bit_slice") else None if kind == "value_map" else DataType.FLOAT
+        served.append(ServedMeasure(m.controller, m.name, value_type, m.length, m.encoding, m.access == "rw",
+                                    m.unit, m.desc))
+    return served
+
+
+def _check_services(config: GatewayConfig) -> list[Problem]:
+    """Check each ``services:`` section with its service's settings model, then against the measures."""
+    problems: list[Problem] = []
+    measures: list[ServedMeasure] | None = None
+    for key, raw in config.services.items():
+        path = f"services.{key}"
+        if key not in available_services():
+            problems.append(Problem(path, f"no such service (available: {', '.join(available_services())})"))
+            continue
+        service = service_for(key)
+        try:
+            settings = service.settings_model.model_validate(raw)
+        except ValidationError as exc:
+            problems += pydantic_problems(exc, prefix=path)
+            continue
+        measures = measures if measures is not None else served_measures(config)
+        problems += [Problem(f"{path}.{problem.path}" if problem.path else path, problem.message)
+                     for problem in service.check(settings, measures)]
+    return problems
 
 
 def _duplicates(section: str, names: Iterable[str]) -> list[Problem]:

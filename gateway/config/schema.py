@@ -28,7 +28,6 @@ from .clouds import (
     Shadow,
     Will,
 )
-from .services import Services
 
 __all__ = ["AWS_BYTES_PER_SECOND", "AWS_CLIENT_ID_BYTES", "AWS_KEEPALIVE", "AWS_MAX_INFLIGHT",
            "AWS_PUBLISHES_PER_SECOND", "Cloud", "IotgoDevice", "Name", "Port", "Positive", "Provisioning", "Shadow",
@@ -308,4 +307,4 @@ class GatewayConfig(_Model):
     publish: list[PublishRule] = []
     subscribe: list[SubscribeRule] = []
     functions: list[CustomFunction] = []
-    services: Services = Services()
+    services: dict[str, dict[str, Any]] = {}  # data services by key, each checked by its settings model

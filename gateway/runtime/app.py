@@ -28,7 +28,8 @@ from gateway.collect.assembly import build_pollers
 from gateway.collect.writes import PlcWriter
 from gateway.config import Cloud, Controller, LoadedConfig
 from gateway.config.identity import gateway_variables, global_parameters, render_topic, serial_number
-from gateway.config.references import device_measures
+from gateway.config.references import device_measures, served_measures
+from gateway.config.schema import GatewayConfig
 from gateway.core.errors import CloudError, GatewayError
 from gateway.core.latest import LatestValues
 from gateway.rules.functions import FunctionScheduler
@@ -45,7 +46,8 @@ from gateway.runtime.supervisor import Part, supervised
 from gateway.scripting import ScriptRunner
 from gateway.scripting.loading import load_rule_scripts
 from gateway.services.access import DataAccess
-from gateway.services.registry import DataService, build_services
+from gateway.services.contract import DataService
+from gateway.services.registry import service_for
 from gateway.southbound import driver_for
 from gateway.store import Outbox
 from gateway.store.alarm_log import AlarmLog
@@ -159,7 +161,7 @@ class Gateway:
         self.pollers = build_pollers(model, self.latest)
         components += [(f"poll:{poller.name}", _polling(poller)) for poller in self.pollers]
         self.plc_writer = PlcWriter(self.pollers)
-        self.services = build_services(model, DataAccess(self.latest, self.plc_writer))
+        self.services = _services(model, DataAccess(self.latest, self.plc_writer))
         components += [(f"service:{service.name}", service.run) for service in self.services]
         writes = WriteApplier(self.runner, outbox, self.plc_writer, self.script_calls)
         variables, parameters = gateway_variables(model), global_parameters(model)
@@ -327,3 +329,15 @@ def _router(dispatcher: SubscriptionDispatcher, shadow: ShadowSync | None) -> On
         else:
             dispatcher.receive(cloud, topic, payload)
     return route
+
+
+def _services(model: GatewayConfig, access: DataAccess) -> list[DataService]:
+    """Build the enabled data services (their settings were checked when the configuration loaded)."""
+    measures = served_measures(model)
+    built = []
+    for key, raw in model.services.items():
+        service = service_for(key)
+        settings = service.settings_model.model_validate(raw)
+        if settings.enabled:
+            built.append(service(settings, measures, access))
+    return built

@@ -17,7 +17,7 @@ from gateway.collect import ControllerPoller
 from gateway.config import LoadedConfig
 from gateway.core.latest import LatestValues
 from gateway.scripting import ScriptRunner
-from gateway.services.registry import DataService
+from gateway.services.contract import DataService
 from gateway.store import Outbox
 from gateway.store.alarm_log import AlarmLog
 from gateway.store.history import HistoryStore

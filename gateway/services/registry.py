@@ -1,50 +1,26 @@
-"""Find the implementation of each data service (the protocol's plugin holds it, as it holds the
-driver), and build the configured ones."""
+"""Find a data service's implementation by its key under ``services:`` (the protocol's plugin
+holds it, as it holds the driver)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from importlib import import_module
-from typing import Any, Protocol
 
-from gateway.config.schema import GatewayConfig
-from gateway.core.errors import Problem
-
-from .access import DataAccess
+from .contract import DataService
 
 _BUILTIN = {
     "modbus_server": "gateway_plugins.modbus.slave:ModbusSlaveService",
 }
 
 
-class DataService(Protocol):
-    """A data service: built from the configuration, run as a part of the gateway."""
-
-    name: str
-
-    async def run(self) -> None:
-        """Serve until cancelled; raise when it cannot (the supervisor restarts it)."""
-
-    def status(self) -> Mapping[str, Any]:
-        """Return the state and counters the overview shows."""
+def available_services() -> list[str]:
+    """Return every service key, in the order the UI lists them."""
+    return list(_BUILTIN)
 
 
-def _service_class(key: str) -> Any:
+def service_for(key: str) -> type[DataService]:
+    """Return the class of service ``key``; KeyError when there is none."""
     module_name, _, class_name = _BUILTIN[key].partition(":")
-    return getattr(import_module(module_name), class_name)
-
-
-def configured_services(config: GatewayConfig) -> list[str]:
-    """Return the keys of the services ``config`` enables."""
-    return [key for key in _BUILTIN if (section := getattr(config.services, key)) is not None and section.enabled]
-
-
-def check_services(config: GatewayConfig) -> list[Problem]:
-    """Return the problems of every configured service (its map against the measures)."""
-    return [problem for key in _BUILTIN if getattr(config.services, key) is not None
-            for problem in _service_class(key).check(config)]
-
-
-def build_services(config: GatewayConfig, access: DataAccess) -> list[DataService]:
-    """Build every enabled service of ``config``."""
-    return [_service_class(key)(config, access) for key in configured_services(config)]
+    service = getattr(import_module(module_name), class_name)
+    if not (isinstance(service, type) and issubclass(service, DataService)):
+        raise TypeError(f"{_BUILTIN[key]} is not a DataService")
+    return service

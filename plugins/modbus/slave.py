@@ -33,14 +33,14 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 
-from gateway.config.schema import GatewayConfig
-from gateway.config.services import ModbusServer
 from gateway.core.errors import Problem
 from gateway.services.access import DataAccess, is_good
+from gateway.services.contract import DataService, ServedMeasure
 
 from .addresses import Area
 from .codec import decode, encode
 from .slave_map import SlaveMap, Slot, build_map
+from .slave_settings import ModbusServerSettings
 
 log = logging.getLogger("gateway.services.modbus")
 
@@ -67,7 +67,7 @@ class SlaveCounters:
 class SlaveDatastore(ModbusServerContext):
     """Answers pymodbus's reads and writes from the map and the latest readings."""
 
-    def __init__(self, slave_map: SlaveMap, access: DataAccess, service: ModbusServer,
+    def __init__(self, slave_map: SlaveMap, access: DataAccess, service: ModbusServerSettings,
                  counters: SlaveCounters) -> None:
         # Not the base class's __init__: that one builds a register image, which this store has none of.
         self.old_simulator = True  # pymodbus then calls the async_getValues/async_setValues below
@@ -196,7 +196,7 @@ class _GuardedHandler(ServerRequestHandler):
 class GuardedTcpServer(ModbusTcpServer):
     """pymodbus's TCP server with an allow-list of clients and a connection limit."""
 
-    def __init__(self, datastore: SlaveDatastore, service: ModbusServer, counters: SlaveCounters) -> None:
+    def __init__(self, datastore: SlaveDatastore, service: ModbusServerSettings, counters: SlaveCounters) -> None:
         super().__init__(datastore, address=(service.host, service.port))
         self.counters = counters
         self._allowed = [ipaddress.ip_network(item, strict=False) for item in service.allowed_clients]
@@ -220,25 +220,24 @@ class GuardedTcpServer(ModbusTcpServer):
         return None
 
 
-class ModbusSlaveService:
+class ModbusSlaveService(DataService):
     """``services.modbus_server``: serves the map until cancelled."""
 
     name = "modbus_server"
+    title = "Modbus TCP slave"
+    settings_model = ModbusServerSettings
 
-    def __init__(self, config: GatewayConfig, access: DataAccess) -> None:
-        service = config.services.modbus_server
-        assert service is not None
-        self.config = service
-        self.map, _problems = build_map(service, config.measures)  # checked when the configuration loaded
+    def __init__(self, settings: ModbusServerSettings, measures: Sequence[ServedMeasure], access: DataAccess) -> None:
+        self.config = settings
+        self.map, _problems = build_map(settings, measures)  # checked when the configuration loaded
         self.counters = SlaveCounters()
         self.state = "starting"
-        self._datastore = SlaveDatastore(self.map, access, service, self.counters)
+        self._datastore = SlaveDatastore(self.map, access, settings, self.counters)
 
-    @staticmethod
-    def check(config: GatewayConfig) -> list[Problem]:
-        """Return the problems of the configuration's map."""
-        service = config.services.modbus_server
-        return build_map(service, config.measures)[1] if service is not None else []
+    @classmethod
+    def check(cls, settings: ModbusServerSettings, measures: Sequence[ServedMeasure]) -> list[Problem]:
+        """Return the problems of the map."""
+        return build_map(settings, measures)[1]
 
     async def run(self) -> None:
         """Listen and answer until cancelled; raise OSError when the port cannot be opened."""

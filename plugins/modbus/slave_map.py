@@ -11,14 +11,13 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.config.schema import Measure
-from gateway.config.services import ModbusServer
 from gateway.core.errors import AddressError, Problem
-from gateway.southbound import DataType, Point
+from gateway.services.contract import ServedMeasure
+from gateway.southbound import Point
 
 from .addresses import Area, ModbusAddress, check_point, register_count
+from .slave_settings import ModbusServerSettings
 
-PATH = "services.modbus_server"
 LAST_OFFSET = 65535
 
 
@@ -34,6 +33,7 @@ class Slot:
     width: int
     writable: bool  # the measure is rw and the area one a master writes
     quality: bool  # a quality register (or bit) follows the value
+    origin: str = ""  # the map entry that placed it (map[3]), for a problem's path; "" when laid out
 
     @property
     def end(self) -> int:
@@ -77,22 +77,22 @@ class SlaveMap:
         return [slot for area in self.areas.values() for slot in area.slots]
 
 
-def build_map(service: ModbusServer, measures: Sequence[Measure]) -> tuple[SlaveMap, list[Problem]]:
+def build_map(service: ModbusServerSettings, measures: Sequence[ServedMeasure]) -> tuple[SlaveMap, list[Problem]]:
     """Lay out ``service``'s map over the configuration's measures; return it with every problem
-    (each addressed by its path) found on the way. Slots with problems are left out."""
+    found on the way (paths relative to the service's section). Slots with problems are left out."""
     by_key = {(m.controller, m.name): m for m in measures}
     slots: list[Slot] = []
     problems: list[Problem] = []
     if service.layout == "auto":
         slots = _auto_layout(service, measures)
     for index, entry in enumerate(service.map):
-        path = f"{PATH}.map[{index}]"
+        path = f"map[{index}]"
         measure = by_key.get((entry.controller, entry.measure))
         if measure is None:
             problems.append(Problem(f"{path}.measure",
                                     f"no measure '{entry.measure}' on controller '{entry.controller}'"))
             continue
-        dtype = entry.type or _served_type(measure)
+        dtype = entry.type or measure.type
         if dtype is None:
             problems.append(Problem(f"{path}.type", "the measure maps values to names; give the type to serve"))
             continue
@@ -107,42 +107,33 @@ def build_map(service: ModbusServer, measures: Sequence[Measure]) -> tuple[Slave
             problems.append(Problem(f"{path}.address", "serve a whole register (or a coil); "
                                                        "a bit inside a register is not served"))
             continue
-        slots.append(_slot(measure, point, address.area, address.offset, service))
+        slots.append(_slot(measure, point, address.area, address.offset, service, path))
     problems += _overlaps(slots)
     valid = [s for s in slots if s.end <= LAST_OFFSET + 1]
-    problems += [Problem(PATH, f"{s.controller}.{s.measure} runs past the last address") for s in slots
-                 if s not in valid]
+    problems += [Problem(_where(s), f"{s.controller}.{s.measure} runs past the last address")
+                 for s in slots if s not in valid]
     return SlaveMap({area: AreaMap([s for s in valid if s.area is area]) for area in Area}), problems
 
 
-def _served_type(measure: Measure) -> DataType | None:
-    """Return the type a measure is served as by default: its own, FLOAT for a scaled one, None
-    for one whose values are names."""
-    transform = measure.transform
-    if transform is None or transform.kind == "bit_slice":
-        return measure.type
-    return None if transform.kind == "value_map" else DataType.FLOAT
-
-
-def _slot(measure: Measure, point: Point, area: Area, offset: int, service: ModbusServer) -> Slot:
+def _slot(measure: ServedMeasure, point: Point, area: Area, offset: int, service: ModbusServerSettings,
+          origin: str = "") -> Slot:
     return Slot(measure.controller, measure.name, point, area, offset, register_count(point),
-                measure.access == "rw" and area.writable, service.on_bad == "substitute")
+                measure.writable and area.writable, service.on_bad == "substitute", origin)
 
 
-def _auto_layout(service: ModbusServer, measures: Sequence[Measure]) -> list[Slot]:
+def _auto_layout(service: ModbusServerSettings, measures: Sequence[ServedMeasure]) -> list[Slot]:
     """Every measure in measure order from the first address of its area: bits in coils (rw) or
     discrete inputs (ro), the others in holding (rw) or input registers (ro)."""
     next_offset = dict.fromkeys(Area, 0)
     slots = []
     for measure in measures:
-        dtype = _served_type(measure)
+        dtype = measure.type
         if dtype is None:
             continue
-        writable = measure.access == "rw"
         if dtype.is_bit:
-            area = Area.COIL if writable else Area.DISCRETE_INPUT
+            area = Area.COIL if measure.writable else Area.DISCRETE_INPUT
         else:
-            area = Area.HOLDING_REGISTER if writable else Area.INPUT_REGISTER
+            area = Area.HOLDING_REGISTER if measure.writable else Area.INPUT_REGISTER
         offset = next_offset[area]
         point = Point(measure.name, _address_text(area, offset), dtype, measure.length, service.byte_order,
                       measure.encoding)
@@ -163,9 +154,14 @@ def _overlaps(slots: Sequence[Slot]) -> list[Problem]:
         previous: Slot | None = None
         for slot in sorted((s for s in slots if s.area is area), key=lambda s: s.offset):
             if previous is not None and slot.offset < previous.end:
-                problems.append(Problem(PATH, f"{slot.controller}.{slot.measure} at {slot.point.address} overlaps "
-                                              f"{previous.controller}.{previous.measure} at {previous.point.address}"))
+                other = f"{previous.controller}.{previous.measure} at {previous.point.address}"
+                problems.append(Problem(_where(slot), f"{slot.controller}.{slot.measure} at {slot.point.address} "
+                                                      f"overlaps {other}"))
                 continue
             previous = slot
     return problems
 
+
+
+def _where(slot: Slot) -> str:
+    return f"{slot.origin}.address" if slot.origin else "layout"

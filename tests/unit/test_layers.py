@@ -28,10 +28,11 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("stages that use the parts", {"gateway.rules", "gateway.cloud", "gateway.alarms", "gateway.device_supervisor"}),
     ("parts", {"gateway.collect", "gateway.store", "gateway.scripting"}),
     ("configuration", {"gateway.config"}),
+    ("data service contract", {"gateway.services"}),
     ("southbound contract", {"gateway.southbound"}),
     ("core", {"gateway.core", "gateway"}),
 ]
-DRIVERS_MAY_IMPORT = ("gateway.southbound", "gateway.core")
+DRIVERS_MAY_IMPORT = ("gateway.southbound", "gateway.services", "gateway.core")
 
 
 def _unit(module: str) -> str:

@@ -1,27 +1,26 @@
-"""The models of the data services (``services:``): what the gateway serves to a local SCADA or
-HMI, as Device Supervisor's "data services" do. Cross-section checks (the measures a map names,
-overlapping addresses) live in :mod:`gateway.config.references`."""
+"""The settings of the Modbus TCP slave (``services.modbus_server``), Device Supervisor's Modbus
+slave page: listen address, unit id, byte order, connection limit, and its mapping table."""
 
 from __future__ import annotations
 
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gateway.services.contract import ServiceSettings
 from gateway.southbound import ByteOrder, DataType
 
-from .base import Name, Port
-from .base import StrictModel as _Model
 
+class ModbusMapEntry(BaseModel):
+    """One measure served at a Modbus address (a row of Device Supervisor's mapping table)."""
 
-class ModbusMapEntry(_Model):
-    """One measure served at a Modbus address (Device Supervisor's mapping table row)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    controller: Name
-    measure: Name
+    controller: Annotated[str, Field(min_length=1)]
+    measure: Annotated[str, Field(min_length=1)]
     address: str  # Device Supervisor's form: 400001 holding, 300001 input, 000001 coil, 100001 discrete
-    type: DataType | None = None  # default: the measure's (FLOAT for a measure with a transform)
+    type: DataType | None = None  # default: the measure's (FLOAT for a scaled measure)
     byte_order: ByteOrder | None = None  # default: the service's
 
     @field_validator("type", mode="before")
@@ -37,21 +36,19 @@ class ModbusMapEntry(_Model):
         return value
 
 
-class ModbusServer(_Model):
-    """The gateway as a Modbus TCP slave: a SCADA reads the latest values and writes ``rw``
-    measures through to their PLCs."""
+class ModbusServerSettings(ServiceSettings):
+    """The gateway as a Modbus TCP slave."""
 
-    enabled: bool = True
     host: str = "0.0.0.0"
-    port: Port = 502  # below 1024 needs root or CAP_NET_BIND_SERVICE (see docs/design.md)
+    port: Annotated[int, Field(ge=1, le=65535)] = 502  # below 1024 needs root or CAP_NET_BIND_SERVICE
     unit_id: Annotated[int, Field(ge=0, le=247)] = 1  # 0: answer every unit id
     max_connections: Annotated[int, Field(ge=1, le=64)] = 5
-    allowed_clients: list[str] = []  # addresses or networks (10.0.0.0/24); empty: any client
+    allowed_clients: list[str] = Field(default_factory=list)  # addresses or networks (10.0.0.0/24); empty: any client
     byte_order: ByteOrder = ByteOrder.ABCD  # of 32- and 64-bit values
     on_bad: Literal["exception", "substitute"] = "exception"
     substitute: float = 0  # served for a bad reading with on_bad: substitute, a quality word after it
     layout: Literal["manual", "auto"] = "manual"  # auto: every measure, in measure order, from address 1
-    map: list[ModbusMapEntry] = []
+    map: list[ModbusMapEntry] = Field(default_factory=list)
 
     @field_validator("allowed_clients")
     @classmethod
@@ -64,13 +61,7 @@ class ModbusServer(_Model):
         return value
 
     @model_validator(mode="after")
-    def _one_layout(self) -> ModbusServer:
+    def _one_layout(self) -> ModbusServerSettings:
         if self.layout == "auto" and self.map:
             raise ValueError("layout: auto lays out every measure itself; give map entries only with layout: manual")
         return self
-
-
-class Services(_Model):
-    """The data services; each is off until configured."""
-
-    modbus_server: ModbusServer | None = None
