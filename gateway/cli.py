@@ -108,7 +108,8 @@ def _check(args: argparse.Namespace) -> int:
     model = config.model
     print(f"{args.config}: OK ({len(model.controllers)} controller(s), {len(model.measures)} measure(s), "
           f"{len(model.groups)} group(s), {len(model.alarms)} alarm rule(s), {len(model.clouds)} cloud(s), "
-          f"{len(model.publish)} publish and {len(model.subscribe)} subscribe rule(s))")
+          f"{len(model.publish)} publish and {len(model.subscribe)} subscribe rule(s)"
+          + (f", services: {', '.join(model.services)}" if model.services else "") + ")")
     return 0
 
 

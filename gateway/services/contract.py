@@ -54,6 +54,11 @@ class DataService:
         """Return the problems of ``settings`` against the measures, paths relative to the section."""
         return []
 
+    @classmethod
+    def describe(cls, settings: Any, measures: Sequence[ServedMeasure]) -> list[dict[str, Any]]:
+        """Return where each measure is served (one row each), for the UI to show."""
+        return []
+
     async def run(self) -> None:
         """Serve until cancelled; raise when it cannot (the supervisor restarts it)."""
         raise NotImplementedError

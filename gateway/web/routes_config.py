@@ -82,7 +82,7 @@ def _add(section: str) -> Callable[[web.Request, Any], Any]:
             if items is None:
                 items = document[section] = []
             items.append(item)
-        await _save(request, change, section)
+        await save_section(request, change, section)
         return item
     return handler
 
@@ -96,7 +96,7 @@ def _replace(section: str) -> Callable[[web.Request, Any], Any]:
         def change(document: Any) -> None:
             items = document.get(section) or []
             items[_index(items, section, request.match_info)] = item
-        await _save(request, change, section)
+        await save_section(request, change, section)
         return item
     return handler
 
@@ -106,7 +106,7 @@ def _delete(section: str) -> Callable[[web.Request, None], Any]:
         def change(document: Any) -> None:
             items = document.get(section) or []
             del items[_index(items, section, request.match_info)]
-        await _save(request, change, section)
+        await save_section(request, change, section)
         return {"deleted": dict(request.match_info)}
     return handler
 
@@ -118,7 +118,7 @@ def _settings(section: str) -> Callable[[web.Request, Any], Any]:
 
         def change(document: Any) -> None:
             document[section] = item
-        await _save(request, change, section, whole_items=False)
+        await save_section(request, change, section, whole_items=False)
         return item
     return handler
 
@@ -149,8 +149,8 @@ def _plain(body: Any) -> dict[str, Any]:
     return data
 
 
-async def _save(request: web.Request, change: Callable[[Any], None], section: str, *,
-                whole_items: bool = True) -> LoadedConfig:
+async def save_section(request: web.Request, change: Callable[[Any], None], section: str, *,
+                       whole_items: bool = True) -> LoadedConfig:
     """Change, validate and save the configuration file's ``section``, then run the gateway on it."""
     backend = backend_of(request)
     _, loaded = await backend.change(lambda: edit_config(backend.config.path, change, check_scripts,

@@ -23,6 +23,7 @@ from . import (
     routes_history,
     routes_measures,
     routes_scripts,
+    routes_services,
     routes_settings,
     routes_status,
 )
@@ -43,8 +44,8 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 def build_api() -> Api:
     """Return the table of every API endpoint."""
     api = Api()
-    for module in (routes_auth, routes_status, routes_config, routes_browse, routes_measures, routes_scripts,
-                   routes_settings, routes_history, routes_alarms):
+    for module in (routes_auth, routes_status, routes_config, routes_browse, routes_services, routes_measures,
+                   routes_scripts, routes_settings, routes_history, routes_alarms):
         module.register(api)
     return api
 

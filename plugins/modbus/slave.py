@@ -39,7 +39,7 @@ from gateway.services.contract import DataService, ServedMeasure
 
 from .addresses import Area
 from .codec import decode, encode
-from .slave_map import SlaveMap, Slot, build_map
+from .slave_map import SlaveMap, Slot, address_text, build_map
 from .slave_settings import ModbusServerSettings
 
 log = logging.getLogger("gateway.services.modbus")
@@ -238,6 +238,14 @@ class ModbusSlaveService(DataService):
     def check(cls, settings: ModbusServerSettings, measures: Sequence[ServedMeasure]) -> list[Problem]:
         """Return the problems of the map."""
         return build_map(settings, measures)[1]
+
+    @classmethod
+    def describe(cls, settings: ModbusServerSettings, measures: Sequence[ServedMeasure]) -> list[dict[str, Any]]:
+        """Return each mapped measure's address, type and access (and its quality word's address)."""
+        return [{"controller": slot.controller, "measure": slot.measure, "address": slot.point.address,
+                 "type": str(slot.point.dtype), "access": "rw" if slot.writable else "ro",
+                 "quality_address": address_text(slot.area, slot.offset + slot.width) if slot.quality else None}
+                for slot in build_map(settings, measures)[0].slots]
 
     async def run(self) -> None:
         """Listen and answer until cancelled; raise OSError when the port cannot be opened."""

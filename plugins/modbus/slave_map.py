@@ -135,7 +135,7 @@ def _auto_layout(service: ModbusServerSettings, measures: Sequence[ServedMeasure
         else:
             area = Area.HOLDING_REGISTER if measure.writable else Area.INPUT_REGISTER
         offset = next_offset[area]
-        point = Point(measure.name, _address_text(area, offset), dtype, measure.length, service.byte_order,
+        point = Point(measure.name, address_text(area, offset), dtype, measure.length, service.byte_order,
                       measure.encoding)
         slot = _slot(measure, point, area, offset, service)
         next_offset[area] = slot.end
@@ -143,7 +143,7 @@ def _auto_layout(service: ModbusServerSettings, measures: Sequence[ServedMeasure
     return slots
 
 
-def _address_text(area: Area, offset: int) -> str:
+def address_text(area: Area, offset: int) -> str:
     """Return Device Supervisor's six-digit address of ``offset`` in ``area``."""
     return f"{area.value}{offset + 1:05d}"
 

@@ -39,16 +39,21 @@ class ModbusMapEntry(BaseModel):
 class ModbusServerSettings(ServiceSettings):
     """The gateway as a Modbus TCP slave."""
 
-    host: str = "0.0.0.0"
-    port: Annotated[int, Field(ge=1, le=65535)] = 502  # below 1024 needs root or CAP_NET_BIND_SERVICE
-    unit_id: Annotated[int, Field(ge=0, le=247)] = 1  # 0: answer every unit id
-    max_connections: Annotated[int, Field(ge=1, le=64)] = 5
-    allowed_clients: list[str] = Field(default_factory=list)  # addresses or networks (10.0.0.0/24); empty: any client
-    byte_order: ByteOrder = ByteOrder.ABCD  # of 32- and 64-bit values
-    on_bad: Literal["exception", "substitute"] = "exception"
-    substitute: float = 0  # served for a bad reading with on_bad: substitute, a quality word after it
-    layout: Literal["manual", "auto"] = "manual"  # auto: every measure, in measure order, from address 1
-    map: list[ModbusMapEntry] = Field(default_factory=list)
+    host: str = Field("0.0.0.0", description="the address to listen on (127.0.0.1: this machine only)")
+    port: Annotated[int, Field(ge=1, le=65535, description="below 1024 (502) needs root or CAP_NET_BIND_SERVICE")] = 502
+    unit_id: Annotated[int, Field(ge=0, le=247, description="the unit id answered; 0 answers every one")] = 1
+    max_connections: Annotated[int, Field(ge=1, le=64, description="clients served at once")] = 5
+    allowed_clients: list[str] = Field(default_factory=list, description=(
+        "addresses or networks (10.0.0.0/24) that may connect; empty: any client"))
+    byte_order: ByteOrder = Field(ByteOrder.ABCD, description="of 32- and 64-bit values (a map entry may differ)")
+    on_bad: Literal["exception", "substitute"] = Field("exception", description=(
+        "a bad reading answers exception 4, or the substitute with a quality word (1) after the value"))
+    substitute: float = Field(0, description="served for a bad reading with on_bad: substitute")
+    layout: Literal["manual", "auto"] = Field("manual", description=(
+        "auto: every measure in measure order (rw in holding registers and coils, ro in input registers and "
+        "discrete inputs); manual: the map"))
+    map: list[ModbusMapEntry] = Field(default_factory=list, description=(
+        'rows of {controller, measure, address: "400001", type?, byte_order?}'))
 
     @field_validator("allowed_clients")
     @classmethod

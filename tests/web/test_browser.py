@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
+from pymodbus.client import AsyncModbusTcpClient
 
 from gateway.southbound import DataType, Point
 from gateway_plugins.opcua.simserver import OpcUaSimServer
 from tests.conftest import Subscriber, free_port
+from tests.waiting import until
 from tests.web.conftest import PASSWORD, WebGateway
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -265,3 +267,42 @@ async def test_an_opc_ua_server_is_browsed_and_a_value_becomes_a_measure(
     finally:
         await page.close()
         await server.stop()
+
+
+async def test_the_modbus_slave_is_turned_on_from_the_services_page_and_a_scada_reads_it(
+        web_gateway: WebGateway, browser: Browser, artifacts: Path) -> None:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    slave_port = free_port()
+    try:
+        await _set_up(page, web_gateway)
+        await page.get_by_role("link", name="Services").click()
+        service = page.locator("[data-service=modbus_server]")
+        await expect(service).to_contain_text("not configured")
+        await service.get_by_label("host").fill("127.0.0.1")
+        await service.get_by_label("port").fill("70000")
+        await service.get_by_label("layout").select_option("auto")
+        await service.get_by_role("button", name="Turn on").click()
+        await expect(service.locator("label", has_text="port")).to_contain_text("less than or equal to 65535")
+        await service.get_by_label("port").fill(str(slave_port))
+        await service.get_by_role("button", name="Turn on").click()
+        served = page.locator("[data-table=served-modbus_server]")
+        await expect(served.locator("tr", has_text="Setpoint")).to_contain_text("400001")  # rw: a holding register
+        await expect(served.locator("tr", has_text="Temp")).to_contain_text("300001")  # ro: an input register
+        await _shot(page, artifacts, "14-services-modbus-slave")
+        client = AsyncModbusTcpClient("127.0.0.1", port=slave_port, timeout=3, retries=0)
+        try:
+            async def temp_served() -> bool:
+                if not client.connected:
+                    await client.connect()
+                answer = await client.read_input_registers(0, count=2, device_id=1)
+                return not answer.isError()
+            await until(temp_served, "the slave to serve Temp", 15)
+        finally:
+            client.close()
+        await page.get_by_role("link", name="Overview").click()
+        overview_row = page.locator("[data-service=modbus_server]")
+        await expect(overview_row).to_contain_text(f"listening on 127.0.0.1:{slave_port}")
+        saved = web_gateway.config_path.read_text()
+        assert "modbus_server:" in saved and str(slave_port) in saved
+    finally:
+        await page.close()

@@ -13,6 +13,7 @@ const pages = {
   clouds: () => import("./pages/sections.js").then((m) => m.page("clouds")),
   rules: () => import("./pages/sections.js").then((m) => m.page("rules")),
   scripts: () => import("./pages/scripts.js"),
+  services: () => import("./pages/services.js"),
   history: () => import("./pages/history.js"),
   logs: () => import("./pages/logs.js"),
   settings: () => import("./pages/settings.js"),
