@@ -2,8 +2,9 @@
 
 Controllers, measures, groups, alarms, clouds, labels, the misc cache and log settings and the
 quickfaas upload, download and generic functions are carried over; each function's script is
-written to ``scripts/``. Whatever cannot be carried (a northbound server, an unsupported protocol
-or cloud type, a script the sandbox refuses) is listed in the report, never dropped silently.
+written to ``scripts/``; an enabled Modbus TCP slave becomes ``services.modbus_server``. Whatever
+cannot be carried (another northbound server, an unsupported protocol or cloud type, a script the
+sandbox refuses) is listed in the report, never dropped silently.
 """
 
 from __future__ import annotations
@@ -61,14 +62,44 @@ def import_cfg(export: dict[str, Any]) -> Imported:
     if misc.get("cacheSize"):
         config["cache"]["max_messages"] = int(misc["cacheSize"])
     _functions(export.get("quickfaas") or {}, {c["name"] for c in config["clouds"]}, result)
+    if (slave := _modbus_slave(export.get("modbusSlave") or {}, report)) is not None:
+        config["services"] = {"modbus_server": slave}
     for name in _NORTHBOUND:
         section = export.get(name) or {}
-        if section.get("enable"):
+        if section.get("enable") and name != "modbusSlave":
             report.append(f"{name}: the northbound server is enabled in Device Supervisor but is not part of this "
                           "gateway; not imported")
     if (export.get("bindConfig") or {}).get("enable"):
         report.append("bindConfig: the cloud model binding is not supported; not imported")
     return result
+
+
+def _modbus_slave(section: dict[str, Any], report: list[str]) -> dict[str, Any] | None:
+    """Device Supervisor's Modbus TCP slave page, when it is enabled: port, unit id, connection
+    limit and byte order. Its mapping table rows are not carried (their format is not one we
+    have seen filled in): the report says how many to lay out again."""
+    if not section.get("enable"):
+        return None
+    orders = {str(section.get(key) or "abcd").lower() for key in ("int32Ord", "float32Ord")}
+    byte_order = str(section.get("float32Ord") or "abcd").lower()
+    slave: dict[str, Any] = {"port": int(section.get("port") or 502), "unit_id": int(section.get("slaveAddr") or 1),
+                             "max_connections": int(section.get("maxConnection") or 5),
+                             "byte_order": byte_order if byte_order in ("abcd", "badc", "cdab", "dcba") else "abcd"}
+    if len(orders) > 1:
+        report.append(f"modbusSlave: int32Ord and float32Ord differ ({', '.join(sorted(orders))}); every 32-bit "
+                      f"value is served {slave['byte_order']} (a map entry may set its own byte_order)")
+    if str(section.get("int16Ord") or "ab").lower() != "ab":
+        report.append("modbusSlave: int16Ord 'ba' (bytes swapped in 16-bit values) is not supported; served 'ab'")
+    if section.get("useRawvalue"):
+        report.append("modbusSlave: Device Supervisor served raw values; this gateway serves each measure's "
+                      "scaled value (a scaled measure as FLOAT)")
+    tables = [table for table in section.get("mappingTable") or [] if isinstance(table, dict)]
+    rows = sum(len(table.get("measures") or []) for table in tables)
+    rows += len(section.get("mapping_table") or [])
+    if rows:
+        report.append(f"modbusSlave: {rows} mapping table row(s) not imported: lay them out again on the Services "
+                      "page (or use layout: auto)")
+    return slave
 
 
 def _controllers(items: list[dict[str, Any]], report: list[str]) -> tuple[list[dict[str, Any]], set[str]]:
