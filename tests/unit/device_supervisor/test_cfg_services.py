@@ -10,6 +10,7 @@ import yaml
 from gateway.config import parse_config
 from gateway.device_supervisor.cfg_import import import_cfg
 
+
 def _slave(**fields: object) -> dict[str, object]:
     return {"enable": 1, "protocol": "Modbus-TCP", "port": 1502, "slaveAddr": 3, "int16Ord": "ab",
             "int32Ord": "abcd", "float32Ord": "cdab", "maxConnection": 2, "useRawvalue": 1, "mapping_table": [],
