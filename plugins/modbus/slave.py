@@ -23,8 +23,8 @@ import asyncio
 import ipaddress
 import logging
 import struct
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pymodbus.constants import ExcCodes
@@ -36,9 +36,10 @@ from pymodbus.server.requesthandler import ServerRequestHandler
 from gateway.core.errors import Problem
 from gateway.services.access import DataAccess, is_good
 from gateway.services.contract import DataService, ServedMeasure
+from gateway.southbound import ByteOrder, DataType
 
 from .addresses import Area
-from .codec import decode, encode
+from .codec import decode, encode, reorder
 from .slave_map import SlaveMap, Slot, address_text, build_map
 from .slave_settings import ModbusServerSettings
 
@@ -61,7 +62,20 @@ class SlaveCounters:
     writes: int = 0
     refused_clients: int = 0
     last_error: str = ""
-    written: dict[Slot, tuple[list[int], int]] = field(default_factory=dict)
+
+
+class _Entry:
+    """One slot as served: its reading (updated in place by the poller) and the words of its
+    last good value, kept while the reading's version stays the same."""
+
+    __slots__ = ("encode", "reading", "slot", "version", "words")
+
+    def __init__(self, slot: Slot, access: DataAccess) -> None:
+        self.slot = slot
+        self.reading = access.reading(slot.controller, slot.measure)
+        self.encode = _encoder(slot)
+        self.version = -1
+        self.words: list[int] = []
 
 
 class SlaveDatastore(ModbusServerContext):
@@ -73,6 +87,9 @@ class SlaveDatastore(ModbusServerContext):
         self.old_simulator = True  # pymodbus then calls the async_getValues/async_setValues below
         self.simdevices = []
         self._map, self._access, self._service, self._counters = slave_map, access, service, counters
+        self._entries = {area: [_Entry(slot, access) for slot in area_map.slots]
+                         for area, area_map in slave_map.areas.items()}
+        self._substitutes: dict[Slot, list[int]] = {}
 
     def device_ids(self) -> list[int]:
         """Return the unit ids this slave answers."""
@@ -84,18 +101,18 @@ class SlaveDatastore(ModbusServerContext):
         self._check_unit(device_id)
         self._counters.requests += 1
         area = _AREA_OF.get(func_code)
-        slots = self._map.areas[area].overlapping(address, count) if area is not None else []
-        if not slots:
+        entries = self._entries[area][self._map.areas[area].span(address, count)] if area is not None else []
+        if not entries:
             return self._exception(ExcCodes.ILLEGAL_ADDRESS)
         words: list[int] = [0] * count
-        for slot in slots:
-            served = self._served(slot)
+        end = address + count
+        for entry in entries:
+            served = self._served(entry)
             if served is None:
                 return self._exception(ExcCodes.DEVICE_FAILURE)
-            for index, word in enumerate(served):
-                position = slot.offset + index - address
-                if 0 <= position < count:
-                    words[position] = word
+            offset = entry.slot.offset
+            low, high = max(offset, address), min(offset + len(served), end)
+            words[low - address:high - address] = served[low - offset:high - offset]
         return [bool(w) for w in words] if area is not None and area.is_bits else words
 
     async def async_setValues(self, device_id: int, func_code: int, address: int,
@@ -104,13 +121,14 @@ class SlaveDatastore(ModbusServerContext):
         self._check_unit(device_id)
         self._counters.requests += 1
         area = _AREA_OF.get(func_code)
-        slots = self._map.areas[area].overlapping(address, len(values)) if area is not None else []
-        covered = sum(slot.width for slot in slots)
-        if (not slots or covered != len(values) or any(not slot.writable or slot.offset < address
-                                                       or slot.offset + slot.width > address + len(values)
-                                                       for slot in slots)):
+        entries = self._entries[area][self._map.areas[area].span(address, len(values))] if area is not None else []
+        slots = [entry.slot for entry in entries]
+        if (not slots or sum(slot.width for slot in slots) != len(values)
+                or any(not slot.writable or slot.offset < address or slot.offset + slot.width > address + len(values)
+                       for slot in slots)):
             return self._exception(ExcCodes.ILLEGAL_ADDRESS)
-        for slot in slots:
+        for entry in entries:
+            slot = entry.slot
             words = [int(v) for v in values[slot.offset - address: slot.offset - address + slot.width]]
             try:
                 value = _decoded(slot, words)
@@ -122,28 +140,32 @@ class SlaveDatastore(ModbusServerContext):
                 self._counters.last_error = f"write {slot.controller}.{slot.measure}: {error}"
                 return self._exception(ExcCodes.DEVICE_FAILURE)
             self._counters.writes += 1
-            reading = self._access.reading(slot.controller, slot.measure)
-            self._counters.written[slot] = (words, reading.version)  # echoed until the PLC is read again
+            # the PLC took it: serve what was written until the PLC is read again (a changed reading
+            # has a new version), so a write's echo (function 6) is the value written
+            entry.words, entry.version = words + [0] * slot.quality, entry.reading.version
         return None
 
-    def _served(self, slot: Slot) -> list[int] | None:
-        """Return what ``slot`` holds now (its quality word after it), or None when the reading is
+    def _served(self, entry: _Entry) -> list[int] | None:
+        """Return what ``entry`` holds now (its quality word after it), or None when the reading is
         bad and the service answers an exception for it."""
-        reading = self._access.reading(slot.controller, slot.measure)
-        written = self._counters.written.get(slot)
-        if written is not None and written[1] == reading.version:
-            return written[0] + [0] * slot.quality
-        if written is not None:
-            del self._counters.written[slot]
+        reading = entry.reading
+        if reading.version == entry.version and is_good(reading):
+            return entry.words
         if is_good(reading):
             try:
-                return _encoded(slot, reading.value) + [0] * slot.quality
+                entry.words = entry.encode(reading.value) + [0] * entry.slot.quality
+                entry.version = reading.version
+                return entry.words
             except _CANNOT_ENCODE as exc:
+                slot = entry.slot
                 self._counters.last_error = (f"{slot.controller}.{slot.measure}: {reading.value!r} "
                                              f"is not served as {slot.point.dtype}: {exc}")
-        if not slot.quality:
+        if not entry.slot.quality:
             return None
-        return [*_encoded(slot, self._service.substitute), 1]
+        substitute = self._substitutes.get(entry.slot)
+        if substitute is None:
+            substitute = self._substitutes[entry.slot] = [*_encoder(entry.slot)(self._service.substitute), 1]
+        return substitute
 
     def _check_unit(self, device_id: int) -> None:
         if self._service.unit_id and device_id != self._service.unit_id:
@@ -155,12 +177,31 @@ class SlaveDatastore(ModbusServerContext):
         return code
 
 
-def _encoded(slot: Slot, value: Any) -> list[int]:
-    if slot.area.is_bits or slot.point.dtype.is_bit:
-        return [1 if value else 0]
+_IN_ONE_PACK = (DataType.WORD, DataType.INT, DataType.DWORD, DataType.DINT, DataType.FLOAT, DataType.ULONG,
+                DataType.LONG, DataType.DOUBLE)
+
+
+def _encoder(slot: Slot) -> Callable[[Any], list[int]]:
+    """Return the fastest encoding of ``slot``'s values into words: one pack and one unpack for a
+    number (the codec's general path for the rest); it raises on a value that does not fit."""
+    point = slot.point
+    if slot.area.is_bits or point.dtype.is_bit:
+        return lambda value: [1 if value else 0]
+    if point.dtype not in _IN_ONE_PACK:
+        return lambda value: encode(point, _scalar(value))
+    as_bytes = struct.Struct(">" + point.dtype.struct_code).pack
+    as_words = struct.Struct(f">{point.dtype.size // 2}H").unpack
+    number = float if point.dtype in (DataType.FLOAT, DataType.DOUBLE) else int
+    if point.dtype.size == 2 or point.byte_order is ByteOrder.ABCD:
+        return lambda value: list(as_words(as_bytes(number(value))))
+    order = point.byte_order
+    return lambda value: list(as_words(reorder(as_bytes(number(value)), order)))
+
+
+def _scalar(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         raise TypeError("an array is not served")
-    return encode(slot.point, value)
+    return value
 
 
 def _decoded(slot: Slot, words: list[int]) -> Any:

@@ -55,14 +55,14 @@ class AreaMap:
 
     def overlapping(self, start: int, count: int) -> list[Slot]:
         """Return the slots that share an offset with ``start .. start + count - 1``."""
-        index = max(0, bisect_right(self._offsets, start) - 1)
-        found = []
-        for slot in self.slots[index:]:
-            if slot.offset >= start + count:
-                break
-            if slot.end > start:
-                found.append(slot)
-        return found
+        return self.slots[self.span(start, count)]
+
+    def span(self, start: int, count: int) -> slice:
+        """Return where in :attr:`slots` the slots sharing an offset with ``start .. start + count - 1`` are."""
+        first = bisect_right(self._offsets, start) - 1
+        if first < 0 or self.slots[first].end <= start:
+            first += 1
+        return slice(first, bisect_right(self._offsets, start + count - 1))
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def build_map(service: ModbusServerSettings, measures: Sequence[ServedMeasure]) 
     problems += _overlaps(slots)
     valid = [s for s in slots if s.end <= LAST_OFFSET + 1]
     problems += [Problem(_where(s), f"{s.controller}.{s.measure} runs past the last address")
-                 for s in slots if s not in valid]
+                 for s in slots if s.end > LAST_OFFSET + 1]
     return SlaveMap({area: AreaMap([s for s in valid if s.area is area]) for area in Area}), problems
 
 

@@ -83,3 +83,12 @@ def test_end_to_end_benchmark_runs_on_a_small_plant() -> None:
     assert result.polled > 500 and result.delivered > 500  # both PLCs, about 1,000 tags/s
     assert result.worker_rss > 0 and result.age_p99 < 5
     assert result.controller_change > 0 and result.measure_change > 0
+
+
+async def test_services_benchmark_serves_reads_and_writes_through() -> None:
+    from tests.bench.bench_services import _plain_server_reads, _slave_reads, _write_latency
+
+    slave, plain = await _slave_reads(1.0), await _plain_server_reads(1.0)
+    assert slave.requests > 0 and plain.requests > 0  # the client's every read was answered (it asserts so)
+    direct, through_slave = await _write_latency(5)
+    assert 0 < direct and 0 < through_slave

@@ -4,6 +4,7 @@ gateway) and writes through it to the simulated PLC."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from pathlib import Path
 from typing import Any
@@ -155,5 +156,33 @@ async def test_a_client_not_on_the_allow_list_is_disconnected(tmp_path: Path) ->
             client.close()
             await asyncio.sleep(0.1)
             assert gateway.status().services["modbus_server"]["refused_clients"] >= 1
+    finally:
+        await plc.stop()
+
+
+async def test_garbage_from_a_client_does_not_stop_the_slave_from_serving_others(tmp_path: Path) -> None:
+    path, plc, port = await _start(tmp_path, {"layout": "auto", "max_connections": 2})
+    try:
+        async with running_gateway(path) as gateway:
+            hostile = [b"\x00" * 7 + b"\xff" * 300,  # a frame of an unknown function
+                       b"\x00\x01\x00\x00\xff\xff\x01\x03",  # a length far beyond what follows
+                       b"\x00\x02\x00\x00\x00\x06\x01\x03\xff\xff\x00\x7d",  # 125 registers from 65535
+                       bytes(range(256)) * 4]
+            for frame in hostile:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(frame)
+                await writer.drain()
+                with contextlib.suppress(TimeoutError, ConnectionError):
+                    await asyncio.wait_for(reader.read(512), 0.5)
+                writer.close()
+            client = await _client(port)
+            try:
+                async def served() -> bool:
+                    answer = await client.read_input_registers(0, count=3, device_id=1)
+                    return not answer.isError() and answer.registers[2] == 1450
+                await until(served, "a well-behaved client to be served", 10)
+            finally:
+                client.close()
+            assert gateway.status().services["modbus_server"]["state"].startswith("listening")
     finally:
         await plc.stop()
