@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,18 @@ class LatestValues:
     def __init__(self) -> None:
         self._readings: dict[str, dict[str, Reading]] = {}  # per controller, per measure
         self.version = 0  # grows with every change, so a viewer asks for what changed since it last looked
+        self._watchers: list[Callable[[list[Reading]], None]] = []
+
+    def watch(self, callback: Callable[[list[Reading]], None]) -> Callable[[], None]:
+        """Call ``callback`` with the Readings that changed, as each poll records them (a data
+        service pushes them on instead of asking what changed); return how to stop. The callback
+        runs inside the poller's recording: it must only take note, never wait."""
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback)
+
+    def _tell(self, changed: list[Reading]) -> None:
+        for callback in self._watchers:
+            callback(changed)
 
     def get(self, controller: str, measure: str) -> Reading:
         """Return the reading of one measure (an empty one if never read)."""
@@ -64,6 +76,8 @@ class LatestValues:
         if changed:
             self.version += 1
             reading.version = self.version
+            if self._watchers:
+                self._tell([reading])
 
     def record_good(self, values: Mapping[str, Any], readings: Mapping[str, Reading], timestamp: float,
                     sources: Mapping[str, SourceStamp] | None = None) -> None:
@@ -71,11 +85,14 @@ class LatestValues:
         (as :meth:`get` returned them) by the same names. The same as :meth:`set_good` for each,
         and the device's own time and quality from ``sources`` where it gave them."""
         version = self.version
+        changed: list[Reading] | None = [] if self._watchers else None
         for name, value in values.items():
             reading = readings[name]
             if reading.status != 1 or reading.value != value:
                 version += 1
                 reading.version = version
+                if changed is not None:
+                    changed.append(reading)
             reading.value, reading.timestamp, reading.status, reading.error = value, timestamp, 1, ""
         self.version = version
         if sources:
@@ -85,15 +102,22 @@ class LatestValues:
                     if reading.source is None or reading.source.quality != source.quality:
                         self.version += 1  # a value turning uncertain (or good again) is news to a viewer
                         reading.version = self.version
+                        if changed is not None:
+                            changed.append(reading)
                     reading.source = source
+        if changed:
+            self._tell(changed)
 
     def set_failed(self, controller: str, measure: str, error: str, timestamp: float) -> None:
         """Record a failed read, keeping the last good value."""
         reading = self.get(controller, measure)
-        if reading.status != 0 or reading.error != error:
+        changed = reading.status != 0 or reading.error != error
+        reading.status, reading.error, reading.timestamp = 0, error, timestamp
+        if changed:
             self.version += 1
             reading.version = self.version
-        reading.status, reading.error, reading.timestamp = 0, error, timestamp
+            if self._watchers:
+                self._tell([reading])
 
     def changed_since(self, version: int) -> list[tuple[str, str, Reading]]:
         """Return the readings whose value or status changed after ``version``."""

@@ -161,7 +161,7 @@ class Gateway:
         self.pollers = build_pollers(model, self.latest)
         components += [(f"poll:{poller.name}", _polling(poller)) for poller in self.pollers]
         self.plc_writer = PlcWriter(self.pollers)
-        self.services = _services(model, DataAccess(self.latest, self.plc_writer))
+        self.services = _services(model, DataAccess(self.latest, self.plc_writer, model.gateway.name, self.data_dir))
         components += [(f"service:{service.name}", service.run) for service in self.services]
         writes = WriteApplier(self.runner, outbox, self.plc_writer, self.script_calls)
         variables, parameters = gateway_variables(model), global_parameters(model)

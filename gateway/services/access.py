@@ -3,6 +3,8 @@ the same checks as a script's ``write_plc_values``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from gateway.core.latest import LatestValues, Reading
@@ -15,10 +17,26 @@ class PlcWrites(Protocol):
 
 
 class DataAccess:
-    """Readings to serve and writes to carry out, for every data service."""
+    """Readings to serve and writes to carry out, for every data service; the gateway's name and
+    where a service keeps its state (certificates)."""
 
-    def __init__(self, latest: LatestValues, writer: PlcWrites) -> None:
+    def __init__(self, latest: LatestValues, writer: PlcWrites, gateway_name: str = "gateway",
+                 data_dir: Path | None = None) -> None:
         self._latest, self._writer = latest, writer
+        self.gateway_name = gateway_name
+        self._data_dir = data_dir
+
+    def state_dir(self, service: str) -> Path:
+        """Return (made if needed) the folder where ``service`` keeps what outlives a restart."""
+        if self._data_dir is None:
+            raise RuntimeError("this gateway keeps no state")
+        folder = self._data_dir / "services" / service
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def watch(self, callback: Callable[[list[Reading]], None]) -> Callable[[], None]:
+        """Call ``callback`` with the readings each poll changed (see :meth:`LatestValues.watch`)."""
+        return self._latest.watch(callback)
 
     def reading(self, controller: str, measure: str) -> Reading:
         """Return the measure's reading (the same object every time: it is updated in place)."""
