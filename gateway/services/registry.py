@@ -9,6 +9,7 @@ from .contract import DataService
 
 _BUILTIN = {
     "modbus_server": "gateway_plugins.modbus.slave:ModbusSlaveService",
+    "opcua_server": "gateway_plugins.opcua.server:OpcUaServerService",
 }
 
 

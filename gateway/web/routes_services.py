@@ -3,6 +3,7 @@ measure; a service's settings are changed (and validated) as any configuration s
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from gateway.southbound.catalogue import args_fields
 from .api import Api, ApiError
 from .context import backend_of
 from .routes_config import save_section
+from .secrets import hide_secrets, keep_secrets
 
 
 def register(api: Api) -> None:
@@ -32,8 +34,9 @@ async def services(request: web.Request, _body: None) -> list[dict[str, Any]]:
     for key in available_services():
         service = service_for(key)
         raw = model.services.get(key)
+        shown = hide_secrets({"services": {key: copy.deepcopy(raw)}})["services"][key] if raw is not None else None
         entry: dict[str, Any] = {"key": key, "title": service.title, "fields": args_fields(service.settings_model),
-                                 "settings": raw, "served": []}
+                                 "settings": shown, "served": []}
         if raw is not None:  # checked when the configuration loaded
             entry["served"] = service.describe(service.settings_model.model_validate(raw), measures)
         described.append(entry)
@@ -48,6 +51,7 @@ def _known(key: str) -> str:
 
 async def configure(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
     key = _known(request.match_info["key"])
+    keep_secrets({"services": {key: body}}, backend_of(request).config.model)
 
     def change(document: Any) -> None:
         sections = document.get("services")
@@ -55,7 +59,7 @@ async def configure(request: web.Request, body: dict[str, Any]) -> dict[str, Any
             sections = document["services"] = {}
         sections[key] = body
     await save_section(request, change, "services")
-    return body
+    return hide_secrets({"services": {key: copy.deepcopy(body)}})["services"][key]  # type: ignore[no-any-return]
 
 
 async def remove(request: web.Request, _body: None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Secrets never leave the gateway: cloud passwords, IoTgo device apikeys, controller passwords
-(an OPC UA user's, in ``args.password``) and the metrics token read as ``********``, and that
+(an OPC UA user's, in ``args.password``), the passwords of a data service's users
+(``services.<key>.users[].password``) and the metrics token read as ``********``, and that
 placeholder sent back (in a form, or in an exported config.yaml imported again) keeps the stored
 value. One place knows where secrets live in a configuration."""
 
@@ -31,6 +32,9 @@ def hide_secrets(config: Any) -> Any:
     for _name, args in _controller_args(config):
         if args.get("password") is not None:
             args["password"] = HIDDEN
+    for _key, user in _service_users(config):
+        if user.get("password") is not None:
+            user["password"] = HIDDEN
     web = _web(config)
     if web.get("metrics_token") is not None:
         web["metrics_token"] = HIDDEN
@@ -52,6 +56,7 @@ def keep_secrets(config: Any, current: GatewayConfig, renamed: Mapping[str, str]
             cloud["password"] = secret.get_secret_value()
         _keep_apikeys(cloud, current, renamed)
     _keep_controller_passwords(config, current, renamed)
+    _keep_service_passwords(config, current)
     web = _web(config)
     if web.get("metrics_token") == HIDDEN:
         token = current.gateway.web.metrics_token
@@ -67,7 +72,7 @@ def restore_secrets(text: str, current: GatewayConfig) -> str:
     round trip, which costs kilobytes per line: the rest of an uploaded file is never built."""
     if HIDDEN not in text:
         return text
-    for section in ("clouds", "controllers", "gateway"):
+    for section in ("clouds", "controllers", "services", "gateway"):
         layout = locate(text, section)
         if layout is not None and layout.block is None:
             continue  # no such section, so no secret in it
@@ -109,6 +114,32 @@ def _keep_controller_passwords(config: Any, current: GatewayConfig, renamed: Map
             raise ApiError(400, f"controller '{name}': enter its password (it is not known here)",
                            problems=[{"path": "args.password", "message": "enter the password"}])
         args["password"] = secret
+
+
+def _keep_service_passwords(config: Any, current: GatewayConfig) -> None:
+    """Put back a data service user's stored password where the placeholder stands (a user is
+    matched by service and user name)."""
+    stored = {(key, str(user.get("username"))): user.get("password") for key, user in _service_users(
+        {"services": current.services})}
+    for key, user in _service_users(config):
+        if user.get("password") != HIDDEN:
+            continue
+        secret = stored.get((key, str(user.get("username"))))
+        if secret is None or secret == HIDDEN:
+            raise ApiError(400, f"services.{key}: enter the password of user '{user.get('username')}' (it is not "
+                           "known here)", problems=[{"path": "users", "message": "enter the password"}])
+        user["password"] = secret
+
+
+def _service_users(config: Any) -> list[tuple[str, Any]]:
+    """Return each data service's key with each of its users (mappings with a password)."""
+    services = config.get("services") if isinstance(config, Mapping) else None
+    found = []
+    for key, section in (services or {}).items() if isinstance(services, Mapping) else []:
+        users = section.get("users") if isinstance(section, Mapping) else None
+        if isinstance(users, list):
+            found += [(str(key), user) for user in users if isinstance(user, Mapping)]
+    return found
 
 
 def _controller_args(config: Any) -> list[tuple[str, Any]]:

@@ -91,4 +91,4 @@ async def test_services_benchmark_serves_reads_and_writes_through() -> None:
     slave, plain = await _slave_reads(1.0), await _plain_server_reads(1.0)
     assert slave.requests > 0 and plain.requests > 0  # the client's every read was answered (it asserts so)
     direct, through_slave = await _write_latency(5)
-    assert 0 < direct and 0 < through_slave
+    assert direct > 0 and through_slave > 0
