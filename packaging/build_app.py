@@ -69,6 +69,8 @@ def build(target: Target, out: Path, cache: Path, steps: Steps) -> Path:
         shutil.copytree(FILES / "runtime", release, symlinks=True, dirs_exist_ok=True)
     with steps.step("leaving out what the gateway never runs"):
         steps.note(f"{runtime.leave_out_unused_parts(release) / 2**20:.1f} MiB saved")
+    with steps.step("generated code as zipped bytecode"):
+        steps.note(f"{runtime.zip_generated_packages(release) / 2**20:.1f} MiB saved")
     with steps.step("stripping the dependencies' binaries"):
         steps.note(f"{runtime.strip_dependencies(release, target) / 2**20:.1f} MiB saved")
     with steps.step("shared libraries"):

@@ -18,10 +18,13 @@ folder and is searched before LD_LIBRARY_PATH; only the loader's path is absolut
 from __future__ import annotations
 
 import compileall
+import importlib.util
+import marshal
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from . import elf
@@ -39,10 +42,12 @@ EXTENSIONS_LEFT_OUT = ("_test", "_ctypes_test", "xxlimited", "_xxtestfuzz", "_xx
                        "readline", "nis", "ossaudiodev", "_dbm", "_gdbm", "_crypt")
 # parts of dependencies the gateway never runs on a device, with why: flash is the tight resource
 DEPENDENCY_PARTS_LEFT_OUT = {
-    "asyncua/server/standard_address_space": "the standard nodes of an OPC UA server (19 MB of generated code, "
-                                             "loaded only by Server.init): the gateway is an OPC UA client",
     "pytz/zoneinfo": "pytz's time zone files: asyncua takes only its UTC, which needs none",
 }
+# generated code kept as compressed bytecode only: asyncua's standard OPC UA address space (the OPC
+# UA server's) is 19 MB of source and 10 MB of bytecode, 0.4 MB as a zip of its bytecode
+GENERATED_PACKAGES_ZIPPED = ("asyncua/server/standard_address_space",)
+ZIPPED_MODULES = "modules.zip"
 # glibc's own libraries find each other without help; patching them is not worth the risk
 GLIBC = ("ld-linux", "libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so", "libresolv.so")
 
@@ -78,6 +83,31 @@ def leave_out_unused_parts(dest: Path) -> int:
             raise BuildError(f"{part} is not in the dependencies any more: update DEPENDENCY_PARTS_LEFT_OUT")
         saved += sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
         shutil.rmtree(folder)
+    return saved
+
+
+def zip_generated_packages(dest: Path) -> int:
+    """Replace the modules of each package in GENERATED_PACKAGES_ZIPPED by their bytecode in one zip
+    beside its ``__init__.py``, which finds them there (zipimport); return the bytes saved."""
+    if sys.version_info[:2] != tuple(int(part) for part in PYTHON.split(".")):
+        raise BuildError(f"bytecode for Python {PYTHON} needs this build to run on Python {PYTHON}")
+    saved = 0
+    for part in GENERATED_PACKAGES_ZIPPED:
+        folder = dest / SITE / part
+        init = folder / "__init__.py"
+        if not init.is_file():
+            raise BuildError(f"{part} is not in the dependencies any more: update GENERATED_PACKAGES_ZIPPED")
+        modules = sorted(path for path in folder.glob("*.py") if path.name != "__init__.py")
+        before = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+        with zipfile.ZipFile(folder / ZIPPED_MODULES, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+            for module in modules:
+                code = compile(module.read_bytes(), f"{part}/{module.name}", "exec", dont_inherit=True)
+                archive.writestr(module.stem + ".pyc", importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
+                module.unlink()
+        shutil.rmtree(folder / "__pycache__", ignore_errors=True)
+        init.write_text(f"__path__.append(__path__[0] + '/{ZIPPED_MODULES}')  # the modules' bytecode, zipped by "
+                        f"the package build\n" + init.read_text())
+        saved += before - sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     return saved
 
 
