@@ -43,6 +43,7 @@ class OpcUaServerService(DataService):
         self.state = "starting"
         self.counters = {"changes": 0, "writes": 0, "refused_writes": 0, "subscriptions": 0}
         self.last_error = ""
+        self.space: Any = None  # the running address space (server_space._Space), for the benchmark
 
     @classmethod
     def check(cls, settings: OpcUaServerSettings, measures: Sequence[ServedMeasure]) -> list[Problem]:

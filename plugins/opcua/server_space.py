@@ -277,7 +277,7 @@ async def serve(service: OpcUaServerService) -> None:
     server.set_security_policy(([ua.SecurityPolicyType.NoSecurity] if settings.allow_unencrypted else []) + policies)
     server.set_identity_tokens(([ua.AnonymousIdentityToken] if settings.allow_anonymous else [])
                                + ([ua.UserNameIdentityToken] if settings.users else []))
-    space = _Space(service, server)
+    space = service.space = _Space(service, server)
     await space.build(await server.register_namespace(settings.namespace_uri))
     server.iserver.attribute_service = _WriteThrough(server.iserver.attribute_service, space)
     try:

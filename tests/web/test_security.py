@@ -12,6 +12,7 @@ from aiohttp import FormData
 
 from gateway.web import build_api
 from gateway.web.api import PREFIX
+from tests.conftest import free_port
 from tests.web.conftest import PASSWORD, Client, WebGateway
 
 PUBLIC = {("GET", "/health"), ("GET", "/auth/state"), ("POST", "/auth/setup"), ("POST", "/auth/login")}
@@ -155,6 +156,33 @@ async def test_a_controllers_password_is_hidden_and_kept(web_gateway: WebGateway
         for path in ("/config", "/config/export.yaml", "/logs?level=DEBUG"):
             status, answer = await client.call("GET", path)
             assert status == 200 and "opc-secret-7" not in str(answer), path
+    finally:
+        await client.close()
+
+
+async def test_an_opc_ua_server_users_password_is_hidden_and_kept(web_gateway: WebGateway) -> None:
+    client = await web_gateway.logged_in()
+    settings = {"host": "127.0.0.1", "port": free_port(), "users": [{"username": "scada", "password": "opc-server-9"}]}
+    try:
+        status, answer = await client.call("PUT", "/config/services/opcua_server", settings)
+        assert status == 200 and answer["users"][0]["password"] == "********", answer
+        _, services = await client.call("GET", "/services")
+        shown = next(s for s in services if s["key"] == "opcua_server")["settings"]
+        assert shown["users"] == [{"username": "scada", "password": "********"}]
+        shown["allow_unencrypted"] = True  # saving with the placeholder keeps the stored password
+        status, answer = await client.call("PUT", "/config/services/opcua_server", shown)
+        assert status == 200, answer
+        text = web_gateway.config_path.read_text()
+        assert "opc-server-9" in text and "allow_unencrypted: true" in text
+        shown["users"].append({"username": "new", "password": "********"})  # a placeholder for a new user
+        status, answer = await client.call("PUT", "/config/services/opcua_server", shown)
+        assert status == 400 and "user 'new'" in answer["error"]
+        status, answer = await client.call("PUT", "/config/services/opcua_server", {"users": [
+            {"username": "scada", "password": "short"}]})
+        assert status == 422 and answer["problems"][0]["path"].startswith("services.opcua_server.users")
+        for path in ("/config", "/config/export.yaml", "/logs?level=DEBUG", "/services"):
+            status, answer = await client.call("GET", path)
+            assert status == 200 and "opc-server-9" not in str(answer), path
     finally:
         await client.close()
 
