@@ -46,6 +46,8 @@ class _Disconnected(Exception):
 
 
 OnMessage = Callable[[str, str, bytes], None]
+WillFactory = Callable[[], tuple[str, bytes, int, bool]]  # topic, payload, qos, retain: made for each connection
+Prepare = Callable[[str, bytes], bytes]  # an outbox row's payload as it goes out (Sparkplug stamps its seq)
 
 
 class MqttConnector:
@@ -56,8 +58,13 @@ class MqttConnector:
     def __init__(self, cloud: Cloud, outbox: Outbox, resolve: Callable[[str], Path], client_id: str, *,
                  subscriptions: Sequence[tuple[str, int]] = (), on_message: OnMessage | None = None,
                  cloud_drain: str = "fifo", on_connected: Callable[[], Awaitable[None]] | None = None,
-                 state_dir: Path | None = None, provisioning_parameters: Mapping[str, str] | None = None) -> None:
+                 state_dir: Path | None = None, provisioning_parameters: Mapping[str, str] | None = None,
+                 will: WillFactory | None = None, prepare: Prepare | None = None) -> None:
+        """``will`` makes the last will of each new connection (instead of the cloud's ``will``);
+        ``prepare`` turns each outbox row's payload into what is published, as it is sent."""
         self.cloud = cloud
+        self._will = will
+        self._prepare = prepare
         self.state = LinkState()
         self._subscriptions = list(subscriptions)
         self._on_message = on_message
@@ -216,7 +223,10 @@ class MqttConnector:
             client.username_pw_set(cloud.username, password)
         if cloud.uses_tls:
             client.tls_set_context(client_context(cloud, self._resolve))
-        if cloud.will:
+        if self._will is not None:
+            topic, payload, qos, retain = self._will()
+            client.will_set(topic, payload, qos, retain)
+        elif cloud.will:
             client.will_set(cloud.will.topic, cloud.will.payload, cloud.will.qos, cloud.will.retain)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -252,7 +262,8 @@ class MqttConnector:
                     break  # live messages arrived: they go first
                 await self._wait_for(self._window_free)
                 await pacer.wait(len(row.payload))
-                info = self._client.publish(row.topic, row.payload, row.qos) if self._client else None
+                payload = self._prepare(row.topic, row.payload) if self._prepare is not None else row.payload
+                info = self._client.publish(row.topic, payload, row.qos) if self._client else None
                 if info is None or info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     raise _Disconnected
                 self._inflight[info.mid] = (row.id, time.monotonic())

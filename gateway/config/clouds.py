@@ -55,6 +55,28 @@ class Shadow(_Model):
         return self
 
 
+SPARKPLUG_FORBIDDEN = "+/#"  # in a Sparkplug group, edge node or device id (they are topic levels)
+
+
+class Sparkplug(_Model):
+    """The gateway as a Sparkplug B edge node: each controller a device, each measure a metric.
+
+    ``edge_node_id`` defaults to the gateway's name; ``groups`` limits the measures to those
+    groups (all when empty).
+    """
+
+    group_id: Annotated[str, Field(min_length=1, max_length=64)]
+    edge_node_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    groups: list[Name] = []
+
+    @field_validator("group_id", "edge_node_id")
+    @classmethod
+    def _topic_safe(cls, value: str | None) -> str | None:
+        if value is not None and set(value) & set(SPARKPLUG_FORBIDDEN):
+            raise ValueError(f"'{value}': '+', '/' and '#' are not allowed in a Sparkplug id")
+        return value
+
+
 class Provisioning(_Model):
     """AWS IoT fleet provisioning by claim: get the thing's own certificate on first connection.
 
@@ -101,7 +123,7 @@ class Cloud(_Model):
     """A northbound connection: an MQTT broker, AWS IoT Core, or an IoTgo server."""
 
     name: Name
-    type: Literal["aws-iot", "mqtt", "iotgo"]
+    type: Literal["aws-iot", "mqtt", "iotgo", "sparkplug"]
     host: str
     port: Port | None = None
     client_id: str | None = None
@@ -125,6 +147,7 @@ class Cloud(_Model):
     update_interval: Positive = 5.0  # iotgo: how often a device's params are sent
     response_timeout: Positive = 10.0  # iotgo: how long to wait for the server's answer to a request
     local_bus: bool = False  # scripts' quickfaas.messagebus.publish sends here (one MQTT cloud at most)
+    sparkplug: Sparkplug | None = None  # type sparkplug: its group and edge node
 
     @model_validator(mode="after")
     def _iotgo_rules(self) -> Cloud:
@@ -141,6 +164,21 @@ class Cloud(_Model):
         mqtt_only += ["local_bus"] if self.local_bus else []
         if mqtt_only:
             raise ValueError(f"{', '.join(mqtt_only)} do not apply to an iotgo cloud")
+        return self
+
+    @model_validator(mode="after")
+    def _sparkplug_rules(self) -> Cloud:
+        """A Sparkplug cloud names its group; its will is the NDEATH and its messages its own."""
+        if self.type != "sparkplug":
+            if self.sparkplug is not None:
+                raise ValueError("sparkplug settings belong to a cloud of type sparkplug")
+            return self
+        if self.sparkplug is None:
+            raise ValueError("a sparkplug cloud needs sparkplug: {group_id: ...}")
+        other = [f for f in ("shadow", "provisioning", "will") if getattr(self, f) is not None]
+        other += ["local_bus"] if self.local_bus else []
+        if other:
+            raise ValueError(f"{', '.join(other)} do not apply to a sparkplug cloud (its will is the NDEATH)")
         return self
 
     @model_validator(mode="after")

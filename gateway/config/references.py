@@ -18,6 +18,7 @@ from gateway.services.contract import ServedMeasure
 from gateway.services.registry import available_services, service_for
 from gateway.southbound import AnyDriver, ByteOrder, DataType, Point, available_protocols, driver_for
 
+from .clouds import SPARKPLUG_FORBIDDEN
 from .schema import Controller, GatewayConfig, IotgoDevice, Measure
 from .validation_text import pydantic_problems
 
@@ -44,6 +45,7 @@ def check_references(
     _check_rules(config, base_dir, problems, known_invalid)
     _check_functions(config, base_dir, problems, known_invalid)
     problems += _check_services(config)
+    problems += _check_sparkplug(config, known_invalid)
     return problems
 
 
@@ -65,6 +67,25 @@ def served_measures(config: GatewayConfig) -> list[ServedMeasure]:
         served.append(ServedMeasure(m.controller, m.name, value_type, m.length, m.encoding, m.access == "rw",
                                     m.unit, m.desc))
     return served
+
+
+def _check_sparkplug(config: GatewayConfig, known_invalid: Mapping[str, set[str]]) -> list[Problem]:
+    """A Sparkplug cloud's groups exist, and its devices (the controllers) have names Sparkplug
+    allows in a topic."""
+    problems = []
+    groups = {g.name for g in config.groups} | known_invalid.get("groups", set())
+    for index, cloud in enumerate(config.clouds):
+        if cloud.type != "sparkplug" or cloud.sparkplug is None:
+            continue
+        path = f"clouds[{index}].sparkplug"
+        problems += [Problem(f"{path}.groups", f"unknown group '{g}'") for g in cloud.sparkplug.groups
+                     if g not in groups]
+        chosen = set(cloud.sparkplug.groups)
+        devices = {m.controller for m in config.measures if not chosen or m.group in chosen}
+        bad = [name for name in sorted(devices) if set(name) & set(SPARKPLUG_FORBIDDEN)]
+        problems += [Problem(path, f"controller '{name}' cannot be a Sparkplug device id: '+', '/' and '#' are "
+                                   "not allowed in it") for name in bad]
+    return problems
 
 
 def _check_services(config: GatewayConfig) -> list[Problem]:
@@ -223,6 +244,9 @@ def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem],
             topic_problems = _topic_problems(f"{path}.topic", rule.topic, variables, section == "publish")
             problems += topic_problems
             cloud = by_name.get(rule.cloud)
+            if cloud is not None and cloud.type == "sparkplug":
+                problems.append(Problem(f"{path}.cloud", f"cloud '{cloud.name}' is a Sparkplug B edge node: it "
+                                        "publishes the measures and takes commands itself; rules are for MQTT"))
             if cloud is not None and cloud.type == "iotgo":
                 if section == "subscribe":
                     problems.append(Problem(f"{path}.cloud", f"cloud '{cloud.name}' is iotgo: its apps' changes "

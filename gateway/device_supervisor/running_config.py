@@ -15,7 +15,7 @@ from gateway.config.identity import global_parameters
 
 _PROTOCOLS = {"modbus-tcp": "Modbus-TCP", "modbus-rtu": "Modbus-RTU", "s7": "ISO-on-TCP", "opcua": "OPC-UA",
               "ethernet-ip": "EtherNet/IP", "mc-3e": "MC 3E"}
-_CLOUDS = {"mqtt": "Standard MQTT", "aws-iot": "AWS IoT", "iotgo": "IoTgo"}
+_CLOUDS = {"mqtt": "Standard MQTT", "aws-iot": "AWS IoT", "iotgo": "IoTgo", "sparkplug": "SparkPlugB MQTT"}
 
 
 def running_config(model: GatewayConfig) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from gateway.cloud import CloudConnector, IotgoConnector, MqttConnector
 from gateway.cloud.iotgo_updates import IotgoUpdates
 from gateway.cloud.mqtt import OnMessage
 from gateway.cloud.shadow import ShadowSync
+from gateway.cloud.sparkplug import SparkplugNode
 from gateway.collect import ControllerPoller
 from gateway.collect.assembly import build_pollers
 from gateway.collect.writes import PlcWriter
@@ -172,6 +173,9 @@ class Gateway:
             if cloud.type == "iotgo":
                 components += self._iotgo(cloud, outbox)
                 continue
+            if cloud.type == "sparkplug":
+                components += self._sparkplug(cloud, outbox)
+                continue
             shadow = self._shadow(cloud, writes, outbox)
             subscriptions = dispatcher.subscriptions(cloud.name) + (shadow.subscriptions() if shadow else [])
             template_parameters = {k: render_topic(v, variables) for k, v in
@@ -254,6 +258,26 @@ class Gateway:
         self.connectors[cloud.name] = connector
         updates = IotgoUpdates(cloud, devices, self.latest, outbox)
         return [(f"cloud:{cloud.name}", connector.run), (f"iotgo-updates:{cloud.name}", updates.run)]
+
+    def _sparkplug(self, cloud: Cloud, outbox: Outbox) -> list[tuple[str, Part]]:
+        """The edge node of a Sparkplug cloud and its connector (whose will, births and sequence
+        numbers the node makes)."""
+        model, writer = self.config.model, self.plc_writer
+        assert cloud.sparkplug is not None and writer is not None
+        chosen = set(cloud.sparkplug.groups)
+        measures = [(served, measure.deadband) for measure, served in zip(model.measures, served_measures(model),
+                                                                          strict=True)
+                    if not chosen or measure.group in chosen]
+        node = SparkplugNode(cloud, cloud.sparkplug.edge_node_id or model.gateway.name, measures, self.latest,
+                             writer, outbox, self.data_dir)
+        connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
+                                  subscriptions=node.subscriptions(), on_message=node.on_message,
+                                  on_connected=node.connected, state_dir=self.data_dir, will=node.will,
+                                  prepare=node.prepare)
+        node.attach(connector)
+        self.connectors[cloud.name] = connector
+        # the node stops first (components stop in reverse), while the connection is up for its NDEATH
+        return [(f"cloud:{cloud.name}", connector.run), (f"sparkplug:{cloud.name}", node.run)]
 
     def _shadow(self, cloud: Cloud, writes: WriteApplier, outbox: Outbox) -> ShadowSync | None:
         if cloud.shadow is None or not cloud.shadow_enabled:

@@ -82,7 +82,8 @@ def _import_problems(tree: ast.Module) -> list[str]:
         for name in names:
             if imported & SPARKPLUG_HELPERS:
                 problems.append(f"line {node.lineno}: {', '.join(sorted(imported & SPARKPLUG_HELPERS))}: "
-                                "MQTT Sparkplug B is not supported by this gateway yet")
+                                "Sparkplug B scripts are not supported: a cloud of type sparkplug publishes "
+                                "the measures and takes the host's commands itself")
                 continue
             if name in SHIM_MODULES or (name in ALLOWED_MODULES and "." not in name):
                 continue

@@ -43,6 +43,7 @@ EXTENSIONS_LEFT_OUT = ("_test", "_ctypes_test", "xxlimited", "_xxtestfuzz", "_xx
 # parts of dependencies the gateway never runs on a device, with why: flash is the tight resource
 DEPENDENCY_PARTS_LEFT_OUT = {
     "pytz/zoneinfo": "pytz's time zone files: asyncua takes only its UTC, which needs none",
+    "tzdata/zoneinfo": "the IANA time zone files python-dateutil may fall back to: the gateway keeps UTC",
 }
 # generated code kept as compressed bytecode only: asyncua's standard OPC UA address space (the OPC
 # UA server's) is 19 MB of source and 10 MB of bytecode, 0.4 MB as a zip of its bytecode

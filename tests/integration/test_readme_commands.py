@@ -76,7 +76,7 @@ def test_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
     assert set(records[4]["Data"]) == {"PressForce", "Strokes", "Guard"}  # the MELSEC CPU's
     for expected in ("polling PLC1", "polling S7-1200", "polling MES", "polling L83", "polling Q03",
                      "web UI on http://127.0.0.1:", "-> awsiot/test", "modbus slave: listening on 127.0.0.1:",
-                     "opcua server: listening on opc.tcp://127.0.0.1:",
+                     "opcua server: listening on opc.tcp://127.0.0.1:", "scada: Sparkplug births sent",
                      "stopped;"):
         assert expected in text, f"'{expected}' missing from the demo's console:\n{text}"
     assert (clone / ".venv" / "bin" / "gateway").exists()

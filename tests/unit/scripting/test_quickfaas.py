@@ -65,7 +65,8 @@ async def test_a_timed_out_write_reaches_a_ds1_callback_as_a_tuple() -> None:
 
 @pytest.mark.parametrize(("source", "problem"), [
     ("from quickfaas.sparkplugb import publish_node_online\n",
-     "line 1: publish_node_online: MQTT Sparkplug B is not supported by this gateway yet"),
+     "line 1: publish_node_online: Sparkplug B scripts are not supported: a cloud of type sparkplug publishes "
+     "the measures and takes the host's commands itself"),
     ("import quickfaas.nothing\n", "line 1: import of 'quickfaas.nothing' is not allowed (Device Supervisor modules "
                                    "here: quickfaas.remotebus, quickfaas.awsiot"),
 ])

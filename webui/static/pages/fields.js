@@ -39,7 +39,7 @@ export const FIELDS = {
     { name: "hysteresis", label: "Hysteresis", type: "number" }, { name: "delay", label: "Delay (s)", type: "number" },
   ],
   clouds: [
-    { name: "name", label: "Name" }, { name: "type", label: "Type", type: "select", options: ["mqtt", "aws-iot", "iotgo"] },
+    { name: "name", label: "Name" }, { name: "type", label: "Type", type: "select", options: ["mqtt", "aws-iot", "iotgo", "sparkplug"] },
     { name: "host", label: "Host" }, { name: "port", label: "Port", type: "number" },
     { name: "client_id", label: "Client id" }, { name: "username", label: "Username" },
     { name: "password", label: "Password", type: "password" }, { name: "tls", label: "TLS", type: "checkbox" },
@@ -49,6 +49,9 @@ export const FIELDS = {
     { name: "devices", label: "IoTgo devices (JSON list)", type: "json",
       placeholder: '[{"deviceid": "10000abcde", "apikey": "…", "measures": ["Temp"]}]' },
     { name: "update_interval", label: "IoTgo update interval (s)", type: "number" },
+    { name: "sparkplug.group_id", label: "Sparkplug group id (type sparkplug)" },
+    { name: "sparkplug.edge_node_id", label: "Sparkplug edge node id (default: the gateway's name)" },
+    { name: "sparkplug.groups", label: "Sparkplug: only these measure groups (JSON list; empty: all)", type: "json" },
   ],
   publish: [
     { name: "name", label: "Name" }, { name: "cloud", label: "Cloud" }, { name: "topic", label: "Topic" },
