@@ -65,7 +65,7 @@ class _Users(UserManager):
                  certificate: Any = None) -> User | None:
         if username is not None:
             return User(role=UserRole.User) if self._passwords.get(username) == password else None
-        return User(role=UserRole.User) if self._anonymous and certificate is None else None
+        return User(role=UserRole.User) if self._anonymous else None  # no X509 user tokens are offered
 
 
 class _WriteThrough(AttributeService):

@@ -43,9 +43,10 @@ def _config(tmp_path: Path, plc_port: int, server: dict[str, Any]) -> dict[str, 
 
 
 @pytest.fixture
-async def line(tmp_path: Path) -> AsyncIterator[tuple[ModbusSimServer, str, Any]]:
+async def line(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[ModbusSimServer, str, Any]]:
     plc_port, port = free_port(), free_port()
-    path = write_config(tmp_path, _config(tmp_path, plc_port, {"port": port}))
+    extra = getattr(request, "param", {})
+    path = write_config(tmp_path, _config(tmp_path, plc_port, {"port": port, **extra}))
     plc = await still_modbus_plc(path, plc_port, PLC_VALUES)
     try:
         async with running_gateway(path) as gateway:
@@ -142,3 +143,16 @@ async def test_nobody_gets_in_without_a_user_or_over_an_unencrypted_endpoint(
     assert modes == {ua.MessageSecurityMode.Sign, ua.MessageSecurityMode.SignAndEncrypt}  # no None
     tokens = {token.TokenType for endpoint in endpoints for token in endpoint.UserIdentityTokens}
     assert tokens == {ua.UserTokenType.UserName}  # anonymous is off
+
+
+@pytest.mark.parametrize("line", [{"allow_anonymous": True, "allow_unencrypted": True, "users": []}], indirect=True)
+async def test_an_anonymous_client_reads_over_the_unencrypted_endpoint_when_allowed(
+        line: tuple[ModbusSimServer, str, Any]) -> None:
+    _plc, url, _gateway = line
+    async with Client(url, timeout=5) as client:
+        ns = await client.get_namespace_index(NAMESPACE)
+        speed = client.get_node(f"ns={ns};s=PLC1.Speed")
+
+        async def served() -> bool:
+            return bool((await speed.read_data_value(raise_on_bad_status=False)).Value.Value == 1450)
+        await until(served, "the value", 10)
