@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.services.opcua")
 UNITS_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
+PUSH_SLICE = 200  # values written into the address space between two turns of the event loop
 _ADMIN = User(role=UserRole.Admin)  # asyncua's default for its own calls
 _NUMBERS = {"SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64"}
 
@@ -134,8 +135,10 @@ class _Space:
             self._wake.clear()
             dirty, self._dirty = self._dirty, {}
             now = _time(time.time())
-            for variable in dirty.values():
+            for count, variable in enumerate(dirty.values(), start=1):
                 await self.server.write_attribute_value(variable.node_id, _data_value(variable, now))
+                if count % PUSH_SLICE == 0:
+                    await asyncio.sleep(0)  # a write never waits: let polls, clients and the UI run between slices
             counters["changes"] += len(dirty)
             counters["subscriptions"] = len(self.server.iserver.subscription_service.subscriptions)
 
