@@ -23,7 +23,6 @@ from gateway.cloud import CloudConnector, IotgoConnector, MqttConnector
 from gateway.cloud.iotgo_updates import IotgoUpdates
 from gateway.cloud.mqtt import OnMessage
 from gateway.cloud.shadow import ShadowSync
-from gateway.cloud.sparkplug import SparkplugNode
 from gateway.collect import ControllerPoller
 from gateway.collect.assembly import build_pollers
 from gateway.collect.writes import PlcWriter
@@ -262,6 +261,8 @@ class Gateway:
     def _sparkplug(self, cloud: Cloud, outbox: Outbox) -> list[tuple[str, Part]]:
         """The edge node of a Sparkplug cloud and its connector (whose will, births and sequence
         numbers the node makes)."""
+        from gateway.cloud.sparkplug import SparkplugNode  # protobuf: 3 MB of memory only a Sparkplug cloud needs
+
         model, writer = self.config.model, self.plc_writer
         assert cloud.sparkplug is not None and writer is not None
         chosen = set(cloud.sparkplug.groups)
