@@ -95,7 +95,6 @@ class SparkplugNode:
         self._changed: set[int] = set()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()  # DCMD writes under way
-        self.sent_births = 0
 
     def attach(self, sender: Sender) -> None:
         """Send births, deaths and rebirths through ``sender`` (the connector)."""
@@ -133,7 +132,6 @@ class SparkplugNode:
             device.alive = _any_good(device)  # one not read yet is born with its first reading
             if device.alive:
                 self._send_dbirth(device, now)
-        self.sent_births += 1
         born = sum(device.alive for device in self.devices.values())
         log.info("%s: Sparkplug births sent (bdSeq %d, %d of %d device(s); the others with their first reading)",
                  self.cloud.name, self.bd_seq, born, len(self.devices))

@@ -2,7 +2,7 @@
 
 Controllers, measures, groups, alarms, clouds, labels, the misc cache and log settings and the
 quickfaas upload, download and generic functions are carried over; each function's script is
-written to ``scripts/``; an enabled Modbus TCP slave becomes ``services.modbus_server``. Whatever
+written to ``scripts/``; an enabled Modbus TCP slave or OPC UA server becomes a data service. Whatever
 cannot be carried (another northbound server, an unsupported protocol or cloud type, a script the
 sandbox refuses) is listed in the report, never dropped silently.
 """
@@ -62,11 +62,16 @@ def import_cfg(export: dict[str, Any]) -> Imported:
     if misc.get("cacheSize"):
         config["cache"]["max_messages"] = int(misc["cacheSize"])
     _functions(export.get("quickfaas") or {}, {c["name"] for c in config["clouds"]}, result)
+    services = {}
     if (slave := _modbus_slave(export.get("modbusSlave") or {}, report)) is not None:
-        config["services"] = {"modbus_server": slave}
+        services["modbus_server"] = slave
+    if (opcua := _opcua_server(export.get("opcuaServer") or {}, report)) is not None:
+        services["opcua_server"] = opcua
+    if services:
+        config["services"] = services
     for name in _NORTHBOUND:
         section = export.get(name) or {}
-        if section.get("enable") and name != "modbusSlave":
+        if section.get("enable") and name not in ("modbusSlave", "opcuaServer"):
             report.append(f"{name}: the northbound server is enabled in Device Supervisor but is not part of this "
                           "gateway; not imported")
     if (export.get("bindConfig") or {}).get("enable"):
@@ -100,6 +105,23 @@ def _modbus_slave(section: dict[str, Any], report: list[str]) -> dict[str, Any] 
         report.append(f"modbusSlave: {rows} mapping table row(s) not imported: lay them out again on the Services "
                       "page (or use layout: auto)")
     return slave
+
+
+def _opcua_server(section: dict[str, Any], report: list[str]) -> dict[str, Any] | None:
+    """Device Supervisor's OPC UA server page, when it is enabled: its port, and its security mode
+    0 (None) as the unencrypted endpoint. It names no users, so clients are let in anonymously
+    until users are given (the report says so); every measure is served, mapped or not."""
+    if not section.get("enable"):
+        return None
+    server: dict[str, Any] = {"port": int(section.get("port") or 4840), "allow_anonymous": True}
+    if str(section.get("securityMode", 0)) in ("0", "None", "none"):
+        server["allow_unencrypted"] = True
+    report.append("opcuaServer: imported letting clients in without a user, as Device Supervisor did; give it "
+                  "users (Services page) and turn allow_anonymous off")
+    if section.get("mapping_table"):
+        report.append("opcuaServer: its mapping table is not needed: every measure is served under "
+                      "Objects/<gateway>/<controller>")
+    return server
 
 
 def _controllers(items: list[dict[str, Any]], report: list[str]) -> tuple[list[dict[str, Any]], set[str]]:

@@ -255,3 +255,23 @@ async def test_a_device_supervisor_export_replaces_the_configuration_from_the_ui
         assert (web_gateway.config_path.parent / "config.yaml.bak").exists()  # the previous file is kept
     finally:
         await client.close()
+
+
+async def test_a_sparkplug_cloud_is_added_and_checked_through_the_api(web_gateway: WebGateway) -> None:
+    client = await web_gateway.logged_in()
+    cloud = {"name": "scada", "type": "sparkplug", "host": "127.0.0.1", "port": web_gateway.broker_port,
+             "client_id": "web-test-node", "sparkplug": {"group_id": "plant", "groups": ["default"]}}
+    try:
+        status, answer = await client.call("POST", "/config/clouds", {**cloud, "sparkplug": {"group_id": "plant/3"}})
+        assert status == 400 and answer["problems"][0]["path"] == "sparkplug.group_id", answer  # the body's check
+        status, answer = await client.call("POST", "/config/clouds", cloud)
+        assert status == 200, answer
+        _, clouds = await client.call("GET", "/config/clouds")
+        assert next(c for c in clouds if c["name"] == "scada")["sparkplug"] == {"group_id": "plant",
+                                                                                "groups": ["default"]}
+        status, answer = await client.call("POST", "/config/publish", {
+            "name": "to-scada", "cloud": "scada", "topic": "x", "groups": ["default"]})
+        assert status == 422 and "Sparkplug B edge node" in answer["problems"][0]["message"]
+        assert "type: sparkplug" in web_gateway.config_path.read_text()
+    finally:
+        await client.close()

@@ -34,3 +34,14 @@ def test_an_enabled_slave_keeps_its_port_unit_limit_and_float_order(tmp_path: Pa
 def test_a_disabled_slave_is_not_configured() -> None:
     assert "services" not in import_cfg({"modbusSlave": _slave(enable=0)}).config
 
+
+
+def test_an_enabled_opc_ua_server_keeps_its_port_and_says_who_may_connect(tmp_path: Path) -> None:
+    section = {"enable": 1, "port": 4850, "maximumLink": 5, "securityMode": 0, "identifierType": "String",
+               "pubsub": 0, "certificate": "None", "privateKey": "None", "mapping_table": [{"name": "Temp"}]}
+    imported = import_cfg({"opcuaServer": section})
+    assert imported.config["services"] == {"opcua_server": {"port": 4850, "allow_anonymous": True,
+                                                            "allow_unencrypted": True}}
+    parse_config(yaml.safe_dump(imported.config), tmp_path / "config.yaml")
+    report = "\n".join(imported.report)
+    assert "without a user" in report and "every measure is served" in report
