@@ -98,10 +98,12 @@ def test_installs_offline_on_a_device_without_python_and_with_an_older_glibc(ins
     checked = device.run(f"{PREFIX}/current/bin/gateway check -c {DATA}/config.yaml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # every driver's and data service's library is in the package and imports on armv7 (asyncua only
-    # when OPC UA connects or serves; its server's standard address space from the zip of its bytecode)
+    # when OPC UA connects or serves; its server's standard address space from the zip of its bytecode;
+    # protobuf, pure Python there, for Sparkplug)
     drivers = device.run(f"{PREFIX}/current/bin/python -c 'import gateway_plugins.opcua.session, "
                          "gateway_plugins.s7.driver, gateway_plugins.modbus.driver, gateway_plugins.modbus.slave, "
-                         "gateway_plugins.opcua.server_space, asyncua.server.standard_address_space'")
+                         "gateway_plugins.opcua.server_space, asyncua.server.standard_address_space, "
+                         "gateway.cloud.sparkplug'")
     assert drivers.returncode == 0, drivers.stdout + drivers.stderr
     version = device.run(f"{PREFIX}/current/bin/python -c 'import platform, ssl, sqlite3; "
                          "print(platform.machine(), platform.libc_ver()[1], ssl.OPENSSL_VERSION)'")
