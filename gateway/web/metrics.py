@@ -8,7 +8,8 @@ when the gateway restarts on a new configuration, which Prometheus treats as a c
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -76,6 +77,24 @@ class GatewayCollector(Collector):
         active = GaugeMetricFamily("gateway_alarms_active", "Alarms active now")
         active.add_metric([], now.alarms_active)
         yield active
+        yield from _service_metrics(now.services)
+
+
+def _service_metrics(services: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
+    """The data services' state and counters (each reports the same names)."""
+    serving = GaugeMetricFamily("gateway_service_listening", "1 while a data service listens", labels=["service"])
+    clients = GaugeMetricFamily("gateway_service_clients", "Clients (subscriptions for OPC UA) served now",
+                                labels=["service"])
+    counters = {name: CounterMetricFamily(f"gateway_service_{name}", text, labels=["service"]) for name, text in
+                [("requests", "Requests answered (value changes pushed, for OPC UA)"),
+                 ("writes", "Client writes made on the PLC"),
+                 ("exceptions", "Requests refused or failed")]}
+    for name, state in services.items():
+        serving.add_metric([name], 1 if str(state.get("state", "")).startswith("listening") else 0)
+        clients.add_metric([name], state.get("clients", 0))
+        for key, family in counters.items():
+            family.add_metric([name], state.get(key, 0))
+    yield from (serving, clients, *counters.values())
 
 
 def metrics_registry(backend: AdminBackend) -> CollectorRegistry:

@@ -59,3 +59,33 @@ async def test_metrics_for_a_session_or_a_bearer_token_only(web_gateway: WebGate
     finally:
         await anonymous.close()
         await client.close()
+
+
+async def test_a_data_service_is_scraped_with_its_state_and_counters(web_gateway: WebGateway) -> None:
+    from pymodbus.client import AsyncModbusTcpClient
+
+    from tests.conftest import free_port
+
+    client = await web_gateway.logged_in()
+    port = free_port()
+    service = (("service", "modbus_server"),)
+    try:
+        status, answer = await client.call("PUT", "/config/services/modbus_server",
+                                           {"host": "127.0.0.1", "port": port, "layout": "auto"})
+        assert status == 200, answer
+        scada = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
+        for _ in range(100):  # until the slave listens and has answered a read
+            if scada.connected or await scada.connect():
+                await scada.read_input_registers(0, count=2, device_id=1)
+                await scada.read_input_registers(9000, count=2, device_id=1)  # nothing there: exception 2
+            async with client.http.get(web_gateway.url + "/metrics") as response:
+                samples = _samples(await response.text())
+            if samples.get(("gateway_service_requests_total", service), 0) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        scada.close()
+        assert samples[("gateway_service_listening", service)] == 1
+        assert samples[("gateway_service_requests_total", service)] >= 2
+        assert samples[("gateway_service_exceptions_total", service)] >= 1
+    finally:
+        await client.close()
