@@ -231,7 +231,7 @@ class _GuardedHandler(ServerRequestHandler):
     def callback_disconnected(self, exc: Exception | None) -> None:
         super().callback_disconnected(exc)
         slave: GuardedTcpServer = self.server
-        slave.counters.clients = max(0, len(slave.active_connections) - 1)
+        slave.counters.clients = len(slave.active_connections)  # this one has left it already
 
 
 class GuardedTcpServer(ModbusTcpServer):

@@ -186,3 +186,19 @@ async def test_garbage_from_a_client_does_not_stop_the_slave_from_serving_others
             assert gateway.status().services["modbus_server"]["state"].startswith("listening")
     finally:
         await plc.stop()
+
+
+async def test_the_overview_counts_the_clients_connected_now(tmp_path: Path) -> None:
+    path, plc, port = await _start(tmp_path, {"layout": "auto"})
+    try:
+        async with running_gateway(path) as gateway:
+            def clients() -> int:
+                return int(gateway.status().services["modbus_server"]["clients"])
+            first, second = await _client(port), await _client(port)
+            await until(lambda: clients() == 2, "two clients counted", 5)
+            first.close()
+            await until(lambda: clients() == 1, "one client left", 5)
+            second.close()
+            await until(lambda: clients() == 0, "no client left", 5)
+    finally:
+        await plc.stop()
