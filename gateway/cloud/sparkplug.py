@@ -136,11 +136,16 @@ class SparkplugNode:
         log.info("%s: Sparkplug births sent (bdSeq %d, %d of %d device(s); the others with their first reading)",
                  self.cloud.name, self.bd_seq, born, len(self.devices))
 
-    def prepare(self, _topic: str, payload: bytes) -> bytes:
+    def prepare(self, topic: str, payload: bytes) -> bytes:
         """Stamp an outbox row with the session's next ``seq``; a row from before the session's
-        births has its metrics marked historical."""
+        births has its metrics marked historical. A row that is no Sparkplug payload (none should
+        be: rules and functions cannot publish here) goes as it is."""
         if _timestamp_ms(payload) < self._birth_ms:
-            payload = sp.historical(payload)
+            try:
+                payload = sp.historical(payload)
+            except CloudError as exc:
+                log.warning("%s: %s left as it was: %s", self.cloud.name, topic, exc)
+                return payload
         return sp.with_seq(payload, self._next_seq())
 
     def changed(self, readings: list[Reading]) -> None:

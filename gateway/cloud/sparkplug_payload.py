@@ -125,7 +125,10 @@ def historical(encoded: bytes) -> bytes:
     """Return the payload with every metric marked ``is_historical`` (sent after a new birth, it
     is data from before it: Sparkplug's store and forward)."""
     payload: Any = Payload()
-    payload.ParseFromString(encoded)
+    try:
+        payload.ParseFromString(encoded)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise CloudError(f"not a Sparkplug B payload: {exc}") from None
     for entry in payload.metrics:
         entry.is_historical = True
     return bytes(payload.SerializeToString())

@@ -271,9 +271,13 @@ def _check_rules(config: GatewayConfig, base_dir: Path, problems: list[Problem],
 def _check_functions(config: GatewayConfig, base_dir: Path, problems: list[Problem],
                      known_invalid: Mapping[str, set[str]]) -> None:
     clouds = {c.name for c in config.clouds} | known_invalid.get("clouds", set())
+    sparkplug = {c.name for c in config.clouds if c.type == "sparkplug"}
     for index, function in enumerate(config.functions):
         if function.cloud is not None and function.cloud not in clouds:
             problems.append(Problem(f"functions[{index}].cloud", f"unknown cloud '{function.cloud}'"))
+        elif function.cloud in sparkplug:
+            problems.append(Problem(f"functions[{index}].cloud", f"cloud '{function.cloud}' is a Sparkplug B edge "
+                                    "node: it publishes the measures itself; a function publishes to MQTT clouds"))
         if function.trigger_topic is not None:
             problems += _topic_problems(f"functions[{index}].trigger_topic", function.trigger_topic,
                                         {"SN", "MAC", "name", *config.gateway.labels}, publishing=False)

@@ -37,3 +37,8 @@ def test_a_hosts_command_is_decoded() -> None:
 def test_bytes_that_are_no_payload_are_refused() -> None:
     with pytest.raises(CloudError, match="not a Sparkplug B payload"):
         sp.decode(b"\x12\xff\xff\xff\xff\x0f")
+
+
+def test_a_row_that_is_no_payload_is_refused_when_marked_historical() -> None:
+    with pytest.raises(CloudError, match="not a Sparkplug B payload"):
+        sp.historical(b'{"not": "protobuf"}')
