@@ -17,18 +17,8 @@ from gateway.core.errors import Problem
 from gateway.services.access import DataAccess
 from gateway.services.contract import DataService, ServedMeasure
 
-from .codec import VARIANT_OF
+from .served import node_text, variant_of
 from .server_settings import OpcUaServerSettings
-
-
-def variant_of(measure: ServedMeasure) -> str:
-    """Return the OPC UA built-in type a measure's values are served as."""
-    return VARIANT_OF.get(measure.type, "UInt16") if measure.type is not None else "String"
-
-
-def node_text(settings: OpcUaServerSettings, measure: ServedMeasure) -> str:
-    """Return the NodeId of a measure's variable, by namespace URI (stable whatever the index)."""
-    return f"nsu={settings.namespace_uri};s={measure.controller}.{measure.name}"
 
 
 class OpcUaServerService(DataService):

@@ -19,7 +19,7 @@ import datetime
 import logging
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from asyncua import Server, ua
 from asyncua.crypto.permission_rules import User, UserRole
@@ -30,13 +30,26 @@ from gateway.core.latest import Reading
 from gateway.core.source import Quality
 from gateway.services.access import is_good
 
-from .server import variant_of
+from .served import variant_of
 from .server_certificate import ensure_certificate
+from .server_settings import OpcUaServerSettings
 
 if TYPE_CHECKING:
+    from gateway.services.access import DataAccess
     from gateway.services.contract import ServedMeasure
 
-    from .server import OpcUaServerService
+
+class OpcUaServerService(Protocol):
+    """What the server needs of its service (``server.OpcUaServerService``): settings, measures,
+    the gateway, and where it reports its state."""
+
+    config: OpcUaServerSettings
+    measures: list[ServedMeasure]
+    access: DataAccess
+    state: str
+    counters: dict[str, int]
+    last_error: str
+    space: Any
 
 log = logging.getLogger("gateway.services.opcua")
 UNITS_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
