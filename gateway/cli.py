@@ -125,11 +125,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    config = _load_or_report(args.config)
+    from gateway.demo import run_demo
+    from gateway.demo.workspace import demo_copy
+
+    if _load_or_report(args.config) is None:  # the committed file itself is checked first
+        return EXIT_INVALID
+    try:
+        path, said = demo_copy(args.config)
+    except OSError as exc:
+        print(f"error: cannot make the demo's copy of {args.config}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    config = _load_or_report(path)
     if config is None:
         return EXIT_INVALID
     setup_logging(config.model.gateway.log_level)
-    from gateway.demo import run_demo
+    logging.getLogger("gateway.demo").info("%s", said)
 
     return _serve(run_demo(config, args.duration))
 

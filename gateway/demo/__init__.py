@@ -31,7 +31,7 @@ async def run_demo(config: LoadedConfig, duration: float | None = None) -> None:
                 continue
             log.info("simulated PLC %s started", label)
         for cloud in config.model.clouds:
-            if cloud.type == "mqtt" and cloud.host in LOOPBACK and not cloud.uses_tls:
+            if cloud.type in ("mqtt", "sparkplug") and cloud.host in LOOPBACK and not cloud.uses_tls:
                 port = cloud.effective_port
                 if port_is_open("127.0.0.1", port):
                     log.info("a broker already listens on 127.0.0.1:%d; using it", port)

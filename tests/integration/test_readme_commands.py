@@ -80,3 +80,6 @@ def test_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
                      "stopped;"):
         assert expected in text, f"'{expected}' missing from the demo's console:\n{text}"
     assert (clone / ".venv" / "bin" / "gateway").exists()
+    changed = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout
+    assert changed.splitlines() == [" M config.yaml"], changed  # the test's own port edits; the demo wrote its copy
+    assert (clone / "state" / "demo" / "config.yaml").exists()
