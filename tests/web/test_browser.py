@@ -47,6 +47,7 @@ async def _shot(page: Page, folder: Path, name: str) -> None:
 async def _set_up(page: Page, web_gateway: WebGateway) -> None:
     await page.goto(web_gateway.url + "/")
     await expect(page.get_by_role("heading", name="Set the administrator password")).to_be_visible()
+    await expect(page.get_by_role("link", name="Overview")).to_be_hidden()  # no navigation before login
     await page.get_by_label("Setup code").fill(web_gateway.setup_code)
     await page.get_by_label("New password (at least 8 characters)").fill(PASSWORD)
     await page.get_by_label("Repeat the password").fill(PASSWORD)
