@@ -87,9 +87,16 @@ class PasswordStore:
         return code
 
     def check_setup_code(self, code: str) -> bool:
-        """Return True when ``code`` is the current setup code (constant time)."""
+        """Return True when ``code`` is the current setup code (constant time), typed in any case,
+        with or without its dashes and spaces."""
         current = None if self.is_set else self.setup_code()
-        return current is not None and hmac.compare_digest(code.strip().upper().encode(), current.encode())
+        if current is None:
+            return False
+        return hmac.compare_digest(_code_letters(code).encode(), _code_letters(current).encode())
+
+
+def _code_letters(code: str) -> str:
+    return "".join(character for character in code.upper() if character.isalnum())
 
 
 def _hash(password: str, salt: bytes, params: dict[str, int]) -> bytes:
