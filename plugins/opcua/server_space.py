@@ -276,7 +276,6 @@ def _status(code: int) -> ua.StatusCode:
 async def serve(service: OpcUaServerService) -> None:
     """Start the server of ``service``, push the readings and stop when cancelled."""
     settings, access = service.config, service.access
-    logging.getLogger("asyncua").setLevel(logging.WARNING)
     passwords = {user.username: user.password.get_secret_value() for user in settings.users}
     server = Server(user_manager=_Users(passwords, settings.allow_anonymous))
     service.state = "starting: loading the OPC UA standard address space"
