@@ -307,3 +307,22 @@ async def test_the_modbus_slave_is_turned_on_from_the_services_page_and_a_scada_
         assert "modbus_server:" in saved and str(slave_port) in saved
     finally:
         await page.close()
+
+
+async def test_a_new_password_is_typed_twice_in_the_settings(web_gateway: WebGateway, browser: Browser) -> None:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        await _set_up(page, web_gateway)
+        await page.get_by_role("link", name="Settings").click()
+        await page.get_by_label("Current password").fill(PASSWORD)
+        await page.get_by_label("New password", exact=True).fill("a-new-password-1")
+        await page.get_by_label("Repeat the new password").fill("a-new-password-2")
+        await page.get_by_role("button", name="Change password").click()
+        await expect(page.locator("label", has_text="Repeat the new password")).to_contain_text("differ")
+        assert web_gateway.service.passwords.verify(PASSWORD)  # nothing changed
+        await page.get_by_label("Repeat the new password").fill("a-new-password-1")
+        await page.get_by_role("button", name="Change password").click()
+        await expect(page.get_by_text("Password changed")).to_be_visible()
+        assert web_gateway.service.passwords.verify("a-new-password-1")
+    finally:
+        await page.close()

@@ -33,8 +33,13 @@ export async function render(container) {
 
   const passwordForm = itemForm([
     { name: "current", label: "Current password", type: "password" }, { name: "new", label: "New password", type: "password" },
+    { name: "repeat", label: "Repeat the new password", type: "password" },
   ], {}, { submitLabel: "Change password", onSubmit: async (item) => {
-    await api("POST", "/auth/password", item);
+    if ((item.new || "") !== (item.repeat || "")) {
+      passwordForm.showProblems({ message: "the password was not changed", problems: [{ path: "repeat", message: "the two new passwords differ" }] });
+      return;
+    }
+    await api("POST", "/auth/password", { current: item.current, new: item.new });
     passwordSlot.append(notice("ok", "Password changed; other sessions were logged out."));
   } });
   passwordSlot.append(passwordForm.element);
