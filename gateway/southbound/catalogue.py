@@ -28,6 +28,7 @@ def protocol_catalogue() -> list[dict[str, Any]]:
             continue
         described.append({
             "protocol": protocol, "title": driver.title or protocol, "endpoint_example": driver.endpoint_example,
+            "default_port": driver.default_port,
             "uses_serial_port": driver.uses_serial_port, "address_forms": list(driver.address_forms),
             "can_browse": driver.can_browse,
             "args": args_fields(driver.args_model),

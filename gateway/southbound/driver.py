@@ -75,6 +75,7 @@ class Driver(ABC, Generic[PlanT, ArgsT]):
     # address forms ("form: meaning"), and the ``module:function`` of its simulator, if any.
     title: ClassVar[str] = ""
     endpoint_example: ClassVar[str] = "192.168.1.10:502"
+    default_port: ClassVar[int | None] = None  # the protocol's port, taken when an endpoint names none
     address_forms: ClassVar[tuple[str, ...]] = ()
     simulator: ClassVar[str] = ""
     can_browse: ClassVar[bool] = False  # True: the device lists what it has (OPC UA's address space)
@@ -93,12 +94,12 @@ class Driver(ABC, Generic[PlanT, ArgsT]):
     @classmethod
     def check_endpoint(cls, endpoint: str) -> str | None:
         """Return an error text when ``endpoint`` is not usable, else None."""
-        return _check_host_port(endpoint)
+        return _check_host_port(endpoint, cls.default_port)
 
     @classmethod
     def network_address(cls, endpoint: str) -> tuple[str, int]:
         """Return the host and port a checked endpoint reaches (the demo simulates loopback ones)."""
-        return split_host_port(endpoint)
+        return split_host_port(endpoint, cls.default_port)
 
     @classmethod
     def endpoint_at(cls, host: str, port: int) -> str:
@@ -147,7 +148,9 @@ class Driver(ABC, Generic[PlanT, ArgsT]):
 AnyDriver = Driver[Any, Any]  # a driver of any protocol, as the poller and the registry hold one
 
 
-def _check_host_port(endpoint: str) -> str | None:
+def _check_host_port(endpoint: str, default_port: int | None = None) -> str | None:
+    if default_port is not None and _without_port(endpoint):
+        return None if endpoint.strip("[]") else f"'{endpoint}' names no host"
     host, sep, port = endpoint.rpartition(":")
     if not sep or not host:
         return f"'{endpoint}' is not host:port (expected e.g. 192.168.1.10:502)"
@@ -156,10 +159,17 @@ def _check_host_port(endpoint: str) -> str | None:
     return None
 
 
-def split_host_port(endpoint: str) -> tuple[str, int]:
-    """Split a checked ``host:port`` endpoint."""
+def split_host_port(endpoint: str, default_port: int | None = None) -> tuple[str, int]:
+    """Split a checked ``host:port`` endpoint; a host alone reaches ``default_port``."""
+    if default_port is not None and _without_port(endpoint):
+        return endpoint.strip("[]"), default_port
     host, _, port = endpoint.rpartition(":")
     return host.strip("[]"), int(port)
+
+
+def _without_port(endpoint: str) -> bool:
+    """Return True for a host alone: a name or IPv4 address without ``:``, or ``[IPv6]``."""
+    return ":" not in endpoint or (endpoint.startswith("[") and endpoint.endswith("]"))
 
 
 def parse_args(driver: type[AnyDriver], raw: Mapping[str, Any]) -> DriverArgs:

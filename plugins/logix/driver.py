@@ -48,6 +48,7 @@ class LogixDriver(Driver[LogixPlan, LogixArgs]):
     protocol = "ethernet-ip"
     title = "EtherNet/IP, Rockwell Logix"
     endpoint_example = "192.168.1.50:44818"
+    default_port = 44818
     address_forms = ("Line1_Speed: a controller tag", "Program:Main.Counter: a program tag",
                      "Line1.Motor.Speed: a UDT member", "Recipe[3], Matrix[1,2]: array elements",
                      "Recipe[0]{10}: ten elements as a list", "Status.5: a bit of an integer")
@@ -57,7 +58,7 @@ class LogixDriver(Driver[LogixPlan, LogixArgs]):
 
     def __init__(self, endpoint: str, timeout: float, args: LogixArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
-        self._host, self._port = split_host_port(endpoint)
+        self._host, self._port = split_host_port(endpoint, self.default_port)
         self._session: BlockingSession[PLC] = BlockingSession(f"{self._host}:{self._port}", timeout, self._new_plc,
                                                               PLC.Close)
 

@@ -170,6 +170,7 @@ class ModbusTcpDriver(_ModbusDriver):
 
     protocol = "modbus-tcp"
     title = "Modbus TCP"
+    default_port = 502
     args_model = ModbusTcpArgs
     address_forms = _ADDRESS_FORMS
     simulator = "gateway_plugins.modbus.simserver:simulate"
@@ -177,7 +178,7 @@ class ModbusTcpDriver(_ModbusDriver):
 
     def __init__(self, endpoint: str, timeout: float, args: ModbusTcpArgs, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
-        host, port = split_host_port(endpoint)
+        host, port = split_host_port(endpoint, self.default_port)
         if self.args.framer == "socket":
             self._client = PipelinedTcpClient(host, port, timeout, self.args.pipeline)
             self._lock = asyncio.Semaphore(self.args.pipeline)

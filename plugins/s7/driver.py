@@ -78,6 +78,7 @@ class S7Driver(Driver[S7Plan, S7Args]):
     protocol = "s7"
     title = "Siemens S7 (ISO on TCP)"
     endpoint_example = "192.168.1.20:102"
+    default_port = 102
     address_forms = ("DB1.DBD0, DB1.DBW4, DB1.DBB6, DB1.DBX7.0: data block double word, word, byte, bit",
                      "DB1.0, DB1.8.3: data block byte offset (the measure's type gives the size), bit",
                      "MD10, MW2, MB1, M0.5: merkers", "I0.0, IW4, Q0.1, QW2: inputs and outputs")
@@ -87,7 +88,7 @@ class S7Driver(Driver[S7Plan, S7Args]):
 
     def __init__(self, endpoint: str, timeout: float, args: S7Args, serial: SerialLine | None = None) -> None:
         super().__init__(endpoint, timeout, args, serial)
-        self._host, self._port = split_host_port(endpoint)
+        self._host, self._port = split_host_port(endpoint, self.default_port)
         self._session: BlockingSession[snap7.Client] = BlockingSession(
             f"{self._host}:{self._port}", timeout, self._new_client, _disconnect)
 

@@ -89,7 +89,8 @@ export function controllerFields(protocols, chosen) {
       return { ...field, options: protocols.map((p) => ({ value: p.protocol, label: p.title })), default: protocol.protocol,
         hint: protocol.address_forms.length ? `Addresses: ${protocol.address_forms.join("; ")}` : "" };
     }
-    return field.name === "endpoint" ? { ...field, placeholder: protocol.endpoint_example } : field;
+    return field.name === "endpoint" ? { ...field, placeholder: protocol.endpoint_example,
+      hint: protocol.default_port ? `without a port: ${protocol.default_port}` : "" } : field;
   });
   return [...fields, ...protocol.args.map(argField)];
 }
