@@ -19,6 +19,21 @@ const SUMMARY = { controllers: ["protocol", "endpoint", "sample_period"], serial
   publish: ["cloud", "topic", "groups", "script"], subscribe: ["cloud", "topic", "script"],
   functions: ["mode", "period", "script"] };
 
+// Column headers in words; a list shows its values, a condition as "> 80"
+const HEADERS = { name: "Name", protocol: "Protocol", endpoint: "Endpoint", sample_period: "Poll every (s)",
+  device: "Device", baud: "Baud", parity: "Parity", upload_interval: "Upload every (s)", history: "History",
+  measure: "Measure", level: "Level", cond1: "Condition", type: "Type", host: "Host", port: "Port", cloud: "Cloud",
+  topic: "Topic", groups: "Groups", script: "Script", mode: "Mode", period: "Period (s)" };
+const OPERATORS = { eq: "=", neq: "≠", gt: ">", egt: "≥", lt: "<", elt: "≤" };
+
+function shown(value) {
+  if (value === undefined || value === null) return "";
+  if (Array.isArray(value)) return value.join(", ");
+  if (typeof value === "object" && value.op in OPERATORS) return `${OPERATORS[value.op]} ${value.value}`;
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
 export function page(name) {
   return { render: (container) => renderPage(container, PAGES[name]) };
 }
@@ -53,9 +68,9 @@ export async function renderSection(block, section) {
     let items;
     try { items = await api("GET", `/config/${section}`); } catch (error) { showFailure(report, error); return; }
     const columns = ["name", ...SUMMARY[section]];
-    table.replaceChildren(h("tr", {}, columns.map((c) => h("th", {}, c)), h("th", {}, "")),
+    table.replaceChildren(h("tr", {}, columns.map((c) => h("th", {}, HEADERS[c] || c)), h("th", {}, "")),
       ...items.map((item) => h("tr", { dataset: { name: item.name } },
-        columns.map((c) => h("td", {}, item[c] === undefined ? "" : typeof item[c] === "object" ? JSON.stringify(item[c]) : String(item[c]))),
+        columns.map((c) => h("td", {}, shown(item[c]))),
         h("td", {}, h("button", { type: "button", onclick: () => edit(item) }, "Edit"),
           section === "clouds" ? h("button", { type: "button", onclick: () => certificates(item) }, "Certificates") : null,
           section === "controllers" && browsable.has(item.protocol)
