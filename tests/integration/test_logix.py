@@ -115,7 +115,9 @@ async def test_a_silent_controller_costs_the_timeout_not_the_gateway() -> None:
     try:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        with pytest.raises(Exception, match=r"(?i)connect"):
+        # refused as a connection that fails, or as one that never answers (which comes first depends
+        # on the machine's load): either way within the timeout, not after
+        with pytest.raises(Exception, match=r"(?i)connect|no answer"):
             await driver.connect()
         assert loop.time() - started < 2.0
     finally:
