@@ -30,6 +30,7 @@ from gateway.config.clouds import Cloud
 from gateway.core.errors import CloudError, StoreError
 from gateway.core.latest import LatestValues, Reading
 from gateway.core.messages import OutgoingMessage
+from gateway.services.access import is_good
 from gateway.services.contract import ServedMeasure
 from gateway.store import Outbox
 
@@ -195,7 +196,7 @@ class SparkplugNode:
                     device.alive = True
                     self._send_dbirth(device, now)
                 continue
-            moved = [m for m in touched if m.reading.status == 1 and _moved(m)]
+            moved = [m for m in touched if is_good(m.reading) and _moved(m)]
             if moved:
                 for metric in moved:
                     metric.sent = metric.reading.value
@@ -250,7 +251,7 @@ class SparkplugNode:
     def _send_dbirth(self, device: _Device, now: int) -> None:
         metrics = []
         for metric in device.metrics:
-            good = metric.reading.status == 1 and metric.reading.value is not None
+            good = is_good(metric.reading)
             metric.sent = metric.reading.value if good else None
             metrics.append(sp.Metric(metric.measure.name, metric.alias, metric.datatype,
                                      metric.reading.value if good else None, now))
@@ -283,7 +284,7 @@ def _moved(metric: _Metric) -> bool:
 
 def _any_good(device: _Device) -> bool:
     """Return True while some metric of the device reads (it is alive for Sparkplug)."""
-    return any(m.reading.status == 1 for m in device.metrics)
+    return any(is_good(m.reading) for m in device.metrics)
 
 
 def _timestamp_ms(payload: bytes) -> int:
