@@ -36,7 +36,7 @@ async def run_demo(config: LoadedConfig, duration: float | None = None) -> None:
                 if port_is_open("127.0.0.1", port):
                     log.info("a broker already listens on 127.0.0.1:%d; using it", port)
                     continue
-                broker = MosquittoBroker(port)
+                broker = MosquittoBroker(port, own_session=True)
                 await asyncio.to_thread(broker.start)
                 brokers.append(broker)
                 log.info("mosquitto broker started on 127.0.0.1:%d", port)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -11,6 +14,8 @@ import time
 from pathlib import Path
 
 from gateway.core.errors import GatewayError
+
+_PR_SET_PDEATHSIG = 1
 
 
 def port_is_open(host: str, port: int) -> bool:
@@ -30,12 +35,24 @@ def mosquitto_path() -> str:
     return found
 
 
+def _apart_but_not_orphaned() -> None:
+    """Run the demo's broker in its own session, so Ctrl-C in the demo's terminal (or a signal to
+    the demo's process group) stops the gateway first and the broker after it, not both at once
+    with the gateway logging a lost broker on its way out. It still ends when the thread that
+    started it does (prctl's parent-death signal follows the thread), which for the demo is at its
+    very end."""
+    os.setsid()
+    with contextlib.suppress(OSError, AttributeError):  # Linux only
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class MosquittoBroker:
     """A mosquitto process listening on ``host:port`` with the given extra configuration."""
 
     def __init__(self, port: int, host: str = "127.0.0.1", extra_config: str = "allow_anonymous true\n",
-                 persistent: bool = False) -> None:
+                 persistent: bool = False, own_session: bool = False) -> None:
         self.host, self.port = host, port
+        self._own_session = own_session
         self._extra = extra_config
         self._persistent = persistent
         self._dir = tempfile.TemporaryDirectory(prefix="mosquitto-")
@@ -51,7 +68,8 @@ class MosquittoBroker:
         config.write_text(f"listener {self.port} {self.host}\n{user}{persistence}{self._extra}")
         log_file = open(Path(self._dir.name) / "mosquitto.log", "wb")  # noqa: SIM115 - lives with the process
         self._process = subprocess.Popen([mosquitto_path(), "-c", str(config)], stdout=log_file,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT,
+                                         preexec_fn=_apart_but_not_orphaned if self._own_session else None)
         deadline = time.monotonic() + timeout
         while not port_is_open(self.host, self.port):
             if self._process.poll() is not None or time.monotonic() > deadline:

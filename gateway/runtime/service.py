@@ -174,18 +174,25 @@ class GatewayService:
         gateway_started = asyncio.Event()
         task = asyncio.create_task(gateway.run(gateway_started), name="gateway")
         waiters = {asyncio.create_task(gateway_started.wait()), asyncio.create_task(self._stop.wait())}
-        await asyncio.wait({task, *waiters}, return_when=asyncio.FIRST_COMPLETED)
-        if gateway_started.is_set():
-            self._rollback = None
-            self._swapped.set()
-            if started is not None:
-                started.set()
-            stop = asyncio.create_task(self._stop.wait())
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
+        try:
+            await asyncio.wait({task, *waiters}, return_when=asyncio.FIRST_COMPLETED)
+            if gateway_started.is_set():
+                self._rollback = None
+                self._swapped.set()
+                if started is not None:
+                    started.set()
+                waiters.add(stop := asyncio.create_task(self._stop.wait()))
+                await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # Ctrl-C or SIGTERM: the gateway has stopped (outbox closed, clouds told) before the
+            # caller goes on to stop what it talks to, such as the demo's simulators and broker.
+            task.cancel()
+            await asyncio.wait({task})
+            raise
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
         gateway.request_stop()
-        for waiter in waiters:
-            waiter.cancel()
         try:
             await task
         except Exception as exc:  # noqa: BLE001 - the gateway failed: the caller restores or gives up

@@ -6,7 +6,8 @@ It reads one JSON request per line on stdin and answers on stdout (see :mod:`.pr
 script's log lines and its ``mqtt_publish`` calls go to the gateway as lines too. Its address
 space is capped (RLIMIT_AS), each call has a CPU budget, it dies with the gateway, and it has no
 file descriptors but its pipes. The gateway kills and restarts it when a call overruns its
-wall-clock timeout.
+wall-clock timeout. It ignores SIGINT and SIGTERM, which reach it when they are sent to the
+gateway's process group: the gateway stops it after its own stop.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     options = parser.parse_args()
     _limit_resources(options.memory_mb)
+    _ignore_the_group_signals()
     pipe = _Pipe(sys.stdin.buffer, sys.stdout.buffer)
     sys.stdout = sys.stderr  # nothing but the protocol may reach the pipe
     root = logging.getLogger()
@@ -126,6 +128,14 @@ def _answer(host: ScriptHost, request: dict[str, Any], rosters: dict[str, Roster
         return {"op": "result", "error": "the script ran out of memory"}
     except (KeyError, ValueError, TypeError) as exc:
         return {"op": "result", "error": f"bad request: {exc!r}"}
+
+
+def _ignore_the_group_signals() -> None:
+    """Ctrl-C in a terminal and systemd's stop signal the whole process group: the worker must not
+    die under the call in flight (its upload lost, a traceback printed) before the gateway has
+    stopped. It ends when the gateway closes its pipe or kills it, or when the gateway dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _limit_resources(memory_mb: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.demo.broker import MosquittoBroker
+from gateway.scripting.protocol import dump, load
 from tests.conftest import free_port
 from tests.integration.gateway_harness import default_ctrl_c, script_rule, simulated_gateway, write_config
 
@@ -96,3 +98,62 @@ def test_check_exit_status_from_the_shell(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "gateway", "check", "-c", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stdout == "groups[0].upload_interval: Input should be greater than 0 (line 1)\n"
+
+
+SLOW_UPLOAD = """
+import time
+def main(data_collect, wizard_api):
+    time.sleep(0.1)
+    wizard_api.awsiot_publish("awsiot/test", {"ts": data_collect["timestamp"]}, 1)
+"""
+
+
+def test_sigterm_to_the_process_group_stops_the_gateway_before_its_script_worker(
+        tmp_path: Path, broker: MosquittoBroker) -> None:
+    """systemd's default KillMode signals the whole group: the worker must not die under the
+    upload in flight; the gateway finishes or drops it, then stops the worker itself."""
+    config = _config(broker)
+    config["gateway"]["web"] = {"host": "127.0.0.1", "port": free_port()}
+    config["publish"][0].update(function="main", script="scripts/slow.py")
+    config["groups"][0]["upload_interval"] = 0.05  # with a 0.1 s script, an upload is always in flight
+    path = write_config(tmp_path, config, {"slow.py": SLOW_UPLOAD})
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(path)], cwd=tmp_path,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _wait_for_line(process, "delivered", 20)
+        time.sleep(1.0)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+        rest = process.stderr.read() if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, rest
+    assert "stopped;" in rest
+    for sign_of_a_lost_upload in ("script worker stopped", "call failed", "checkpoint at close failed", "Traceback"):
+        assert sign_of_a_lost_upload not in rest, rest
+    time.sleep(0.2)
+    assert not _script_workers_in(tmp_path), "a script worker outlived the gateway"
+
+
+def test_the_script_worker_outlives_signals_meant_for_its_group() -> None:
+    """Ctrl-C and SIGTERM reach the worker too when they are sent to the group: it keeps answering
+    until the gateway closes its pipe."""
+    worker = subprocess.Popen([sys.executable, "-I", "-m", "gateway.scripting.worker"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c)
+    assert worker.stdin is not None and worker.stdout is not None
+    try:
+        worker.stdin.write(dump({"op": "ping", "id": 1}))
+        worker.stdin.flush()
+        assert load(worker.stdout.readline())["id"] == 1  # up, its signal handling set
+        worker.send_signal(signal.SIGINT)
+        worker.send_signal(signal.SIGTERM)
+        worker.stdin.write(dump({"op": "ping", "id": 2}))
+        worker.stdin.flush()
+        assert load(worker.stdout.readline()) == {"op": "result", "error": None, "id": 2}
+        worker.stdin.close()
+        assert worker.wait(10) == 0
+        assert b"Traceback" not in (worker.stderr.read() if worker.stderr else b"")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
