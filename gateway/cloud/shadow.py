@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.collect.writes import PlcWriter
+from gateway.collect.writes import AttributedWriter
 from gateway.config import Cloud, Measure
 from gateway.core.errors import StoreError
 from gateway.core.latest import LatestValues
@@ -40,7 +40,7 @@ THROTTLE_PAUSE = 5.0
 class ShadowSync:
     """The shadow of one thing: what was reported, the shadow's version, and the handlers."""
 
-    def __init__(self, cloud: Cloud, measures: Sequence[Measure], latest: LatestValues, writer: PlcWriter,
+    def __init__(self, cloud: Cloud, measures: Sequence[Measure], latest: LatestValues, writer: AttributedWriter,
                  outbox: Outbox) -> None:
         assert cloud.shadow is not None and cloud.client_id
         self._cloud, self._settings = cloud, cloud.shadow

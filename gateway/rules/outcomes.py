@@ -45,7 +45,8 @@ class WriteApplier:
             return
         for write in outcome.writes:
             try:
-                results = await asyncio.wait_for(self.writer.apply(write.values), write.timeout)
+                results = await asyncio.wait_for(self.writer.apply(write.values, by=f"rule {context.rule}"),
+                                                 write.timeout)
             except TimeoutError:
                 log.warning("%s: a write did not end within %g s", context.rule, write.timeout)
                 answer: Any = list(WRITE_TIMED_OUT)

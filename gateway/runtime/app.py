@@ -30,6 +30,7 @@ from gateway.config import Cloud, Controller, LoadedConfig
 from gateway.config.identity import gateway_variables, global_parameters, render_topic, serial_number
 from gateway.config.references import device_measures, served_measures
 from gateway.config.schema import GatewayConfig
+from gateway.core.audit import AuditTrail
 from gateway.core.errors import CloudError, GatewayError
 from gateway.core.latest import LatestValues
 from gateway.rules.functions import FunctionScheduler
@@ -65,11 +66,13 @@ class Gateway:
     """A running gateway for one validated configuration."""
 
     def __init__(self, config: LoadedConfig, *, script_logs: ScriptLogs | None = None,
-                 change_config: ChangeConfig | None = None) -> None:
+                 change_config: ChangeConfig | None = None, audit: AuditTrail | None = None) -> None:
         """``script_logs`` outlive this gateway when given (the service's); else it keeps its own.
         ``change_config`` saves and runs a configuration edit a script asked for (the service's
-        change, as the UI's); without it scripts cannot change the configuration."""
+        change, as the UI's); without it scripts cannot change the configuration. PLC writes go
+        into ``audit`` when given."""
         self.config = config
+        self.audit = audit
         self.change_config = change_config
         self.latest = LatestValues()
         self.connectors: dict[str, CloudConnector] = {}
@@ -160,7 +163,7 @@ class Gateway:
         components: list[tuple[str, Part]] = [("outbox-acks", outbox.run_ack_flusher)]
         self.pollers = build_pollers(model, self.latest)
         components += [(f"poll:{poller.name}", _polling(poller)) for poller in self.pollers]
-        self.plc_writer = PlcWriter(self.pollers)
+        self.plc_writer = PlcWriter(self.pollers, self.audit)
         self.services = _services(model, DataAccess(self.latest, self.plc_writer, model.gateway.name, self.data_dir))
         components += [(f"service:{service.name}", service.run) for service in self.services]
         writes = WriteApplier(self.runner, outbox, self.plc_writer, self.script_calls)
@@ -253,7 +256,7 @@ class Gateway:
         devices = {d.deviceid: device_measures(d, self.config.model)[0] for d in cloud.devices}
         writer = self.plc_writer
         assert writer is not None
-        connector = IotgoConnector(cloud, outbox, devices, writer.apply)
+        connector = IotgoConnector(cloud, outbox, devices, writer.on_behalf_of(f"cloud {cloud.name}").apply)
         self.connectors[cloud.name] = connector
         updates = IotgoUpdates(cloud, devices, self.latest, outbox)
         return [(f"cloud:{cloud.name}", connector.run), (f"iotgo-updates:{cloud.name}", updates.run)]
@@ -270,7 +273,7 @@ class Gateway:
                                                                           strict=True)
                     if not chosen or measure.group in chosen]
         node = SparkplugNode(cloud, cloud.sparkplug.edge_node_id or model.gateway.name, measures, self.latest,
-                             writer, outbox, self.data_dir)
+                             writer.on_behalf_of(f"cloud {cloud.name} (Sparkplug command)"), outbox, self.data_dir)
         connector = MqttConnector(cloud, outbox, self.config.resolve, f"{model.gateway.name}-{serial_number()}",
                                   subscriptions=node.subscriptions(), on_message=node.on_message,
                                   on_connected=node.connected, state_dir=self.data_dir, will=node.will,
@@ -285,7 +288,8 @@ class Gateway:
             return None
         measures = self.config.model.measures
         chosen = [m for m in measures if m.group == cloud.shadow.group or m.name in cloud.shadow.measures]
-        return ShadowSync(cloud, chosen, self.latest, writes.writer, outbox)
+        return ShadowSync(cloud, chosen, self.latest, writes.writer.on_behalf_of(f"cloud {cloud.name} (shadow)"),
+                          outbox)
 
     async def _stop_in_reverse(self) -> None:
         """Cancel components last-started first, all within one shared grace period."""

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.config import LoadedConfig, load_config
-from gateway.config.changes import changed_controllers
+from gateway.config.changes import changed_controllers, describe_change
 from gateway.config.save import edit_config, write_atomically
+from gateway.core.audit import CONFIG
 from gateway.core.errors import GatewayError
 from gateway.runtime.app import Gateway
 from gateway.runtime.log_tail import LogTail
@@ -26,6 +27,7 @@ from gateway.runtime.passwords import PasswordStore
 from gateway.runtime.script_logs import ScriptLogs
 from gateway.runtime.status import GatewayStatus, LiveData
 from gateway.scripting.loading import check_scripts
+from gateway.store.audit_log import AuditLog
 
 log = logging.getLogger("gateway")
 T = TypeVar("T")
@@ -47,6 +49,7 @@ class GatewayService:
         self.data_dir: Path = config.resolve(config.model.gateway.data_dir)
         self.script_logs = ScriptLogs(self.data_dir / "logs" / "scripts")
         self.passwords = PasswordStore(self.data_dir)
+        self.audit: AuditLog | None = None  # open while the service runs: it outlives the gateways
         self._front_end = front_end
         self._stop = asyncio.Event()
         self._next: LoadedConfig | None = None
@@ -69,25 +72,31 @@ class GatewayService:
         """Return the running gateway's configuration, latest values and stores; None while it starts."""
         return self.gateway.live_data() if self.gateway is not None else None
 
-    async def write_value(self, controller: str, measure: str, value: Any) -> dict[str, Any] | None:
-        """Write one value to a PLC now, as the UI asks; return its result (``result`` is "OK" or
-        "Failed" with an ``error``), or None while the gateway starts."""
+    async def write_value(self, controller: str, measure: str, value: Any, by: str) -> dict[str, Any] | None:
+        """Write one value to a PLC now, as the UI asks for ``by``; return its result (``result``
+        is "OK" or "Failed" with an ``error``), or None while the gateway starts."""
         writer = self.gateway.plc_writer if self.gateway is not None else None
         if writer is None:
             return None
-        [result] = await writer.apply({controller: {measure: value}})
+        [result] = await writer.apply({controller: {measure: value}}, by=by)
         return result
 
-    async def change(self, edit: Callable[[], T]) -> tuple[T, LoadedConfig]:
+    async def change(self, edit: Callable[[], T], by: str = "a script", how: str = "",
+                     action: str = CONFIG) -> tuple[T, LoadedConfig]:
         """Change the configuration: ``edit`` validates and saves the file (in a thread); then the
         saved configuration runs (see :meth:`apply`: if it cannot start, the file as it was before
-        comes back). Return what ``edit`` returned and the configuration. One change at a time."""
+        comes back). Return what ``edit`` returned and the configuration. One change at a time.
+        The audit log says that ``by`` did ``action`` (``how``: "saved measures") and what changed."""
         async with self._config_lock:
             before = await asyncio.to_thread(self.config.path.read_text, encoding="utf-8")
+            previous = self.config.model
             result = await asyncio.to_thread(edit)
             loaded = result if isinstance(result, LoadedConfig) else await asyncio.to_thread(load_config,
                                                                                                self.config.path)
             await self.apply(loaded, restore=before)
+            if self.audit is not None:
+                what = describe_change(previous, loaded.model)
+                self.audit.record(by, action, how or "changed the configuration", "; ".join(what))
             return result, loaded
 
     async def _change_from_script(self, edit: Callable[[Any], None]) -> None:
@@ -95,7 +104,8 @@ class GatewayService:
         change from the UI: validated again against the file as it is now, rolled back if the
         gateway cannot start with it."""
         try:
-            await self.change(lambda: edit_config(self.config.path, edit, check_scripts))
+            await self.change(lambda: edit_config(self.config.path, edit, check_scripts), by="a script",
+                              how="changed group settings (quickfaas.config.set)")
         except GatewayError as exc:  # ConfigError too
             log.error("a script's configuration change was not made: %s", exc)
 
@@ -140,6 +150,7 @@ class GatewayService:
         self.script_logs.attach()
         stop_front_end = None
         try:
+            self.audit = await AuditLog.open(self.data_dir / "audit.db")
             if self._front_end is not None:
                 stop_front_end = await self._front_end(self)
             while not self._stop.is_set():
@@ -156,6 +167,8 @@ class GatewayService:
         finally:
             if stop_front_end is not None:
                 await stop_front_end()
+            if self.audit is not None:
+                await self.audit.close()
             self.script_logs.close()
             self.log_tail.close()
 
@@ -169,7 +182,8 @@ class GatewayService:
 
     async def _run_gateway(self, started: asyncio.Event | None) -> Exception | None:
         """Run one gateway until it stops; return the error that ended it, if any."""
-        gateway = Gateway(self.config, script_logs=self.script_logs, change_config=self._change_from_script)
+        gateway = Gateway(self.config, script_logs=self.script_logs, change_config=self._change_from_script,
+                          audit=self.audit)
         self.gateway = gateway
         gateway_started = asyncio.Event()
         task = asyncio.create_task(gateway.run(gateway_started), name="gateway")

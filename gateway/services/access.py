@@ -13,7 +13,7 @@ from gateway.core.latest import LatestValues, Reading
 class PlcWrites(Protocol):
     """The gateway's PLC writer (:class:`gateway.collect.writes.PlcWriter`)."""
 
-    async def apply(self, request: dict[str, dict[str, object]]) -> list[dict[str, object]]: ...
+    async def apply(self, request: dict[str, dict[str, object]], by: str = ...) -> list[dict[str, object]]: ...
 
 
 class DataAccess:
@@ -42,9 +42,10 @@ class DataAccess:
         """Return the measure's reading (the same object every time: it is updated in place)."""
         return self._latest.get(controller, measure)
 
-    async def write(self, controller: str, measure: str, value: object) -> str | None:
-        """Write ``value`` to the PLC; return None once the PLC took it, else why not."""
-        [result] = await self._writer.apply({controller: {measure: value}})
+    async def write(self, controller: str, measure: str, value: object, by: str) -> str | None:
+        """Write ``value`` to the PLC for ``by`` (who the audit log names: the service and, where
+        it knows it, its client); return None once the PLC took it, else why not."""
+        [result] = await self._writer.apply({controller: {measure: value}}, by=by)
         return None if result.get("result") == "OK" else str(result.get("error") or "the write failed")
 
 

@@ -1,5 +1,5 @@
-"""The alarm log: the alarms active now (so they survive a restart) and the history of raises
-and clears, capped at ``max_alarm_records`` (the oldest go first)."""
+"""The alarm log: the alarms active now (so they survive a restart) and the history of raises,
+acknowledgements and clears, capped at ``max_alarm_records`` (the oldest go first)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,19 @@ class AlarmLog:
     async def cleared(self, name: str, record: dict[str, Any]) -> None:
         """Record a clear: the alarm is no longer active; the clear goes into the history."""
         await self._write(record, ("DELETE FROM active WHERE name = ?", (name,)))
+
+    async def acknowledge(self, name: str, by: str, now: float) -> dict[str, Any] | None:
+        """Note that ``by`` has seen active alarm ``name``: it stays active until its condition
+        clears, marked acknowledged, and the acknowledgement goes into the history. Return the
+        alarm's record, or None when it is not active."""
+        async with self._db.execute("SELECT record FROM active WHERE name = ?", (name,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        record = {**json.loads(row[0]), "acknowledged_by": by, "acknowledged_at": now}
+        await self._write({**record, "current": "ack", "timestamp": now},
+                          ("UPDATE active SET record = ? WHERE name = ?", (json.dumps(record), name)))
+        return record
 
     async def history(self, limit: int = 500, before: int | None = None) -> list[dict[str, Any]]:
         """Return up to ``limit`` raises and clears, newest first (before event id ``before``)."""

@@ -16,6 +16,7 @@ from gateway.runtime.log_tail import LogTail
 from gateway.runtime.passwords import PasswordStore
 from gateway.runtime.script_logs import ScriptLogs
 from gateway.runtime.status import GatewayStatus, LiveData
+from gateway.store.audit_log import AuditLog
 
 T = TypeVar("T")
 
@@ -53,8 +54,16 @@ class AdminBackend(Protocol):
     def live_data(self) -> LiveData | None:
         """The running gateway's configuration, latest values and stores; None while it starts."""
 
-    async def write_value(self, controller: str, measure: str, value: Any) -> dict[str, Any] | None:
-        """Write one value to a PLC; its result, or None while the gateway starts."""
+    @property
+    def audit(self) -> AuditLog | None:
+        """Who wrote what to the PLCs, logged in and changed the configuration (None before the
+        service runs)."""
 
-    async def change(self, edit: Callable[[], T]) -> tuple[T, LoadedConfig]:
-        """Validate and save a change with ``edit`` and run the gateway on it."""
+    async def write_value(self, controller: str, measure: str, value: Any, by: str) -> dict[str, Any] | None:
+        """Write one value to a PLC for ``by`` (the audit log's actor); its result, or None while
+        the gateway starts."""
+
+    async def change(self, edit: Callable[[], T], by: str = ..., how: str = ...,
+                     action: str = ...) -> tuple[T, LoadedConfig]:
+        """Validate and save a change with ``edit`` and run the gateway on it; the audit log puts
+        ``action`` down to ``by``, described as ``how`` and what changed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.runtime.machine import MachineWatch
 from gateway.runtime.status import LiveData
 
 from .api import ApiError
@@ -13,6 +14,7 @@ from .backend import AdminBackend
 BACKEND: web.AppKey[AdminBackend] = web.AppKey("backend")
 SESSIONS = web.AppKey("sessions", Sessions)
 LIMITER = web.AppKey("limiter", LoginLimiter)
+MACHINE = web.AppKey("machine", MachineWatch)  # the CPU load is measured between two reads
 STARTING = "the gateway is starting; try again in a moment"
 
 
@@ -32,3 +34,15 @@ def running(request: web.Request) -> LiveData:
 def client_address(request: web.Request) -> str:
     """Return the client's address for the login rate limit."""
     return request.remote or "unknown"
+
+
+def actor(request: web.Request) -> str:
+    """Who the audit log says did what this request does: the one administrator, and from where."""
+    return f"admin at {client_address(request)}"
+
+
+def audit(request: web.Request, action: str, subject: str, detail: str = "") -> None:
+    """Put what this request did into the audit log (kept from the service's start)."""
+    trail = backend_of(request).audit
+    if trail is not None:
+        trail.record(actor(request), action, subject, detail)

@@ -9,10 +9,11 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from gateway import __version__
+from gateway.core.audit import LOGIN, LOGIN_FAILED, LOGOUT, PASSWORD
 from gateway.runtime.passwords import MAX_PASSWORD_LENGTH, AuthError, password_problem
 
 from .api import Api, ApiError
-from .context import LIMITER, SESSIONS, backend_of, client_address
+from .context import LIMITER, SESSIONS, audit, backend_of, client_address
 from .security import COOKIE, clear_session_cookie, set_session_cookie
 
 Secret = Field(max_length=MAX_PASSWORD_LENGTH)
@@ -70,11 +71,13 @@ async def setup(request: web.Request, body: Setup) -> web.Response:
     _not_locked_out(request)
     if not passwords.check_setup_code(body.code):
         request.app[LIMITER].failed(client_address(request))
+        audit(request, LOGIN_FAILED, "setup", "wrong setup code")
         raise ApiError(403, "wrong setup code (it was printed when the gateway first started, and is in "
                             "the setup-code file of its data folder)")
     if problem := password_problem(body.password):
         raise ApiError(400, problem, problems=[{"path": "password", "message": problem}])
     await asyncio.to_thread(passwords.set_password, body.password)
+    audit(request, PASSWORD, "set", "first password, with the setup code")
     return _logged_in(request)
 
 
@@ -85,13 +88,16 @@ async def login(request: web.Request, body: Login) -> web.Response:
     _not_locked_out(request)
     if not await asyncio.to_thread(passwords.verify, body.password):
         request.app[LIMITER].failed(client_address(request))
+        audit(request, LOGIN_FAILED, "web UI", "wrong password")
         raise ApiError(401, "wrong password")
     request.app[LIMITER].succeeded(client_address(request))
+    audit(request, LOGIN, "web UI")
     return _logged_in(request)
 
 
 async def logout(request: web.Request, _body: None) -> web.Response:
     request.app[SESSIONS].end(request.cookies.get(COOKIE))
+    audit(request, LOGOUT, "web UI")
     response = web.json_response({"logged_in": False})
     clear_session_cookie(response)
     return response
@@ -102,12 +108,14 @@ async def change_password(request: web.Request, body: PasswordChange) -> dict[st
     _not_locked_out(request)
     if not await asyncio.to_thread(passwords.verify, body.current):
         request.app[LIMITER].failed(client_address(request))
+        audit(request, LOGIN_FAILED, "password change", "wrong current password")
         raise ApiError(403, "the current password is wrong", problems=[{"path": "current", "message": "wrong"}])
     try:
         await asyncio.to_thread(passwords.set_password, body.new)
     except AuthError as exc:
         raise ApiError(400, str(exc), problems=[{"path": "new", "message": str(exc)}]) from exc
     request.app[SESSIONS].end_all_but(request.cookies.get(COOKIE))
+    audit(request, PASSWORD, "changed", "other sessions logged out")
     return {"changed": True}
 
 

@@ -23,7 +23,7 @@ from gateway.scripting.loading import check_scripts
 from gateway.southbound.catalogue import protocol_catalogue
 
 from .api import Api, ApiError, body_adapter
-from .context import backend_of
+from .context import actor, backend_of
 from .secrets import hide_secrets, keep_secrets
 
 SECTIONS: dict[str, type[Any]] = {
@@ -154,5 +154,6 @@ async def save_section(request: web.Request, change: Callable[[Any], None], sect
     """Change, validate and save the configuration file's ``section``, then run the gateway on it."""
     backend = backend_of(request)
     _, loaded = await backend.change(lambda: edit_config(backend.config.path, change, check_scripts,
-                                                         section=section, whole_items=whole_items))
+                                                         section=section, whole_items=whole_items),
+                                     by=actor(request), how=f"saved {section}")
     return loaded

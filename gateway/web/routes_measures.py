@@ -22,7 +22,7 @@ from gateway.device_supervisor.measure_csv import column_of, read_measures, writ
 from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
-from .context import STARTING, backend_of
+from .context import STARTING, actor, backend_of
 from .reading_view import source_fields
 from .uploads import read_body
 
@@ -30,7 +30,7 @@ MAX_PAGE = 500
 MAX_CSV_BYTES = 8 * 1024 * 1024
 MAX_ERRORS_SHOWN = 100
 MAX_LINE_CHARS = 64 * 1024  # a measure's row is some 200 characters
-SORTABLE = ("name", "controller", "group", "address", "type", "access", "value", "status", "timestamp")
+SORTABLE = ("name", "controller", "group", "address", "type", "access", "value", "unit", "status", "timestamp")
 _MEASURE_PATH = re.compile(r"^measures\[(\d+)\]\.?(\w*)")
 
 
@@ -61,7 +61,7 @@ def rows(request: web.Request) -> list[dict[str, Any]]:
     for m in backend.config.model.measures:
         reading = data.latest.get(m.controller, m.name) if data is not None else None
         result.append({"controller": m.controller, "name": m.name, "group": m.group, "address": m.address,
-                       "type": m.type.value, "access": m.access, "unit": m.unit,
+                       "type": m.type.value, "access": m.access, "unit": m.unit, "decimal": m.decimal,
                        "value": reading.value if reading else None,
                        "status": reading.status if reading else 0,
                        "timestamp": reading.timestamp if reading and reading.timestamp else None,
@@ -88,7 +88,7 @@ async def table(request: web.Request, _body: None) -> dict[str, Any]:
 
 async def write(request: web.Request, body: WriteValue) -> dict[str, Any]:
     controller, name = request.match_info["controller"], request.match_info["name"]
-    result = await backend_of(request).write_value(controller, name, body.value)
+    result = await backend_of(request).write_value(controller, name, body.value, by=actor(request))
     if result is None:
         raise ApiError(503, STARTING)
     if result["result"] != "OK":
@@ -138,7 +138,8 @@ async def import_csv(request: web.Request, _body: None) -> dict[str, Any]:
     backend = backend_of(request)
     try:
         _, loaded = await backend.change(lambda: edit_config(backend.config.path, change, check_scripts,
-                                                             section="measures", whole_items=True))
+                                                             section="measures", whole_items=True),
+                                         by=actor(request), how="imported measure.csv")
     except ConfigError as exc:
         errors = [_row_problem(p.path, p.message, row_of_index) for p in exc.problems]
         raise ApiError(422, f"nothing was imported: {len(errors)} problem(s)", errors=errors) from exc

@@ -20,6 +20,7 @@ from gateway.config.identity import global_parameters
 from gateway.config.load import LoadedConfig, load_config
 from gateway.config.save import write_atomically
 from gateway.core.alarm_message import alarm_message
+from gateway.core.audit import SCRIPT
 from gateway.core.errors import ConfigError, GatewayError, ScriptCompileError
 from gateway.core.messages import CallContext
 from gateway.rules.tag_config import tag_config
@@ -30,7 +31,7 @@ from gateway.scripting.loading import check_scripts, function_key, publish_key, 
 from gateway.scripting.tryout import Message, test_source
 
 from .api import Api, ApiError
-from .context import backend_of, running
+from .context import actor, backend_of, running
 from .uploads import read_files
 
 MAX_TEST_PAYLOAD = 256 * 1024
@@ -207,7 +208,8 @@ async def _save(request: web.Request, name: str, source: str) -> dict[str, Any]:
             raise ApiError(422, f"'{path.name}' was not saved", problems=[str(p) for p in exc.problems]) from exc
         return loaded
 
-    await backend.change(save)
+    await backend.change(save, by=actor(request), how=f"saved {path.name} ({source.count(chr(10)) + 1} lines)",
+                         action=SCRIPT)
     return {"name": path.name, "saved": True}
 
 

@@ -19,7 +19,7 @@ from gateway.device_supervisor.migrate import MAX_EXPORT_BYTES, clashing_scripts
 from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
-from .context import backend_of
+from .context import actor, backend_of
 from .secrets import hide_secrets, restore_secrets
 from .uploads import read_body, read_files
 
@@ -78,7 +78,8 @@ async def import_config(request: web.Request, _body: None) -> dict[str, Any]:
     except ShapeError as exc:
         raise ApiError(400, str(exc)) from exc
     text = await asyncio.to_thread(restore_secrets, text, backend.config.model)
-    _, loaded = await backend.change(lambda: replace_config(backend.config.path, text, check_scripts))
+    _, loaded = await backend.change(lambda: replace_config(backend.config.path, text, check_scripts),
+                                     by=actor(request), how="replaced the configuration with an uploaded file")
     logging.getLogger("gateway.web").info("configuration replaced from an uploaded file")
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures)}
 
@@ -106,7 +107,8 @@ async def _install(request: web.Request, install: Callable[[Path], str]) -> dict
     """Install credentials (``install`` edits the configuration file it is given), then run it."""
     backend = backend_of(request)
     try:
-        message, _ = await backend.change(lambda: install(backend.config.path))
+        message, _ = await backend.change(lambda: install(backend.config.path), by=actor(request),
+                                          how=f"installed certificates of cloud {request.match_info['name']}")
     except CloudError as exc:
         raise ApiError(400, str(exc)) from exc
     return {"message": message}
@@ -130,6 +132,7 @@ async def import_device_supervisor(request: web.Request, _body: None) -> dict[st
     if trial.problems:
         raise ApiError(422, "the imported configuration does not pass gateway check; nothing was changed",
                        problems=trial.problems, report=imported.report)
-    migration, loaded = await backend.change(lambda: write_migration(imported, backend.config.path, force=True))
+    migration, loaded = await backend.change(lambda: write_migration(imported, backend.config.path, force=True),
+                                             by=actor(request), how="imported a Device Supervisor export")
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures),
             "scripts": len(migration.scripts), "report": migration.report}

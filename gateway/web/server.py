@@ -15,8 +15,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.runtime.machine import MachineWatch
+
 from . import (
     routes_alarms,
+    routes_audit,
     routes_auth,
     routes_browse,
     routes_config,
@@ -30,7 +33,7 @@ from . import (
 from .api import Api
 from .auth import LoginLimiter, Sessions
 from .backend import AdminBackend
-from .context import BACKEND, LIMITER, SESSIONS
+from .context import BACKEND, LIMITER, MACHINE, SESSIONS
 from .live import live
 from .metrics import metrics_handler, metrics_registry
 from .security import require_session, security_headers
@@ -45,7 +48,7 @@ def build_api() -> Api:
     """Return the table of every API endpoint."""
     api = Api()
     for module in (routes_auth, routes_status, routes_config, routes_browse, routes_services, routes_measures,
-                   routes_scripts, routes_settings, routes_history, routes_alarms):
+                   routes_scripts, routes_settings, routes_history, routes_alarms, routes_audit):
         module.register(api)
     return api
 
@@ -59,6 +62,7 @@ def build_app(backend: AdminBackend, api: Api | None = None) -> web.Application:
     app[BACKEND] = backend
     app[SESSIONS] = sessions
     app[LIMITER] = LoginLimiter()
+    app[MACHINE] = MachineWatch(backend.data_dir)
     api.install(app)
     app.router.add_get("/ws", live)
     app.router.add_get("/metrics", metrics_handler(metrics_registry(backend)))

@@ -135,7 +135,7 @@ class SlaveDatastore(ModbusServerContext):
             except _CANNOT_ENCODE as exc:
                 log.warning("a write of %s.%s was refused: %s", slot.controller, slot.measure, exc)
                 return self._exception(ExcCodes.ILLEGAL_VALUE)
-            error = await self._access.write(slot.controller, slot.measure, value)
+            error = await self._access.write(slot.controller, slot.measure, value, by="a Modbus slave client")
             if error is not None:
                 self._counters.last_error = f"write {slot.controller}.{slot.measure}: {error}"
                 return self._exception(ExcCodes.DEVICE_FAILURE)

@@ -164,7 +164,7 @@ class _Space:
         if data.Value is None or data.Value.VariantType != variable.variant or value is None:
             service.counters["refused_writes"] += 1
             return _status(ua.StatusCodes.BadTypeMismatch)
-        error = await service.access.write(measure.controller, measure.name, value)
+        error = await service.access.write(measure.controller, measure.name, value, by="an OPC UA client")
         if error is not None:
             service.counters["refused_writes"] += 1
             service.last_error = f"write {measure.controller}.{measure.name}: {error}"

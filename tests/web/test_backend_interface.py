@@ -34,6 +34,7 @@ class FrozenBackend:
         self.passwords = PasswordStore(data_dir)
         self.log_tail, self.script_logs = LogTail(), ScriptLogs(data_dir / "logs")
         self.writes: list[tuple[str, str, Any]] = []
+        self.audit = None  # not kept by this backend: the audit page answers 503
 
     def status(self) -> GatewayStatus:
         plc = ControllerStatus(name="PLC1", protocol="modbus-tcp", endpoint="10.0.0.9:502", measures=3,
@@ -48,11 +49,12 @@ class FrozenBackend:
     def live_data(self) -> LiveData | None:
         return None  # values and stores are not there yet: pages that need them answer 503
 
-    async def write_value(self, controller: str, measure: str, value: Any) -> dict[str, Any] | None:
+    async def write_value(self, controller: str, measure: str, value: Any, by: str) -> dict[str, Any] | None:
         self.writes.append((controller, measure, value))
         return None
 
-    async def change(self, edit: Callable[[], T]) -> tuple[T, LoadedConfig]:
+    async def change(self, edit: Callable[[], T], by: str = "", how: str = "",
+                     action: str = "") -> tuple[T, LoadedConfig]:
         raise AssertionError("no test here changes the configuration")
 
 
@@ -81,13 +83,19 @@ async def test_pages_and_metrics_show_only_what_the_backend_says(frozen: tuple[s
         assert status == 200 and overview["running"] and overview["name"] == "frozen"
         assert overview["controllers"] == [{"name": "PLC1", "protocol": "modbus-tcp", "endpoint": "10.0.0.9:502",
                                             "healthy": False, "degraded": True, "last_error": "no answer in 2 s",
-                                            "last_success": None, "measures": 3}]
+                                            "last_success": None, "measures": 3, "cycles": 12,
+                                            "failed_cycles": 12}]
         assert overview["scripts"] == [{"name": "publish:upload", "faulted": PAUSED, "resumes_at": 2e9,
-                                        "bad_messages": 0}]
+                                        "bad_messages": 0, "calls": 5, "failed_calls": 5}]
+        machine = overview["machine"]
+        assert machine["memory_total"] > machine["memory_available"] > 0 and machine["disk_free"] > 0
+        assert machine["gateway_memory"] > 10 * 2**20 and machine["machine_uptime"] > 0
+        assert abs(machine["time"] - time.time()) < 60 and isinstance(machine["utc_offset"], int)
         assert overview["outbox"] is None
         assert (await client.call("GET", "/history/measures"))[0] == 503  # no running gateway's stores
         status, _ = await client.call("POST", "/measures/PLC1/SP/write", {"value": 1})
         assert (status, backend.writes) == (503, [("PLC1", "SP", 1)])
+        assert (await client.call("GET", "/audit"))[0] == 503
         async with client.http.get(url + "/metrics", headers={"Authorization": "Bearer scrape-me-123"}) as response:
             text = await response.text()
     finally:

@@ -27,6 +27,7 @@ from tests.web.conftest import PASSWORD, WebGateway
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
                                 "(make test installs it)")
+DATED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 BROKEN_SCRIPT = "import json\n\ndef upload(data, api):\n    for x in range(3)\n        pass\n"
 FIXED_SCRIPT = ("import json\n\ndef upload(data, api):\n    temp = data['values']['PLC1']['Temp']['raw_data']\n"
                 "    return {'from_ui': True, 'temp': temp}\n")
@@ -69,6 +70,14 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await _set_up(page, web_gateway)
     controllers = page.locator("[data-table=controllers]")
     await expect(controllers.locator("tr[data-controller=PLC1]")).to_contain_text("reading")
+    # times carry their date, 24-hour, on the gateway's clock, and how long ago
+    await expect(controllers.locator("tr[data-controller=PLC1]")).to_contain_text(DATED)
+    await expect(controllers.locator("tr[data-controller=PLC1]")).to_contain_text(re.compile(r"\d+ s ago"))
+    machine = page.locator("[data-card=machine]")
+    for figure in ("CPU", "Memory", "Disk (data)", "Clock", "Addresses"):
+        await expect(machine).to_contain_text(figure)
+    await expect(machine).to_contain_text(DATED)
+    await expect(page.locator("#alarm-count")).to_have_text("1 alarm")  # TempAlive, in the header on every page
     await _shot(page, artifacts, "02-overview")
 
     # live values change on the measures page without reloading it
@@ -77,6 +86,8 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await expect(temp).not_to_have_text("—")
     first = await temp.text_content()
     await expect(temp).not_to_have_text(first or "", timeout=10_000)
+    await expect(page.locator("tr[data-key='PLC1/Temp']")).to_contain_text(DATED)
+    await expect(page.locator("tr[data-key='PLC1/Temp'] td").nth(7)).to_have_text("C")  # the unit has its column
     await _shot(page, artifacts, "03-measures-live")
 
     # write a setpoint and see it reach the PLC
@@ -191,7 +202,21 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.get_by_role("link", name="Alarms").click()
     await expect(page.locator("[data-alarms=active] tr[data-alarm=TempAlive]")).to_contain_text("2 Warning")
     await expect(page.locator("[data-alarms=history]")).to_contain_text("raised")
+    raised = page.locator("[data-alarms=active] tr[data-alarm=TempAlive]")
+    await raised.get_by_role("button", name="Acknowledge").click()
+    await expect(raised).to_contain_text("admin at 127.0.0.1")
+    await expect(page.locator("[data-alarms=history]")).to_contain_text("acknowledged")
     await _shot(page, artifacts, "10-alarms")
+    # the audit log has the setpoint written above (before and after) and the acknowledgement
+    await page.get_by_role("link", name="Audit").click()
+    audit = page.locator("[data-table=audit]")
+    await expect(audit.locator("tr[data-action=write]").filter(has_text="PLC1.Setpoint")).to_contain_text("-> 42.5")
+    await expect(audit.locator("tr[data-action=write]").filter(has_text="PLC1.Setpoint")).to_contain_text(DATED)
+    await expect(audit.locator("tr[data-action=acknowledge]")).to_contain_text("TempAlive")
+    await expect(audit.locator("tr[data-action=configuration]").first).to_contain_text("measures: added PLC2.Level")
+    await page.locator("input[name=filter]").fill("Setpoint")
+    await expect(audit.locator("tr[data-action]")).to_have_count(1)
+    await _shot(page, artifacts, "10-audit")
     for name in ("Groups", "Clouds", "Rules & functions", "Settings"):
         await page.get_by_role("link", name=name).click()
         await expect(page.locator("[data-page]")).to_be_visible()

@@ -2,7 +2,7 @@
 
 import { api, setCsrf } from "./api.js";
 import { closeLive } from "./live.js";
-import { h, notice } from "./ui.js";
+import { formatTime, gatewayZone, h, notice, setGatewayClock } from "./ui.js";
 
 const pages = {
   overview: () => import("./pages/overview.js"),
@@ -16,6 +16,7 @@ const pages = {
   services: () => import("./pages/services.js"),
   history: () => import("./pages/history.js"),
   logs: () => import("./pages/logs.js"),
+  audit: () => import("./pages/audit.js"),
   settings: () => import("./pages/settings.js"),
 };
 
@@ -23,6 +24,19 @@ const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 let cleanup = null;
 let routing = false;
+let header = null;
+
+// The header's active-alarm count and the gateway's clock, which every page's times follow
+async function refreshHeader() {
+  try {
+    const status = await api("GET", "/status");
+    setGatewayClock(status.machine);
+    const badge = document.getElementById("alarm-count");
+    badge.hidden = !status.alarms_active;
+    badge.textContent = `${status.alarms_active} alarm${status.alarms_active === 1 ? "" : "s"}`;
+    document.getElementById("clock").textContent = `${formatTime(status.machine.time).slice(0, 16)} ${gatewayZone()}`;
+  } catch { /* logged out or restarting: the page says so */ }
+}
 
 async function start() {
   let state;
@@ -34,6 +48,8 @@ async function start() {
   if (!state.logged_in) return showLogin();
   setCsrf(state.csrf);
   nav.hidden = false;
+  await refreshHeader();
+  if (!header) header = setInterval(refreshHeader, 5000);
   if (!routing) { window.addEventListener("hashchange", route); routing = true; }
   route();
 }

@@ -27,16 +27,59 @@ export function showFailure(container, error, prefix = "") {
   container.replaceChildren(notice("error", `${prefix}${error.message}`, items));
 }
 
-export function formatValue(value) {
+// decimals: the measure's configured number of decimals (Device Supervisor's "decimal"), when set
+export function formatValue(value, decimals) {
   if (value === null || value === undefined) return "—";
+  if (typeof value === "number" && Number.isInteger(decimals) && decimals >= 0) return value.toFixed(decimals);
   if (typeof value === "number" && !Number.isInteger(value)) return String(Math.round(value * 1e6) / 1e6);
   return String(value);
 }
 
-export function formatTime(seconds) {
-  if (!seconds) return "—";
-  return new Date(seconds * 1000).toLocaleTimeString();
+// Times are shown on the gateway's clock, in its time zone, 24-hour, with their date: the
+// operator's browser may be elsewhere, and a PLC's "12:03" means the plant's noon.
+const clock = { offset: null, zone: "", skew: 0 };
+
+export function setGatewayClock(machine) {
+  if (!machine || typeof machine.utc_offset !== "number") return;
+  clock.offset = machine.utc_offset;
+  clock.zone = machine.time_zone || "";
+  clock.skew = machine.time - Date.now() / 1000;  // "x s ago" counts on the gateway's clock
 }
+
+export function gatewayZone() {
+  if (clock.offset === null) return "";
+  const sign = clock.offset < 0 ? "-" : "+", minutes = Math.abs(clock.offset) / 60;
+  const offset = `UTC${sign}${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+  return clock.zone && clock.zone !== "UTC" ? `${clock.zone} (${offset})` : offset;
+}
+
+export function formatTime(seconds, { withDate = true } = {}) {
+  if (!seconds) return "—";
+  const shifted = new Date((seconds + (clock.offset ?? -new Date(seconds * 1000).getTimezoneOffset() * 60)) * 1000);
+  const text = shifted.toISOString().replace("T", " ").slice(0, 19);
+  return withDate ? text : text.slice(11);
+}
+
+export function formatAgo(seconds) {
+  if (!seconds) return "";
+  const age = Math.max(0, Date.now() / 1000 + clock.skew - seconds);
+  if (age < 90) return `${Math.round(age)} s ago`;
+  if (age < 5400) return `${Math.round(age / 60)} min ago`;
+  if (age < 172800) return `${Math.round(age / 3600)} h ago`;
+  return `${Math.round(age / 86400)} d ago`;
+}
+
+// A time cell: date and time on the gateway's clock, how long ago, the zone on hover.
+export function timeCell(seconds, attributes = {}) {
+  if (!seconds) return h("td", attributes, "—");
+  return h("td", { ...attributes, title: gatewayZone() }, h("time", {}, formatTime(seconds)), " ",
+    h("small", { class: "muted", "data-ago": seconds }, formatAgo(seconds)));
+}
+
+// "x s ago" moves on between a page's refreshes
+setInterval(() => {
+  for (const element of document.querySelectorAll("[data-ago]")) element.textContent = formatAgo(Number(element.dataset.ago));
+}, 5000);
 
 export function formatDuration(seconds) {
   const s = Math.floor(seconds);

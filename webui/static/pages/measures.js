@@ -2,12 +2,14 @@
 
 import { api } from "../api.js";
 import { onLive } from "../live.js";
-import { formatTime, formatValue, h, itemForm, notice, showFailure } from "../ui.js";
+import { formatAgo, formatTime, formatValue, gatewayZone, h, itemForm, notice, showFailure } from "../ui.js";
 import { FIELDS, cleaned } from "./fields.js";
 
 const PAGE = 100;
 const COLUMNS = [["controller", "Controller"], ["name", "Name"], ["group", "Group"], ["address", "Address"],
-  ["type", "Type"], ["access", "Access"], ["value", "Value"], ["status", "Status"], ["timestamp", "Time"]];
+  ["type", "Type"], ["access", "Access"], ["value", "Value"], ["unit", "Unit"], ["status", "Status"],
+  ["timestamp", "Read at"]];
+const READ_AT = "The gateway's time of the read that gave this value (or that failed)";
 
 export async function render(container) {
   const state = { offset: 0, sort: "name", order: "asc", filter: "" };
@@ -33,7 +35,8 @@ export async function render(container) {
     let page;
     try { page = await api("GET", `/measures?${query}`); } catch (error) { showFailure(report, error); return; }
     rows.clear();
-    const header = h("tr", {}, COLUMNS.map(([key, label]) => h("th", { class: "sortable", onclick: () => sortBy(key) },
+    const header = h("tr", {}, COLUMNS.map(([key, label]) => h("th", { class: "sortable", onclick: () => sortBy(key),
+      title: key === "timestamp" ? `${READ_AT}, ${gatewayZone()}` : null },
       label + (state.sort === key ? (state.order === "asc" ? " ▲" : " ▼") : ""))), h("th", {}, ""));
     table.replaceChildren(header, ...page.items.map(row));
     const last = Math.min(page.total, state.offset + PAGE);
@@ -55,14 +58,15 @@ export async function render(container) {
     const time = h("td");
     const tr = h("tr", { dataset: { key: `${m.controller}/${m.name}` } },
       h("td", {}, m.controller), h("td", {}, m.name), h("td", {}, m.group), h("td", {}, m.address), h("td", {}, m.type),
-      h("td", {}, m.access), value, status, time,
+      h("td", {}, m.access), value, h("td", {}, m.unit || ""), status, time,
       h("td", {}, m.access === "rw" ? h("button", { type: "button", onclick: () => write(m, tr) }, "Write") : null,
         h("button", { type: "button", onclick: () => edit(m) }, "Edit"),
         h("button", { type: "button", class: "danger", onclick: () => remove(m) }, "Delete")));
     const cells = { update(reading) {
-      value.textContent = `${formatValue(reading.value)}${m.unit ? " " + m.unit : ""}`;
+      value.textContent = formatValue(reading.value, m.decimal);
       status.replaceChildren(reading.status ? h("span", { class: "ok" }, "good") : h("span", { class: "bad", title: reading.error || "" }, reading.error ? "failed" : "—"));
-      time.textContent = formatTime(reading.timestamp);
+      time.replaceChildren(h("time", {}, formatTime(reading.timestamp)), " ",
+        h("small", { class: "muted", "data-ago": reading.timestamp || "" }, formatAgo(reading.timestamp)));
       tr.classList.toggle("stale", !reading.status);
     } };
     cells.update(m);
