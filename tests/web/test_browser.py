@@ -182,8 +182,23 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await expect(page.locator("[data-output=test]")).to_contain_text('write_plc_values: {"Setpoint": 42}')
 
     await page.get_by_role("link", name="Logs").click()
-    await expect(page.locator("[data-log=gateway]")).to_contain_text("configuration changed")
+    log_box = page.locator("[data-log=gateway]")
+    await expect(log_box).to_contain_text("configuration changed")
+    await expect(log_box).to_contain_text(DATED)
+    await page.locator("select[name=source]").select_option("gateway.audit")
+    await expect(log_box).to_contain_text("write PLC1.Setpoint")
+    await expect(log_box).not_to_contain_text("configuration changed")
+    await page.locator("select[name=source]").select_option("")
+    await page.locator("input[name=search]").fill("restarts with")
+    await expect(log_box.locator("div").first).to_contain_text("restarts with")
+    await page.locator("[data-action=pause]").click()
+    await expect(page.locator("[data-action=pause]")).to_have_text("Resume")
+    async with page.expect_download() as downloading:
+        await page.locator("[data-action=download]").click()
+    downloaded = Path(await (await downloading.value).path()).read_text()
+    assert "restarts with" in downloaded and "delivered" not in downloaded  # what the filters show
     await _shot(page, artifacts, "09-logs")
+    await page.locator("[data-action=pause]").click()
     # the temperature's history is charted; zooming in asks for a shorter window
     await page.get_by_role("link", name="History").click()
     await page.get_by_label("PLC1/Temp").check()
