@@ -35,11 +35,22 @@ __all__ = ["AWS_BYTES_PER_SECOND", "AWS_CLIENT_ID_BYTES", "AWS_KEEPALIVE", "AWS_
 
 
 class WebSection(_Model):
-    """Where the admin UI listens."""
+    """Where the admin UI listens: HTTPS on ``port`` (unless ``tls`` is off), and optionally plain
+    HTTP on ``http_port``, which only redirects to HTTPS."""
 
     host: str = "0.0.0.0"
-    port: Port = 8080
+    port: Port = 8443
+    tls: bool = True  # with the certificate made at first start under data_dir/web/, or one uploaded
+    http_port: Port | None = None  # e.g. 8080: a browser typing http:// is sent to https://
     metrics_token: SecretStr | None = None  # a Prometheus scraper sends it as a bearer token to /metrics
+
+    @model_validator(mode="after")
+    def _ports(self) -> WebSection:
+        if self.http_port is not None and not self.tls:
+            raise ValueError("http_port redirects to HTTPS: it needs tls: true (without TLS, port serves HTTP)")
+        if self.http_port == self.port:
+            raise ValueError("http_port must differ from port")
+        return self
 
 
 class GatewaySection(_Model):

@@ -51,7 +51,7 @@ class MachineWatch:
             "gateway_memory": _own_resident_bytes(),
             "disk_total": disk[0] if disk else None, "disk_free": disk[1] if disk else None,
             "clock_synchronized": _clock_synchronized(),
-            "machine_uptime": _machine_uptime(), "addresses": _addresses(),
+            "machine_uptime": _machine_uptime(), "addresses": machine_addresses(),
             "time": time.time(), "utc_offset": local.tm_gmtoff, "time_zone": local.tm_zone,
         }
 
@@ -110,7 +110,7 @@ def _machine_uptime() -> float | None:
     return None
 
 
-def _addresses() -> dict[str, str]:
+def machine_addresses() -> dict[str, str]:
     """Each network interface's IPv4 address (loopback left out)."""
     found: dict[str, str] = {}
     with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:

@@ -10,11 +10,13 @@ from gateway.runtime.status import LiveData
 from .api import ApiError
 from .auth import LoginLimiter, Sessions
 from .backend import AdminBackend
+from .tls import WebTls
 
 BACKEND: web.AppKey[AdminBackend] = web.AppKey("backend")
 SESSIONS = web.AppKey("sessions", Sessions)
 LIMITER = web.AppKey("limiter", LoginLimiter)
 MACHINE = web.AppKey("machine", MachineWatch)  # the CPU load is measured between two reads
+TLS = web.AppKey("tls", WebTls)  # when the UI is served over HTTPS
 STARTING = "the gateway is starting; try again in a moment"
 
 

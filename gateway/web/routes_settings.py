@@ -1,4 +1,4 @@
-"""The gateway log, configuration export/import, and a cloud's certificate files."""
+"""The gateway log, configuration export/import, a cloud's certificate files and the admin UI's own."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ from typing import Any
 from aiohttp import web
 
 from gateway.cloud.credentials import import_bundle, install_pem_files
+from gateway.config import load_config
+from gateway.config.changes import describe_change
 from gateway.config.save import dump_document, load_document, replace_config
+from gateway.core.audit import CONFIG
 from gateway.core.errors import CloudError, GatewayError
 from gateway.core.upload_shape import ShapeError, check_yaml
 from gateway.device_supervisor.migrate import MAX_EXPORT_BYTES, clashing_scripts, parse_export, write_migration
 from gateway.scripting.loading import check_scripts
 
 from .api import Api, ApiError
-from .context import actor, backend_of
+from .context import TLS, actor, audit, backend_of
 from .secrets import hide_secrets, restore_secrets
 from .uploads import read_body, read_files
 
@@ -39,11 +42,37 @@ def register(api: Api) -> None:
     api.route("POST", "/config/import", "Replace config.yaml (validated first; hidden passwords are kept)",
               "settings", raw_body="application/yaml")(import_config)
     api.route("POST", "/config/import-ds", "Replace the configuration with a Device Supervisor 2.x .cfg export",
-              "settings", raw_body="multipart/form-data")(import_device_supervisor)
+              "settings", raw_body="multipart/form-data",
+              query=(("preview", "boolean", "only say what would change (1); nothing is changed"),))(
+        import_device_supervisor)
     api.route("POST", "/clouds/{name}/certificates", "Upload a cloud's certificate, key and CA (PEM)", "settings",
               raw_body="multipart/form-data")(upload_certificates)
     api.route("POST", "/clouds/{name}/bundle", "Upload a thing certificate bundle (zip) for a cloud", "settings",
               raw_body="multipart/form-data")(upload_bundle)
+    api.route("GET", "/settings/web-certificate", "The admin UI's HTTPS certificate", "settings")(web_certificate)
+    api.route("POST", "/settings/web-certificate", "Serve your own certificate (with its chain) and key, PEM",
+              "settings", raw_body="multipart/form-data")(upload_web_certificate)
+
+
+async def web_certificate(request: web.Request, _body: None) -> dict[str, Any]:
+    tls = request.app.get(TLS)
+    if tls is None:
+        return {"tls": False}
+    return {"tls": True, **(await asyncio.to_thread(tls.describe)).to_json()}
+
+
+async def upload_web_certificate(request: web.Request, _body: None) -> dict[str, Any]:
+    tls = request.app.get(TLS)
+    if tls is None:
+        raise ApiError(409, "the admin UI is served without TLS (gateway.web.tls: false)")
+    uploaded = await read_files(request, ("cert", "key"), MAX_PEM_BYTES)
+    try:
+        served = await asyncio.to_thread(tls.install, bytes(uploaded.get("cert", ("", b""))[1]),
+                                         bytes(uploaded.get("key", ("", b""))[1]))
+    except GatewayError as exc:
+        raise ApiError(400, f"not installed: {exc}") from exc
+    audit(request, CONFIG, "installed a web UI certificate", f"SHA-256 {served.fingerprint}")
+    return {"tls": True, **served.to_json()}
 
 
 async def logs(request: web.Request, _body: None) -> list[dict[str, Any]]:
@@ -129,9 +158,14 @@ async def import_device_supervisor(request: web.Request, _body: None) -> dict[st
                        problems=clashes)
     with tempfile.TemporaryDirectory(dir=folder) as staging:  # checked before anything real changes
         trial = await asyncio.to_thread(write_migration, imported, Path(staging) / "config.yaml")
-    if trial.problems:
-        raise ApiError(422, "the imported configuration does not pass gateway check; nothing was changed",
-                       problems=trial.problems, report=imported.report)
+        if trial.problems:
+            raise ApiError(422, "the imported configuration does not pass gateway check; nothing was changed",
+                           problems=trial.problems, report=imported.report)
+        if request.query.get("preview") in ("1", "true"):
+            replacing = await asyncio.to_thread(load_config, trial.config_path)
+            return {"preview": True, "changes": describe_change(backend.config.model, replacing.model),
+                    "controllers": len(replacing.model.controllers), "measures": len(replacing.model.measures),
+                    "scripts": len(trial.scripts), "report": trial.report}
     migration, loaded = await backend.change(lambda: write_migration(imported, backend.config.path, force=True),
                                              by=actor(request), how="imported a Device Supervisor export")
     return {"imported": True, "controllers": len(loaded.model.controllers), "measures": len(loaded.model.measures),

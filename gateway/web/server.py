@@ -7,6 +7,7 @@ inline script, served from the package, so nothing comes from the internet.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.runtime.machine import MachineWatch
+from gateway.runtime.machine import MachineWatch, machine_addresses
 
 from . import (
     routes_alarms,
@@ -33,15 +34,17 @@ from . import (
 from .api import Api
 from .auth import LoginLimiter, Sessions
 from .backend import AdminBackend
-from .context import BACKEND, LIMITER, MACHINE, SESSIONS
+from .context import BACKEND, LIMITER, MACHINE, SESSIONS, TLS
 from .live import live
 from .metrics import metrics_handler, metrics_registry
 from .security import require_session, security_headers
+from .tls import WebTls, redirect_app
 
 log = logging.getLogger("gateway.web")
 
 WEBUI_DIR = Path(str(files("gateway_webui")))  # webui/ of the checkout, or the installed package's copy
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+SETUP_CODE_REMINDER = 60.0  # seconds between the setup code's boxes, until a password is set
 
 
 def build_api() -> Api:
@@ -53,8 +56,8 @@ def build_api() -> Api:
     return api
 
 
-def build_app(backend: AdminBackend, api: Api | None = None) -> web.Application:
-    """Return the aiohttp application serving ``backend``."""
+def build_app(backend: AdminBackend, api: Api | None = None, tls: WebTls | None = None) -> web.Application:
+    """Return the aiohttp application serving ``backend`` (over ``tls`` when given)."""
     api = api or build_api()
     sessions = Sessions()
     app = web.Application(client_max_size=MAX_REQUEST_BYTES,
@@ -63,6 +66,8 @@ def build_app(backend: AdminBackend, api: Api | None = None) -> web.Application:
     app[SESSIONS] = sessions
     app[LIMITER] = LoginLimiter()
     app[MACHINE] = MachineWatch(backend.data_dir)
+    if tls is not None:
+        app[TLS] = tls
     api.install(app)
     app.router.add_get("/ws", live)
     app.router.add_get("/metrics", metrics_handler(metrics_registry(backend)))
@@ -71,29 +76,61 @@ def build_app(backend: AdminBackend, api: Api | None = None) -> web.Application:
     return app
 
 
-async def start_web(backend: AdminBackend, host: str, port: int) -> web.AppRunner:
-    """Start serving; return the runner to clean up on stop."""
-    runner = web.AppRunner(build_app(backend), access_log=None)
+async def start_web(backend: AdminBackend, host: str, port: int, tls: WebTls | None = None) -> web.AppRunner:
+    """Start serving (HTTPS with ``tls``); return the runner to clean up on stop."""
+    runner = web.AppRunner(build_app(backend, tls=tls), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, ssl_context=tls.context if tls is not None else None).start()
     return runner
 
 
 async def serve_admin_ui(backend: AdminBackend) -> Callable[[], Awaitable[None]]:
     """Serve the admin UI where the configuration says (the service's front end); return its stop.
 
-    Without a password the one-time setup code is printed to the console, never logged: it is a
-    secret, and the log is shown in the UI."""
+    Without a password the one-time setup code is printed to the console in a box, again every
+    minute until a password is set (start-up lines would scroll it away), and never logged: it is a
+    secret, and the log is shown in the UI. With TLS the certificate's fingerprint is printed with it."""
     settings = backend.config.model.gateway.web
-    runner = await start_web(backend, settings.host, settings.port)
+    tls = None
+    if settings.tls:
+        tls = await asyncio.to_thread(WebTls, backend.data_dir, backend.config.model.gateway.name,
+                                      list(machine_addresses().values()))
+    runners = [await start_web(backend, settings.host, settings.port, tls)]
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
-    log.info("web UI on http://%s:%d/", shown, settings.port)
-    code = backend.passwords.setup_code()
-    if code is not None:
-        print(f"\nNo administrator password is set. Open http://{shown}:{settings.port}/ and enter the "
-              f"one-time setup code {code}\n(also in {backend.passwords.setup_code_path}), or run "
-              f"'gateway passwd -c {backend.config.path}'.\n", file=sys.stderr, flush=True)
-    return runner.cleanup
+    url = f"{'https' if tls else 'http'}://{shown}:{settings.port}/"
+    log.info("web UI on %s", url)
+    said = [f"Open {url}"]
+    if tls is not None:
+        certificate = tls.describe()
+        log.info("web UI certificate: SHA-256 %s (%s)", certificate.fingerprint,
+                 "made by the gateway" if certificate.self_signed else "uploaded")
+        said += ["(the certificate it shows has the SHA-256 fingerprint", f" {certificate.fingerprint})"]
+    if settings.http_port is not None:
+        redirect = web.AppRunner(redirect_app(settings.port), access_log=None)
+        await redirect.setup()
+        await web.TCPSite(redirect, settings.host, settings.http_port).start()
+        runners.append(redirect)
+        log.info("http://%s:%d/ redirects to HTTPS", shown, settings.http_port)
+    reminder = asyncio.create_task(_remind_of_the_setup_code(backend, said), name="setup-code")
+
+    async def stop() -> None:
+        reminder.cancel()
+        for runner in runners:
+            await runner.cleanup()
+    return stop
+
+
+async def _remind_of_the_setup_code(backend: AdminBackend, said: list[str]) -> None:
+    while (code := backend.passwords.setup_code()) is not None:
+        lines = ["No administrator password is set.", *said,
+                 f"and enter the one-time setup code  {code}",
+                 f"(also in {backend.passwords.setup_code_path}),",
+                 f"or run: gateway passwd -c {backend.config.path}"]
+        width = max(len(line) for line in lines)
+        box = "\n".join([f"+{'-' * (width + 2)}+", *(f"| {line.ljust(width)} |" for line in lines),
+                         f"+{'-' * (width + 2)}+"])
+        print(f"\n{box}\n", file=sys.stderr, flush=True)
+        await asyncio.sleep(SETUP_CODE_REMINDER)
 
 
 async def _index(_request: web.Request) -> web.StreamResponse:

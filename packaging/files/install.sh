@@ -107,20 +107,39 @@ restart() {
 
 ready() {
   "$PREFIX/current/bin/python" - "$DATA/config.yaml" "$READY_TIMEOUT" <<'PY'
-import json, sys, time, urllib.request
+import json, ssl, sys, time, urllib.request
 from gateway.config import load_config
 web = load_config(sys.argv[1]).model.gateway.web
 host = "127.0.0.1" if web.host in ("0.0.0.0", "", "::") else web.host
+scheme = "https" if web.tls else "http"
+local = ssl._create_unverified_context()  # this machine asking itself: its own made certificate
 deadline = time.monotonic() + int(sys.argv[2])
 while time.monotonic() < deadline:
     try:
-        with urllib.request.urlopen(f"http://{host}:{web.port}/api/v1/health", timeout=2) as answer:
+        with urllib.request.urlopen(f"{scheme}://{host}:{web.port}/api/v1/health", timeout=2, context=local) as answer:
             if json.load(answer).get("status") == "ready":
                 sys.exit(0)
     except OSError:
         pass
     time.sleep(1)
 sys.exit(1)
+PY
+}
+
+ui_address() {  # where the UI is, and the fingerprint of the certificate it shows (to check the browser's warning)
+  "$PREFIX/current/bin/python" - "$DATA/config.yaml" <<'PY'
+import sys
+from pathlib import Path
+from cryptography import x509
+from gateway.config import load_config
+from gateway.core.certificates import fingerprint
+config = load_config(sys.argv[1])
+web = config.model.gateway.web
+said = f"{'https' if web.tls else 'http'}://<this gateway's address>:{web.port}/"
+certificate = config.resolve(config.model.gateway.data_dir) / "web" / "certificate.pem"
+if web.tls and certificate.exists():
+    said += f" (its certificate's SHA-256 fingerprint: {fingerprint(x509.load_pem_x509_certificate(certificate.read_bytes()))})"
+print(said)
 PY
 }
 
@@ -138,7 +157,7 @@ if [ -n "$PREVIOUS" ] || [ "${START:-1}" = 1 ]; then
     [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$RELEASE" ] && say "previous release kept in $PREVIOUS for a manual rollback"
     prune
     if [ -f "$DATA/state/setup-code" ]; then
-      say "set the administrator password in the web UI (port 8080 unless $DATA/config.yaml says otherwise)"
+      say "set the administrator password in the web UI, $(ui_address)"
       say "with the one-time setup code $(cat "$DATA/state/setup-code"), or run: $PREFIX/current/bin/gateway passwd -c $DATA/config.yaml"
     fi
   elif [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$RELEASE" ]; then

@@ -5,18 +5,15 @@ and kept in the service's state folder, so clients that trusted it keep trusting
 from __future__ import annotations
 
 import contextlib
-import datetime
 import ipaddress
-import os
 import socket
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-VALID_DAYS = 3650
+from gateway.core.certificates import self_signed, write_private_key
 
 
 def ensure_certificate(folder: Path, application_uri: str, host: str) -> tuple[Path, Path]:
@@ -26,30 +23,15 @@ def ensure_certificate(folder: Path, application_uri: str, host: str) -> tuple[P
     if certificate_path.exists() and key_path.exists() and _uri_of(certificate_path) == application_uri:
         return certificate_path, key_path
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.datetime.now(datetime.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{socket.gethostname()} edge gateway"[:64])])
     alternative: list[x509.GeneralName] = [x509.UniformResourceIdentifier(application_uri),
                                            x509.DNSName(socket.gethostname())]
     with contextlib.suppress(ValueError):  # a host name, or 0.0.0.0: no address to name
         alternative.append(x509.IPAddress(ipaddress.ip_address(host)))
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
-        .add_extension(x509.SubjectAlternativeName(alternative), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=True,
-                                     data_encipherment=True, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                       critical=False)
-        .sign(key, hashes.SHA256()))
-    key_bytes = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption())
-    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
-    with os.fdopen(descriptor, "wb") as key_file:
-        key_file.write(key_bytes)
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=True,
+                          data_encipherment=True, key_agreement=False, key_cert_sign=True, crl_sign=False,
+                          encipher_only=False, decipher_only=False)
+    certificate = self_signed(key, f"{socket.gethostname()} edge gateway", alternative, usage)
+    write_private_key(key_path, key)
     certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.DER))
     return certificate_path, key_path
 

@@ -128,7 +128,7 @@ def write_config(folder: Path, ports: list[int], tags: int, broker_port: int, we
         groups.append({"name": f"g{index}", "upload_interval": 1})
     config = {
         "gateway": {"name": "bench", "data_dir": "./state", "log_level": "warning",
-                    "web": {"host": "127.0.0.1", "port": web_port, "metrics_token": TOKEN}},
+                    "web": {"host": "127.0.0.1", "port": web_port, "tls": False, "metrics_token": TOKEN}},
         "controllers": controllers, "measures": measures, "groups": groups,
         "clouds": [{"name": "broker", "type": "mqtt", "host": "127.0.0.1", "port": broker_port,
                     "client_id": "bench-gateway"}],

@@ -85,7 +85,7 @@ async def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
     await server.start()
     broker.start()
     config: dict[str, Any] = {
-        "gateway": {"name": "crash", "data_dir": "state", "web": {"host": "127.0.0.1", "port": web_port}},
+        "gateway": {"name": "crash", "data_dir": "state", "web": {"host": "127.0.0.1", "port": web_port, "tls": False}},
         "controllers": [{"name": "PLC1", "protocol": "modbus-tcp", "endpoint": f"127.0.0.1:{modbus_port}",
                          "sample_period": 0.05}],
         "measures": [{"name": "Level", "controller": "PLC1", "group": "g", "address": "40001", "type": "FLOAT"}],

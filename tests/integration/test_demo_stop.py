@@ -23,7 +23,7 @@ from tests.integration.gateway_harness import default_ctrl_c
 def _demo_folder(tmp_path: Path) -> Path:
     """The committed demo configuration and scripts, on free ports."""
     config = (REPO / "config.yaml").read_text()
-    for old in ("5020", "10102", "1883", "8080", "5502", "4841"):
+    for old in ("5020", "10102", "1883", "8080", "8443", "5502", "4841"):
         new = free_port()
         config = config.replace(f":{old}", f":{new}").replace(f"port: {old}", f"port: {new}")
     (tmp_path / "config.yaml").write_text(config)

@@ -26,7 +26,8 @@ def _config(modbus_port: int, s7_port: int, broker_port: int, web_port: int, dat
         return {"name": name, "controller": controller, "group": "default", "address": address, "type": kind, **extra}
 
     return {
-        "gateway": {"name": "e2e", "data_dir": str(data_dir), "web": {"host": "127.0.0.1", "port": web_port}},
+        "gateway": {"name": "e2e", "data_dir": str(data_dir),
+                    "web": {"host": "127.0.0.1", "port": web_port, "tls": False}},
         "controllers": [
             {"name": "PLC1", "protocol": "modbus-tcp", "endpoint": f"127.0.0.1:{modbus_port}", "sample_period": 0.2,
              "timeout": 1.0, "args": {"unit_id": 1, "byte_order": "cdab"}},

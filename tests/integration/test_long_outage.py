@@ -64,7 +64,8 @@ def test_two_minute_outage_at_500_messages_per_second(tmp_path: Path) -> None:
                              extra_config="allow_anonymous true\nmax_queued_messages 0\n")
     broker.start()
     config: dict[str, Any] = {
-        "gateway": {"name": "outage", "data_dir": "state", "web": {"host": "127.0.0.1", "port": free_port()}},
+        "gateway": {"name": "outage", "data_dir": "state",
+                    "web": {"host": "127.0.0.1", "port": free_port(), "tls": False}},
         "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
         "measures": [{"name": "Level", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}],
         "groups": [{"name": "g", "upload_interval": 0.1}],  # 10 cycles/s x 50 messages

@@ -39,7 +39,8 @@ def password_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
 
 def _config(tmp_path: Path, port: int, password: str, subscribe: tuple[str, ...] = (), **cloud: Any) -> Path:
     config: dict[str, Any] = {
-        "gateway": {"name": "auth", "data_dir": "state", "web": {"host": "127.0.0.1", "port": free_port()}},
+        "gateway": {"name": "auth", "data_dir": "state",
+                    "web": {"host": "127.0.0.1", "port": free_port(), "tls": False}},
         "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.1}],
         "measures": [{"name": "Level", "controller": "Sim", "group": "g", "address": "ramp/10", "type": "FLOAT"}],
         "groups": [{"name": "g", "upload_interval": 0.2}],

@@ -34,8 +34,8 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-    ports = {"5020": free_port(), "10102": free_port(), "1883": free_port(), "8080": free_port(), "5502": free_port(),
-             "4841": free_port()}
+    ports = {"5020": free_port(), "10102": free_port(), "1883": free_port(), "8080": free_port(), "8443": free_port(),
+             "5502": free_port(), "4841": free_port()}
     config = (clone / "config.yaml").read_text()
     for old, new in ports.items():
         config = config.replace(f":{old}", f":{new}").replace(f"port: {old}", f"port: {new}")
@@ -75,7 +75,7 @@ def test_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
     assert set(records[3]["Data"]) == {"ConveyorSpeed", "Parts", "Jam"}  # the Logix controller's
     assert set(records[4]["Data"]) == {"PressForce", "Strokes", "Guard"}  # the MELSEC CPU's
     for expected in ("polling PLC1", "polling S7-1200", "polling MES", "polling L83", "polling Q03",
-                     "web UI on http://127.0.0.1:", "-> awsiot/test", "modbus slave: listening on 127.0.0.1:",
+                     "web UI on https://127.0.0.1:", "-> awsiot/test", "modbus slave: listening on 127.0.0.1:",
                      "opcua server: listening on opc.tcp://127.0.0.1:", "scada: Sparkplug births sent",
                      "stopped;"):
         assert expected in text, f"'{expected}' missing from the demo's console:\n{text}"

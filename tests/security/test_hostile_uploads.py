@@ -73,7 +73,7 @@ def gateway_process(tmp_path: Path) -> Iterator[GatewayProcess]:
     config = simulated_gateway("uploads", free_port(), [script_rule("up", "t", "vars_upload_test.py",
                                                                     "vars_upload_test")])
     port = free_port()
-    config["gateway"]["web"] = {"host": "127.0.0.1", "port": port}
+    config["gateway"]["web"] = {"host": "127.0.0.1", "port": port, "tls": False}
     path = write_config(folder, config)
     process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(path)], cwd=folder,
                                stderr=subprocess.DEVNULL, preexec_fn=default_ctrl_c)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,15 @@ class WebGateway:
     def setup_code(self) -> str:
         return self.service.passwords.setup_code_path.read_text().strip()
 
+    @property
+    def certificate(self) -> Path:
+        """The certificate the gateway made for its UI at its first start."""
+        return self.service.data_dir / "web" / "certificate.pem"
+
     async def logged_in(self) -> Client:
-        """Set the password with the setup code (once) and return a logged-in client."""
-        client = Client(self.url)
+        """Set the password with the setup code (once) and return a logged-in client, which
+        checks that the UI shows the certificate the gateway made."""
+        client = Client(self.url, trusted=self.certificate)
         if not self.service.passwords.is_set:
             await client.call("POST", "/auth/setup", {"code": self.setup_code, "password": PASSWORD})
         else:
@@ -54,9 +61,13 @@ class WebGateway:
 class Client:
     """An HTTP client with its own cookie jar that sends the CSRF token it was given."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, trusted: Path | None = None) -> None:
+        """``trusted``: the certificate an https ``url`` must show (else any is taken: a test
+        about something else need not prove who the gateway is)."""
         self.url = url
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        check: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(trusted)) if trusted else False
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                          connector=aiohttp.TCPConnector(ssl=check))
         self.csrf = ""
 
     async def call(self, method: str, path: str, body: Any = None, *, csrf: bool = True,
@@ -111,7 +122,7 @@ async def web_gateway(tmp_path: Path, broker: MosquittoBroker) -> AsyncIterator[
     path = write_config(tmp_path, web_config(web_port, plc_port, broker.port), {"upload.py": UPLOAD_SCRIPT})
     try:
         async with running_service(path, web=True) as service:
-            yield WebGateway(f"http://127.0.0.1:{web_port}", service, plc, path, broker.port)
+            yield WebGateway(f"https://127.0.0.1:{web_port}", service, plc, path, broker.port)
     finally:
         await plc.stop()
 

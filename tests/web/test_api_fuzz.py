@@ -33,7 +33,8 @@ class ServiceThread:
     def __init__(self, folder: Path) -> None:
         self.port = free_port()
         self.config = write_config(folder, {
-            "gateway": {"name": "fuzz", "data_dir": "./state", "web": {"host": "127.0.0.1", "port": self.port}},
+            "gateway": {"name": "fuzz", "data_dir": "./state",
+                        "web": {"host": "127.0.0.1", "port": self.port, "tls": False}},
             "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.5}],
             "measures": [{"name": f"M{i}", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}
                          for i in range(5)],

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from cryptography import x509
 from playwright.async_api import Browser, Page, async_playwright, expect
 from pymodbus.client import AsyncModbusTcpClient
 
+from gateway.core.certificates import fingerprint
 from gateway.southbound import DataType, Point
 from gateway_plugins.opcua.simserver import OpcUaSimServer
 from tests.conftest import Subscriber, free_port
@@ -58,7 +60,7 @@ async def _set_up(page: Page, web_gateway: WebGateway) -> None:
 
 async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Browser, artifacts: Path,
                                          subscribe: Any) -> None:
-    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    page = await browser.new_page(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text)
@@ -195,7 +197,7 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await expect(page.locator("[data-action=pause]")).to_have_text("Resume")
     async with page.expect_download() as downloading:
         await page.locator("[data-action=download]").click()
-    downloaded = Path(await (await downloading.value).path()).read_text()
+    downloaded = await asyncio.to_thread(Path(await (await downloading.value).path()).read_text)
     assert "restarts with" in downloaded and "delivered" not in downloaded  # what the filters show
     await _shot(page, artifacts, "09-logs")
     await page.locator("[data-action=pause]").click()
@@ -237,6 +239,10 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
         await expect(page.locator("[data-page]")).to_be_visible()
         await page.wait_for_load_state("networkidle")
         await _shot(page, artifacts, "11-" + name.split()[0].lower())
+    # the page came over HTTPS with the certificate the gateway made; Settings shows its fingerprint
+    assert page.url.startswith("https://")
+    served = x509.load_pem_x509_certificate(web_gateway.certificate.read_bytes())
+    await expect(page.locator("[data-fingerprint]")).to_have_text(fingerprint(served))
     # log out, a wrong password is refused, the right one logs in again
     await page.get_by_role("button", name="Log out").click()
     await page.get_by_label("Administrator password").fill("not the password")
@@ -259,7 +265,7 @@ def _next_from_ui(subscriber: Subscriber) -> dict[str, Any]:
 
 async def test_the_overview_says_why_a_script_is_paused_and_when_it_runs_again(
         web_gateway: WebGateway, browser: Browser, artifacts: Path) -> None:
-    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    page = await browser.new_page(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
     await _set_up(page, web_gateway)
     client = await web_gateway.logged_in()
     try:
@@ -282,7 +288,7 @@ async def test_an_opc_ua_server_is_browsed_and_a_value_becomes_a_measure(
                             "127.0.0.1", free_port(), moving=lambda _p: False)
     server.set_value("Oven", 181.5)
     await server.start()
-    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    page = await browser.new_page(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
     try:
         await _set_up(page, web_gateway)
         client = await web_gateway.logged_in()
@@ -312,7 +318,7 @@ async def test_an_opc_ua_server_is_browsed_and_a_value_becomes_a_measure(
 
 async def test_the_modbus_slave_is_turned_on_from_the_services_page_and_a_scada_reads_it(
         web_gateway: WebGateway, browser: Browser, artifacts: Path) -> None:
-    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    page = await browser.new_page(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
     slave_port = free_port()
     try:
         await _set_up(page, web_gateway)
@@ -350,7 +356,7 @@ async def test_the_modbus_slave_is_turned_on_from_the_services_page_and_a_scada_
 
 
 async def test_a_new_password_is_typed_twice_in_the_settings(web_gateway: WebGateway, browser: Browser) -> None:
-    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    page = await browser.new_page(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
     try:
         await _set_up(page, web_gateway)
         await page.get_by_role("link", name="Settings").click()

@@ -24,7 +24,7 @@ async def test_ten_thousand_measures_page_filter_and_sort_on_the_server(tmp_path
     measures = [{"name": f"M{i:05d}", "controller": "Sim", "group": "g", "address": "sine", "type": "FLOAT"}
                 for i in range(10_000)]
     path = write_config(tmp_path, {
-        "gateway": {"data_dir": "./state", "web": {"host": "127.0.0.1", "port": port}},
+        "gateway": {"data_dir": "./state", "web": {"host": "127.0.0.1", "port": port, "tls": False}},
         "controllers": [{"name": "Sim", "protocol": "simulator", "endpoint": "local", "sample_period": 0.5}],
         "measures": measures, "groups": [{"name": "g", "upload_interval": 5}]})
     async with running_service(path) as service:
@@ -244,6 +244,13 @@ async def test_a_device_supervisor_export_replaces_the_configuration_from_the_ui
         form.add_field("file", b"{not json", filename="broken.cfg")
         status, answer = await client.call("POST", "/config/import-ds", data=form)
         assert status == 400 and "not a Device Supervisor configuration export" in answer["error"]
+        before = web_gateway.config_path.read_text()
+        form = FormData()
+        form.add_field("file", json.dumps(export).encode(), filename="device_supervisor.cfg")
+        status, preview = await client.call("POST", "/config/import-ds?preview=1", data=form)
+        assert status == 200 and preview["preview"] and preview["measures"] == 415, preview
+        assert any(line.startswith("measures: added ") and "removed PLC1.Temp" in line for line in preview["changes"])
+        assert web_gateway.config_path.read_text() == before  # a preview changes nothing
         form = FormData()
         form.add_field("file", json.dumps(export).encode(), filename="device_supervisor.cfg")
         status, answer = await client.call("POST", "/config/import-ds", data=form)

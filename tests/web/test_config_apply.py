@@ -50,7 +50,7 @@ async def two_lines(tmp_path: Path, broker: MosquittoBroker) -> AsyncIterator[Tw
     path = write_config(tmp_path, config, {"upload.py": UPLOAD_SCRIPT})
     try:
         async with running_service(path, web=True) as service:
-            client = Client(f"http://127.0.0.1:{web_port}")
+            client = Client(f"https://127.0.0.1:{web_port}")
             await client.call("POST", "/auth/setup", {"code": service.passwords.setup_code(),
                                                       "password": "a long enough secret"})
             try:

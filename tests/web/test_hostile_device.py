@@ -21,7 +21,7 @@ async def test_a_plc_answering_only_exceptions_is_not_healthy(tmp_path: Path, br
     async with HostileModbus(hostile.exception(DEVICE_FAILURE)) as plc:
         path = write_config(tmp_path, web_config(web_port, plc.port, broker.port), {"upload.py": UPLOAD_SCRIPT})
         async with running_service(path, web=True) as service:
-            url = f"http://127.0.0.1:{web_port}"
+            url = f"https://127.0.0.1:{web_port}"
             client = Client(url)
             try:
                 await client.call("POST", "/auth/setup", {"code": service.passwords.setup_code_path.read_text().strip(),

@@ -1,12 +1,15 @@
-// Settings: gateway name and labels, cache limits, password, configuration export and import.
+// Settings: gateway name and labels, cache limits, password, the web UI's certificate,
+// configuration export and import (a Device Supervisor .cfg after a preview of what it changes).
 
 import { api } from "../api.js";
-import { h, itemForm, notice, showFailure } from "../ui.js";
+import { formatTime, h, itemForm, notice, showFailure } from "../ui.js";
 
 export async function render(container) {
   const gatewaySlot = h("div"), cacheSlot = h("div"), passwordSlot = h("div"), fileSlot = h("div");
+  const certificateSlot = h("div", { "data-settings": "certificate" });
   container.append(h("h1", {}, "Settings"), h("h2", {}, "Gateway and labels"), gatewaySlot, h("h2", {}, "Cache limits"), cacheSlot,
-    h("h2", {}, "Password"), passwordSlot, h("h2", {}, "Configuration file"), fileSlot);
+    h("h2", {}, "Password"), passwordSlot, h("h2", {}, "Web UI certificate (HTTPS)"), certificateSlot,
+    h("h2", {}, "Configuration file"), fileSlot);
 
   const gateway = await api("GET", "/config/gateway");
   const gatewayForm = itemForm([
@@ -44,6 +47,33 @@ export async function render(container) {
   } });
   passwordSlot.append(passwordForm.element);
 
+  async function showCertificate(answer) {
+    const c = answer || await api("GET", "/settings/web-certificate");
+    if (!c.tls) { certificateSlot.replaceChildren(h("p", { class: "muted" }, "The UI is served without TLS (gateway.web.tls: false).")); return; }
+    const certFile = h("input", { type: "file", name: "web-cert", accept: ".pem,.crt" });
+    const keyFile = h("input", { type: "file", name: "web-key", accept: ".pem,.key" });
+    const result = h("div");
+    certificateSlot.replaceChildren(h("div", { class: "figures" },
+      h("span", { class: "muted" }, "SHA-256 fingerprint"), h("code", { "data-fingerprint": c.fingerprint }, c.fingerprint),
+      h("span", { class: "muted" }, "Subject"), h("span", {}, c.subject),
+      h("span", { class: "muted" }, "Names"), h("span", {}, c.names.join(", ")),
+      h("span", { class: "muted" }, "Valid until"), h("span", {}, formatTime(c.not_after)),
+      h("span", { class: "muted" }, "Origin"), h("span", {}, c.made_by_the_gateway ? "made by the gateway at its first start (self-signed)" : "uploaded")),
+    h("div", { class: "toolbar" }, h("label", {}, "Certificate with its chain (PEM)", certFile), h("label", {}, "Private key (PEM, no password)", keyFile),
+      h("button", { type: "button", "data-action": "upload-certificate", onclick: async () => {
+        if (!certFile.files[0] || !keyFile.files[0]) { result.replaceChildren(notice("error", "Choose the certificate and its key.")); return; }
+        const data = new FormData();
+        data.append("cert", certFile.files[0]);
+        data.append("key", keyFile.files[0]);
+        try {
+          const served = await api("POST", "/settings/web-certificate", data);
+          await showCertificate(served);
+          certificateSlot.append(notice("ok", "Installed: new connections get this certificate."));
+        } catch (error) { showFailure(result, error); }
+      } }, "Use this certificate")), result);
+  }
+  await showCertificate();
+
   const file = h("input", { type: "file", name: "config", accept: ".yaml,.yml" });
   const result = h("div");
   fileSlot.append(h("div", { class: "toolbar" },
@@ -66,12 +96,24 @@ export async function render(container) {
     h("div", { class: "toolbar" }, h("label", {}, "Device Supervisor .cfg", cfg),
       h("button", { type: "button", "data-action": "import-ds", onclick: async () => {
         if (!cfg.files[0]) { cfgResult.replaceChildren(notice("error", "Choose a .cfg file first.")); return; }
-        const data = new FormData();
-        data.append("file", cfg.files[0]);
-        try {
-          const answer = await api("POST", "/config/import-ds", data);
-          cfgResult.replaceChildren(notice("ok", `Imported ${answer.controllers} controller(s), ${answer.measures} measure(s), ` +
-            `${answer.scripts} script(s).` + (answer.report.length ? " Not carried over:" : ""), answer.report));
-        } catch (error) { showFailure(cfgResult, error, "Nothing was changed: "); }
-      } }, "Import .cfg")), cfgResult);
+        const data = () => { const form = new FormData(); form.append("file", cfg.files[0]); return form; };
+        let preview;
+        try { preview = await api("POST", "/config/import-ds?preview=1", data()); } catch (error) {
+          showFailure(cfgResult, error, "Nothing was changed: ");
+          return;
+        }
+        const apply = async () => {
+          try {
+            const answer = await api("POST", "/config/import-ds", data());
+            cfgResult.replaceChildren(notice("ok", `Imported ${answer.controllers} controller(s), ${answer.measures} measure(s), ` +
+              `${answer.scripts} script(s).` + (answer.report.length ? " Not carried over:" : ""), answer.report));
+          } catch (error) { showFailure(cfgResult, error, "Nothing was changed: "); }
+        };
+        cfgResult.replaceChildren(notice("warn", `This replaces the configuration with ${preview.controllers} controller(s), ` +
+          `${preview.measures} measure(s) and ${preview.scripts} script(s). What changes:`,
+          preview.changes.length ? preview.changes : ["nothing"]),
+          preview.report.length ? notice("", "Not carried over:", preview.report) : "",
+          h("div", { class: "toolbar" }, h("button", { type: "button", class: "primary", "data-action": "confirm-import-ds", onclick: apply },
+            "Replace the configuration"), h("button", { type: "button", onclick: () => cfgResult.replaceChildren(notice("", "Nothing was changed.")) }, "Cancel")));
+      } }, "Import .cfg…")), cfgResult);
 }
