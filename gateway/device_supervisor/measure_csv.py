@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from gateway.config.schema import Measure
+from gateway.config.validation_text import in_words
 
 COLUMNS = ("MeasuringPointName", "ControllerName", "GroupName", "UploadType", "DeadZonePercent", "DataType",
            "Address", "Decimal", "Len", "ReadWrite", "Unit", "Description", "Transform Type", "MaxValue",
@@ -63,7 +64,7 @@ def read_measures(text: str | Iterable[str]) -> CsvImport:
             measure = _measure(cells)
             _MEASURE.validate_python(measure)
         except ValidationError as exc:
-            errors += [f"row {number}: {_column(e['loc'])}: {e['msg']}" for e in exc.errors()]
+            errors += [f"row {number}: {_column(e['loc'])}: {in_words(e)}" for e in exc.errors()]
             continue
         except ValueError as exc:
             errors.append(f"row {number}: {exc}")

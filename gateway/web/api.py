@@ -21,6 +21,7 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from gateway import __version__
+from gateway.config.validation_text import UNION_TAGS, in_words
 from gateway.core.errors import ConfigError, GatewayError
 from gateway.core.upload_shape import ShapeError, check_json
 
@@ -199,7 +200,8 @@ async def _body(request: web.Request, model: type[Any]) -> Any:
         return body_adapter(model).validate_python(data, context={"secrets_hidden": True})
     except ValidationError as exc:
         raise ApiError(400, "the request is not valid", problems=[
-            {"path": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()
+            {"path": ".".join(str(p) for p in error["loc"] if p not in UNION_TAGS), "message": in_words(error)}
+            for error in exc.errors()
         ]) from exc
 
 

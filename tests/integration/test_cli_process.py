@@ -97,7 +97,7 @@ def test_check_exit_status_from_the_shell(tmp_path: Path) -> None:
     bad.write_text("groups: [{name: g, upload_interval: -1}]\n")
     result = subprocess.run([sys.executable, "-m", "gateway", "check", "-c", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stdout == "groups[0].upload_interval: Input should be greater than 0 (line 1)\n"
+    assert result.stdout == "groups[0].upload_interval: must be more than 0 (line 1)\n"
 
 
 SLOW_UPLOAD = """

@@ -112,7 +112,7 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await form.get_by_label("Endpoint").fill("127.0.0.1:102")
     await form.locator("[name='args.slot']").fill("99")
     await form.get_by_role("button", name="Add").click()
-    await expect(form.locator('[data-error-for="args.slot"]')).to_contain_text("less than or equal to 31")
+    await expect(form.locator('[data-error-for="args.slot"]')).to_contain_text("must be 31 or less")
     await form.get_by_label("Protocol").select_option(label="Modbus TCP")
     await expect(form.locator("[name='args.slot']")).to_have_count(0)
     await expect(form.locator("[name='args.unit_id']")).to_be_visible()
@@ -129,12 +129,21 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.get_by_role("link", name="Measures").click()
     await page.get_by_role("button", name="Add measure").click()
     form = page.locator("form.item")
-    for label, value in (("Name", "Level"), ("Controller", "PLC2"), ("Group", "default"), ("Address", "40021")):
+    for label, value in (("Name", "Level"), ("Address", "40021")):
         await form.get_by_label(label, exact=True).fill(value)
+    # controller and group are picked from the configuration, not typed; the transform is chosen by kind
+    await expect(form.locator("select[name=controller] option")).to_have_text(["PLC1", "PLC2"])
+    await form.locator("select[name=controller]").select_option("PLC2")
+    await form.locator("select[name=group]").select_option("default")
     await form.get_by_label("Type").select_option("INT")
+    await form.locator("select[name='transform.kind']").select_option("gain_offset")
+    await form.locator("input[name='transform.gain']").fill("2")
+    await _shot(page, artifacts, "05-measure-form")
     await form.get_by_role("button", name="Add measure").click()
     await expect(page.get_by_text("Saved PLC2/Level")).to_be_visible()
     await expect(page.locator("tr[data-key='PLC2/Level'] td.value")).not_to_have_text("—", timeout=10_000)
+    level = next(m for m in (await _config_items(web_gateway, "measures")) if m["name"] == "Level")
+    assert level["transform"] == {"kind": "gain_offset", "gain": 2.0, "offset": 0.0}
 
     # import a measure CSV with one bad row: the report names it and nothing is imported
     csv_path = artifacts.parent / "measures-with-a-bad-row.csv"
@@ -223,6 +232,15 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await raised.get_by_role("button", name="Acknowledge").click()
     await expect(raised).to_contain_text("admin at 127.0.0.1")
     await expect(page.locator("[data-alarms=history]")).to_contain_text("acknowledged")
+    # a new alarm rule: the measure picked, the condition an operator and a value
+    await page.locator("[data-add=alarms]").click()
+    form = page.locator("[data-section=alarms] form.item")
+    await form.locator("input[name=name]").fill("LevelSeen")
+    await form.locator("select[name=measure]").select_option("Level")
+    await form.locator("select[name='cond1.op']").select_option(label="≥")
+    await form.locator("input[name='cond1.value']").fill("-1")
+    await form.get_by_role("button", name="Add").click()
+    await expect(page.locator("[data-table=alarms] tr[data-name=LevelSeen]")).to_contain_text("≥ -1")
     await _shot(page, artifacts, "10-alarms")
     # the audit log has the setpoint written above (before and after) and the acknowledgement
     await page.get_by_role("link", name="Audit").click()
@@ -230,7 +248,9 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await expect(audit.locator("tr[data-action=write]").filter(has_text="PLC1.Setpoint")).to_contain_text("-> 42.5")
     await expect(audit.locator("tr[data-action=write]").filter(has_text="PLC1.Setpoint")).to_contain_text(DATED)
     await expect(audit.locator("tr[data-action=acknowledge]")).to_contain_text("TempAlive")
-    await expect(audit.locator("tr[data-action=configuration]").first).to_contain_text("measures: added PLC2.Level")
+    await expect(audit.locator("tr[data-action=configuration]").filter(has_text="saved measures")).to_contain_text(
+        "measures: added PLC2.Level")
+    await expect(audit.locator("tr[data-action=configuration]").first).to_contain_text("alarms: added LevelSeen")
     await page.locator("input[name=filter]").fill("Setpoint")
     await expect(audit.locator("tr[data-action]")).to_have_count(1)
     await _shot(page, artifacts, "10-audit")
@@ -253,6 +273,16 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await expect(page.locator("[data-page]")).to_be_visible()
     await _shot(page, artifacts, "12-logged-in-again")
     assert errors == []
+
+
+async def _config_items(web_gateway: WebGateway, section: str) -> list[dict[str, Any]]:
+    client = await web_gateway.logged_in()
+    try:
+        status, items = await client.call("GET", f"/config/{section}")
+        assert status == 200, items
+        return list(items)
+    finally:
+        await client.close()
 
 
 def _next_from_ui(subscriber: Subscriber) -> dict[str, Any]:
@@ -329,7 +359,7 @@ async def test_the_modbus_slave_is_turned_on_from_the_services_page_and_a_scada_
         await service.get_by_label("port").fill("70000")
         await service.get_by_label("layout").select_option("auto")
         await service.get_by_role("button", name="Turn on").click()
-        await expect(service.locator("label", has_text="port")).to_contain_text("less than or equal to 65535")
+        await expect(service.locator("label", has_text="port")).to_contain_text("must be 65535 or less")
         await service.get_by_label("port").fill(str(slave_port))
         await service.get_by_role("button", name="Turn on").click()
         served = page.locator("[data-table=served-modbus_server]")

@@ -1,6 +1,8 @@
 // DOM helpers: elements are built with textContent only, so no value from a PLC, a log or a user
 // ever becomes markup.
 
+import { WIDGETS } from "./widgets.js";
+
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes || {})) {
@@ -88,18 +90,23 @@ export function formatDuration(seconds) {
 }
 
 // A form for one configuration item. fields: [{name, label, type, options, placeholder, hint}]
-// types: text, number, select, checkbox, json, password; a select's options are values or
+// types: text, number, select, checkbox, password, and the structured controls of widgets.js
+// (choice, multi, condition, transform, pairs, devices); a select's options are values or
 // {value, label}; a dotted name ("args.unit_id") is a member of a nested object. read() returns
 // the item with empty fields left out; showProblems() puts each server message next to its field.
 export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, onCancel } = {}) {
   const inputs = {};
+  const widgets = {};
   const errors = {};
   const general = h("div", { class: "general" });
   const form = h("form", { class: "item", novalidate: true });
   for (const field of fields) {
     let input;
     const value = member(values, field.name);
-    if (field.type === "select") {
+    if (WIDGETS[field.type]) {
+      widgets[field.name] = WIDGETS[field.type](field, value);
+      input = widgets[field.name].element;
+    } else if (field.type === "select") {
       input = h("select", { name: field.name }, (field.options || []).map((option) => {
         const [optionValue, label] = typeof option === "object" ? [option.value, option.label] : [option, option];
         return h("option", { value: optionValue, selected: String(value ?? field.default ?? "") === String(optionValue) },
@@ -118,6 +125,9 @@ export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, 
     const hint = field.hint ? h("small", { class: "muted" }, field.hint) : null;
     if (field.type === "checkbox") {
       form.append(h("label", { class: "check" }, input, field.label, hint, errors[field.name]));
+    } else if (widgets[field.name] && field.type !== "choice") {  // several controls: a group, not one label
+      form.append(h("div", { class: `field ${field.wide ? "full" : ""}`, role: "group", "aria-label": field.label },
+        h("span", { class: "field-label" }, field.label), input, hint, errors[field.name]));
     } else {
       form.append(h("label", {}, field.label, input, hint, errors[field.name]));
     }
@@ -130,6 +140,11 @@ export function itemForm(fields, values = {}, { submitLabel = "Save", onSubmit, 
     const item = {};
     for (const field of fields) {
       const input = inputs[field.name];
+      if (widgets[field.name]) {
+        const value = widgets[field.name].read();
+        if (value !== undefined) setMember(item, field.name, value);
+        continue;
+      }
       if (field.type === "checkbox") { setMember(item, field.name, input.checked); continue; }
       const text = input.value.trim();
       if (text === "") continue;

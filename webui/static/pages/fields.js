@@ -1,11 +1,16 @@
-// The form fields of each configuration section, shared by the section pages.
+// The form fields of each configuration section, shared by the section pages. A field with
+// "choices" is filled from the configuration (withChoices): a controller, group, cloud, measure or
+// script is picked, never typed, so a typo cannot reach the gateway.
+
+import { api } from "../api.js";
 
 const TYPES = ["BIT", "BOOL", "BYTE", "SINT", "WORD", "INT", "DWORD", "DINT", "ULONG", "LONG", "FLOAT", "DOUBLE",
   "STRING", "BCD"];
 
 export const FIELDS = {
   measures: [
-    { name: "name", label: "Name" }, { name: "controller", label: "Controller" }, { name: "group", label: "Group" },
+    { name: "name", label: "Name" }, { name: "controller", label: "Controller", type: "choice", choices: "controllers" },
+    { name: "group", label: "Group", type: "choice", choices: "groups" },
     { name: "address", label: "Address", placeholder: "40001, DB1.DBD0, sine…" },
     { name: "type", label: "Type", type: "select", options: TYPES, default: "FLOAT" },
     { name: "access", label: "Access", type: "select", options: ["ro", "rw"] },
@@ -14,7 +19,7 @@ export const FIELDS = {
     { name: "byte_order", label: "Byte order", type: "select", options: ["", "abcd", "badc", "cdab", "dcba"] },
     { name: "upload", label: "Upload", type: "select", options: ["periodic", "onchange", "never"] },
     { name: "deadband", label: "Deadband", type: "number" },
-    { name: "transform", label: "Transform (JSON)", type: "json", placeholder: '{"kind": "gain_offset", "gain": 0.1}' },
+    { name: "transform", label: "Transform", type: "transform", wide: true },
   ],
   controllers: [
     { name: "name", label: "Name" },
@@ -31,11 +36,17 @@ export const FIELDS = {
     { name: "history_max_points", label: "History points per measure", type: "number" },
   ],
   alarms: [
-    { name: "name", label: "Name" }, { name: "measure", label: "Measure" }, { name: "controller", label: "Controller" },
-    { name: "level", label: "Level (1-5)", type: "number", default: 1 }, { name: "content", label: "Content" },
-    { name: "cond1", label: "Condition 1 (JSON)", type: "json", placeholder: '{"op": "gt", "value": 80}' },
-    { name: "combine", label: "Combine", type: "select", options: ["none", "and", "or"] },
-    { name: "cond2", label: "Condition 2 (JSON)", type: "json" }, { name: "label", label: "Label" },
+    { name: "name", label: "Name" }, { name: "measure", label: "Measure", type: "choice", choices: "measures" },
+    { name: "controller", label: "Controller (when the name is on several)", type: "choice", choices: "controllers",
+      optional: true },
+    { name: "level", label: "Level", type: "select", default: 1, options: [{ value: 1, label: "1 Reminder" },
+      { value: 2, label: "2 Warning" }, { value: 3, label: "3 Minor" }, { value: 4, label: "4 Major" }, { value: 5, label: "5 Critical" }] },
+    { name: "content", label: "Content" },
+    { name: "cond1", label: "Raised when the value is", type: "condition" },
+    { name: "combine", label: "Combine", type: "select", options: [{ value: "none", label: "one condition" },
+      { value: "and", label: "and condition 2" }, { value: "or", label: "or condition 2" }] },
+    { name: "cond2", label: "Condition 2", type: "condition" },
+    { name: "label", label: "Label", placeholder: "default" },
     { name: "hysteresis", label: "Hysteresis", type: "number" }, { name: "delay", label: "Delay (s)", type: "number" },
   ],
   clouds: [
@@ -46,31 +57,35 @@ export const FIELDS = {
     { name: "keepalive", label: "Keepalive (s)", type: "number" },
     { name: "publish_rate", label: "Publishes per second", type: "number" },
     { name: "max_inflight", label: "Max in flight", type: "number" },
-    { name: "devices", label: "IoTgo devices (JSON list)", type: "json",
-      placeholder: '[{"deviceid": "10000abcde", "apikey": "…", "measures": ["Temp"]}]' },
+    { name: "devices", label: "IoTgo devices (type iotgo)", type: "devices", wide: true },
     { name: "update_interval", label: "IoTgo update interval (s)", type: "number" },
     { name: "sparkplug.group_id", label: "Sparkplug group id (type sparkplug)" },
     { name: "sparkplug.edge_node_id", label: "Sparkplug edge node id (default: the gateway's name)" },
-    { name: "sparkplug.groups", label: "Sparkplug: only these measure groups (JSON list; empty: all)", type: "json" },
+    { name: "sparkplug.groups", label: "Sparkplug: only these measure groups (none ticked: all)", type: "multi",
+      choices: "groups" },
   ],
   publish: [
-    { name: "name", label: "Name" }, { name: "cloud", label: "Cloud" }, { name: "topic", label: "Topic" },
+    { name: "name", label: "Name" }, { name: "cloud", label: "Cloud", type: "choice", choices: "clouds" },
+    { name: "topic", label: "Topic" },
     { name: "qos", label: "QoS", type: "select", options: ["1", "0"] },
     { name: "source", label: "Source", type: "select", options: ["group", "alarm"] },
-    { name: "groups", label: "Groups (JSON list)", type: "json", placeholder: '["default"]' },
-    { name: "labels", label: "Alarm labels (JSON list, source alarm)", type: "json", placeholder: '["default"]' },
-    { name: "script", label: "Script file", placeholder: "scripts/upload.py" }, { name: "function", label: "Function" },
+    { name: "groups", label: "Groups (source group)", type: "multi", choices: "groups" },
+    { name: "labels", label: "Alarm labels (source alarm)", type: "multi", choices: "labels" },
+    { name: "script", label: "Script file", type: "choice", choices: "scripts", optional: true, none: "— none: values as they are —" },
+    { name: "function", label: "Function" },
   ],
   subscribe: [
-    { name: "name", label: "Name" }, { name: "cloud", label: "Cloud" }, { name: "topic", label: "Topic" },
+    { name: "name", label: "Name" }, { name: "cloud", label: "Cloud", type: "choice", choices: "clouds" },
+    { name: "topic", label: "Topic" },
     { name: "qos", label: "QoS", type: "select", options: ["1", "0"] },
-    { name: "script", label: "Script file" }, { name: "function", label: "Function" },
+    { name: "script", label: "Script file", type: "choice", choices: "scripts" }, { name: "function", label: "Function" },
   ],
   functions: [
     { name: "name", label: "Name" }, { name: "mode", label: "Mode", type: "select", options: ["periodic", "startup", "message"] },
-    { name: "period", label: "Period (s)", type: "number" }, { name: "cloud", label: "Cloud" },
+    { name: "period", label: "Period (s)", type: "number" },
+    { name: "cloud", label: "Cloud (mode message)", type: "choice", choices: "clouds", optional: true },
     { name: "trigger_topic", label: "Trigger topic (mode message)" },
-    { name: "script", label: "Script file" }, { name: "function", label: "Function" },
+    { name: "script", label: "Script file", type: "choice", choices: "scripts" }, { name: "function", label: "Function" },
   ],
   serial_ports: [
     { name: "name", label: "Name" }, { name: "device", label: "Device", placeholder: "/dev/ttyS1" },
@@ -102,8 +117,31 @@ function argField(arg) {
     default: arg.default, placeholder: shownDefault && `default ${shownDefault}`, hint: arg.description };
 }
 
+// What the forms pick from, read from the configuration when a form opens
+export async function configChoices() {
+  const [controllers, groups, clouds, alarms, scripts, measures] = await Promise.all(
+    ["/config/controllers", "/config/groups", "/config/clouds", "/config/alarms", "/scripts/files", "/config/measures"]
+      .map((path) => api("GET", path).catch(() => [])));
+  const byName = new Map();
+  for (const m of measures) byName.set(m.name, [...(byName.get(m.name) || []), m.controller]);
+  return {
+    controllers: controllers.map((c) => c.name), groups: groups.map((g) => g.name), clouds: clouds.map((c) => c.name),
+    labels: [...new Set(["default", ...alarms.map((a) => a.label || "default")])],
+    scripts: scripts.map((s) => ({ value: `scripts/${s.name}`, label: s.name })),
+    measures: [...byName].map(([name, owners]) => ({ value: name, label: `${name} (${owners.join(", ")})` })),
+  };
+}
+
+// The fields with their choices filled in
+export function withChoices(fields, choices) {
+  return fields.map((field) => {
+    if (field.type === "devices") return { ...field, groups: choices.groups };
+    return field.choices ? { ...field, options: choices[field.choices] || [] } : field;
+  });
+}
+
 // select values are strings; these fields are numbers in the configuration
-const NUMERIC_SELECTS = new Set(["qos", "bits", "stopbits"]);
+const NUMERIC_SELECTS = new Set(["qos", "bits", "stopbits", "level"]);
 
 export function cleaned(item) {
   const result = {};

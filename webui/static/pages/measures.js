@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { onLive } from "../live.js";
 import { formatAgo, formatTime, formatValue, gatewayZone, h, itemForm, notice, showFailure } from "../ui.js";
-import { FIELDS, cleaned } from "./fields.js";
+import { FIELDS, cleaned, configChoices, withChoices } from "./fields.js";
 
 const PAGE = 100;
 const COLUMNS = [["controller", "Controller"], ["name", "Name"], ["group", "Group"], ["address", "Address"],
@@ -92,9 +92,12 @@ export async function render(container) {
     input.focus();
   }
 
-  function edit(m) {
+  async function edit(m) {
     const original = m;
-    const form = itemForm(FIELDS.measures, m || {}, {
+    let full = m || {};
+    const [choices, all] = await Promise.all([configChoices(), m ? api("GET", "/config/measures") : []]);
+    if (m) full = all.find((x) => x.controller === m.controller && x.name === m.name) || m;  // the row lacks some fields
+    const form = itemForm(withChoices(FIELDS.measures, choices), full, {
       submitLabel: m ? "Save measure" : "Add measure",
       onCancel: () => formSlot.replaceChildren(),
       onSubmit: async (item) => {
@@ -105,17 +108,6 @@ export async function render(container) {
         load();
       },
     });
-    if (m) {  // the table row lacks some fields: fetch the full item
-      api("GET", "/config/measures").then((all) => {
-        const full = all.find((x) => x.controller === m.controller && x.name === m.name) || {};
-        for (const field of FIELDS.measures) {
-          const input = form.inputs[field.name];
-          const v = full[field.name];
-          if (v === undefined) continue;
-          if (field.type === "checkbox") input.checked = Boolean(v); else input.value = field.type === "json" ? JSON.stringify(v) : v;
-        }
-      });
-    }
     formSlot.replaceChildren(h("h2", {}, m ? `Edit ${m.controller}/${m.name}` : "Add a measure"), form.element);
   }
 

@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { h, itemForm, notice, showFailure } from "../ui.js";
-import { FIELDS, cleaned, controllerFields } from "./fields.js";
+import { FIELDS, cleaned, configChoices, controllerFields, withChoices } from "./fields.js";
 
 const PAGES = {
   controllers: { title: "Controllers", sections: ["controllers", "serial_ports"] },
@@ -86,6 +86,7 @@ export async function renderSection(block, section) {
       try { protocols ??= await api("GET", "/protocols"); } catch (error) { showFailure(report, error); return; }
       fields = controllerFields(protocols, shownValues.protocol);
     }
+    fields = withChoices(fields, await configChoices());
     const form = itemForm(fields, shownValues, {
       submitLabel: item ? "Save" : "Add",
       onCancel: () => formSlot.replaceChildren(),

@@ -15,7 +15,8 @@ export async function render(container) {
   const gatewayForm = itemForm([
     { name: "name", label: "Gateway name" },
     { name: "log_level", label: "Log level", type: "select", options: ["info", "debug", "warning", "error"] },
-    { name: "labels", label: "Labels (JSON object, used as ${name} in topics and by scripts)", type: "json" },
+    { name: "labels", label: "Labels (each is ${name} in topics, and scripts read them)", type: "pairs", keepEmpty: true,
+      wide: true, addLabel: "+ add a label" },
     { name: "scripts_change_config", label: "Scripts may change group intervals and labels (quickfaas.config.set)", type: "checkbox" },
   ], gateway, { onSubmit: async (item) => {
     await api("PUT", "/config/gateway", { ...gateway, ...item });
