@@ -66,6 +66,9 @@ def build(target: Target, out: Path, cache: Path, steps: Steps) -> Path:
     with steps.step("interpreter, standard library and dependencies"):
         runtime.copy_interpreter(source, release)
         wheels.target_install([own_wheel, *dependency_wheels], target, release / runtime.SITE)
+        # the configuration reference the UI's forms link to (served from beside the UI's files)
+        (release / runtime.SITE / "gateway_webui" / "docs").mkdir()
+        shutil.copy(REPO / "docs" / "configuration.md", release / runtime.SITE / "gateway_webui" / "docs")
         shutil.copytree(FILES / "runtime", release, symlinks=True, dirs_exist_ok=True)
     with steps.step("leaving out what the gateway never runs"):
         steps.note(f"{runtime.leave_out_unused_parts(release) / 2**20:.1f} MiB saved")

@@ -44,6 +44,7 @@ log = logging.getLogger("gateway.web")
 
 WEBUI_DIR = Path(str(files("gateway_webui")))  # webui/ of the checkout, or the installed package's copy
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+REFERENCE_PLACES = (WEBUI_DIR.parent / "docs" / "configuration.md", WEBUI_DIR / "docs" / "configuration.md")
 SETUP_CODE_REMINDER = 60.0  # seconds between the setup code's boxes, until a password is set
 
 
@@ -72,6 +73,7 @@ def build_app(backend: AdminBackend, api: Api | None = None, tls: WebTls | None 
     app.router.add_get("/ws", live)
     app.router.add_get("/metrics", metrics_handler(metrics_registry(backend)))
     app.router.add_get("/", _index)
+    app.router.add_get("/docs/configuration.md", _configuration_reference)
     app.router.add_static("/static/", WEBUI_DIR / "static", follow_symlinks=False)
     return app
 
@@ -131,6 +133,15 @@ async def _remind_of_the_setup_code(backend: AdminBackend, said: list[str]) -> N
                          f"+{'-' * (width + 2)}+"])
         print(f"\n{box}\n", file=sys.stderr, flush=True)
         await asyncio.sleep(SETUP_CODE_REMINDER)
+
+
+async def _configuration_reference(_request: web.Request) -> web.StreamResponse:
+    """docs/configuration.md, which the forms link to: the checkout's, or the copy the app package
+    puts beside the UI's files. Public, like the page's scripts: it holds no secret."""
+    for candidate in REFERENCE_PLACES:
+        if candidate.is_file():
+            return web.FileResponse(candidate, headers={"Content-Type": "text/plain; charset=utf-8"})
+    raise web.HTTPNotFound(text="the configuration reference is not installed with this gateway")
 
 
 async def _index(_request: web.Request) -> web.StreamResponse:

@@ -96,6 +96,8 @@ async def test_pages_and_metrics_show_only_what_the_backend_says(frozen: tuple[s
         status, _ = await client.call("POST", "/measures/PLC1/SP/write", {"value": 1})
         assert (status, backend.writes) == (503, [("PLC1", "SP", 1)])
         assert (await client.call("GET", "/audit"))[0] == 503
+        async with client.http.get(url + "/docs/configuration.md") as response:  # the forms link to it
+            assert response.status == 200 and "# Configuration reference" in await response.text()
         async with client.http.get(url + "/metrics", headers={"Authorization": "Bearer scrape-me-123"}) as response:
             text = await response.text()
     finally:

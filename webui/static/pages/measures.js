@@ -24,7 +24,8 @@ export async function render(container) {
     h("div", { class: "toolbar" }, filter, h("button", { type: "button", onclick: () => edit(null) }, "Add measure"),
       h("a", { href: "/api/v1/measures/export.csv", download: "measure.csv" }, "Export measure.csv"),
       h("label", {}, "Import measure.csv", csvFile),
-      h("button", { type: "button", onclick: importCsv, "data-action": "import" }, "Import")),
+      h("button", { type: "button", onclick: importCsv, "data-action": "import" }, "Import"),
+      h("a", { href: "/docs/configuration.md", target: "_blank", rel: "noopener" }, "Every key of a measure explained")),
     report, formSlot, table, pager);
 
   let timer = null;

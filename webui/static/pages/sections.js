@@ -55,7 +55,9 @@ export async function renderSection(block, section) {
   const formSlot = h("div");
   const table = h("table", { "data-table": section });
   block.replaceChildren(h("h2", {}, TITLES[section]),
-    h("div", { class: "toolbar" }, h("button", { type: "button", onclick: () => edit(null), "data-add": section }, `Add`)),
+    h("div", { class: "toolbar" }, h("button", { type: "button", onclick: () => edit(null), "data-add": section }, `Add`),
+      h("a", { href: `/docs/configuration.md`, target: "_blank", rel: "noopener", "data-reference": section },
+        `Every key of ${section} explained`)),
     report, formSlot, table);
 
   let browsable = new Set();
