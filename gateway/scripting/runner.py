@@ -68,11 +68,14 @@ class ScriptRunner:
 
     def __init__(self, send_now: SendNow, *, timeout: float = 10.0, memory_mb: int = 256,
                  cpu_seconds: float | None = None, steps: int = DEFAULT_STEPS,
-                 queries: Mapping[str, QueryAnswer] | None = None) -> None:
+                 queries: Mapping[str, QueryAnswer] | None = None, said: ScriptSaid | None = None) -> None:
         """``queries`` answer the scripts' ``recall_data`` ("values"), ``get_tag_config``
         ("tag_config") and ``get_statistics`` ("statistics"), each given the call's arguments and
-        possibly async; ``steps`` is the step budget of one call (see :mod:`.budget`)."""
+        possibly async; ``steps`` is the step budget of one call (see :mod:`.budget`). What the
+        scripts print and log, and why a call failed, goes to ``said`` when given (a test run
+        shows it to its user) instead of the gateway's log."""
         self._send_now = send_now
+        self._said = said
         self._queries = dict(queries or {})
         self._steps = steps
         self._timeout = timeout
@@ -237,8 +240,21 @@ class ScriptRunner:
         return None
 
     def _failed(self, name: str, error: str, worker_fault: bool = False) -> CallOutcome:
-        logging.getLogger(f"{SCRIPT_LOGGER}.{name or 'callback'}").error("call failed: %s", error)
+        self._tell(name or "callback", logging.ERROR, f"call failed: {error}")
         return CallOutcome(error=error, worker_fault=worker_fault)
+
+    def _load_failed(self, name: str, why: str) -> None:
+        if self._said is not None:
+            self._said(logging.ERROR, f"could not be loaded: {why}")
+        else:
+            log.error("script %s could not be loaded: %s", name, why)
+
+    def _tell(self, script: str, level: int, text: str) -> None:
+        """A script's log line, or a line about a call of it: to ``said``, or to its logger."""
+        if self._said is not None:
+            self._said(level, text)
+        else:
+            _script_logger(script).log(level, "%s", text)
 
     async def _ensure_worker(self) -> None:
         """Start the worker with every script, unless it runs; a worker that fails to start (or to
@@ -252,7 +268,7 @@ class ScriptRunner:
             while (slow := await self._start_worker()) is not None:
                 self._unloadable[slow] = (f"its top level ran longer than {self._timeout:g} s; it is not loaded "
                                           "again until it is changed")
-                log.error("script %s could not be loaded: %s", slow, self._unloadable[slow])
+                self._load_failed(slow, self._unloadable[slow])
                 await self._kill()  # the worker is still busy with it: start one without it
         except BaseException:
             await self._kill()
@@ -281,7 +297,7 @@ class ScriptRunner:
                 return name
             if answer.get("error"):
                 self._load_errors[name] = str(answer["error"])
-                log.error("script %s could not be loaded: %s", name, answer["error"])
+                self._load_failed(name, str(answer["error"]))
         return None
 
     async def _exchange(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +317,7 @@ class ScriptRunner:
                 raise ConnectionError(f"exit code {await worker.wait()}")
             message = load(line)
             if message.get("op") == "log":
-                _script_logger(message.get("logger")).log(int(message["level"]), "%s", message["text"])
+                self._tell(str(message.get("logger")), int(message["level"]), str(message["text"]))
             elif message.get("op") == "query":
                 worker.stdin.write(dump({"data": await self._answer_query(message.get("what"), message.get("args"))}))
                 await worker.stdin.drain()
@@ -336,6 +352,9 @@ class ScriptRunner:
             with contextlib.suppress(ProcessLookupError):
                 worker.kill()
             await worker.wait()
+
+
+ScriptSaid = Callable[[int, str], None]  # (logging level, text) of a script's print or log line
 
 
 def _script_logger(name: Any) -> logging.Logger:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +53,16 @@ async def test_script(path: Path, function: str, data: dict[str, Any] | Message,
 
 async def test_source(source: str, filename: str, function: str, data: dict[str, Any] | Message,
                       context: CallContext | None = None,
-                      queries: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
+                      queries: Mapping[str, dict[str, Any]] | None = None,
+                      output: list[str] | None = None) -> list[str]:
     """Run ``function`` in the sandbox; return what it would do, one line each.
 
     ``data`` is a publish entry's ``data_collect`` (a group's, or an alarm dict), or the
     :class:`Message` a download (subscribe) entry receives. ``context`` is the rule's (default: a
     test topic and no parameters); ``queries`` answer ``recall_data`` ("values") and
-    ``get_tag_config`` ("tag_config")."""
+    ``get_tag_config`` ("tag_config"). Given ``output``, what the script prints and logs (and why
+    it failed) is put there, ``LEVEL text`` a line, instead of into the gateway's log: a test run
+    is its user's, and its failures are no fault of the running gateway."""
     report: list[str] = []
 
     def would_send_now(_cloud: str, send_topic: str, payload: bytes, qos: int) -> bool:
@@ -68,7 +72,8 @@ async def test_source(source: str, filename: str, function: str, data: dict[str,
     context = context or CallContext("test", "cloud", "test/topic", 1)
     fixed = {**(queries or {}), "parameters": {"parameters": dict(context.global_parameters)}}  # read at top level
     answers: dict[str, QueryAnswer] = {what: _answering(answer) for what, answer in fixed.items()}
-    runner = ScriptRunner(would_send_now, queries=answers)
+    said = None if output is None else (lambda level, text: output.append(f"{logging.getLevelName(level)} {text}"))
+    runner = ScriptRunner(would_send_now, queries=answers, said=said)
     try:
         runner.load("test", source, filename, function)
         if isinstance(data, Message):

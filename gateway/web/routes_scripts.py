@@ -151,12 +151,13 @@ async def test_run(request: web.Request, body: TestRun) -> dict[str, Any]:
         sample = data_collect_now(group, [m for m in model.measures if m.group == group.name], data.latest)
     context = CallContext("test", "test", body.topic or "test/topic", 1, global_parameters(model))
     shown = {"topic": sample.topic, "payload": sample.payload} if isinstance(sample, Message) else sample
+    output: list[str] = []  # what the script printed and logged: shown with the result, not logged
     try:
         lines = await test_source(body.source, "script.py", body.function, sample, context,
-                                  {"values": values, "tag_config": tag_config(model)})
+                                  {"values": values, "tag_config": tag_config(model)}, output)
     except GatewayError as exc:
-        return {"error": str(exc), "lines": [], "data": shown}
-    return {"error": None, "lines": lines, "data": shown}
+        return {"error": str(exc), "lines": [], "output": output, "data": shown}
+    return {"error": None, "lines": lines, "output": output, "data": shown}
 
 
 def _alarm_raised_now(data: LiveData, name: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 DATED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 BROKEN_SCRIPT = "import json\n\ndef upload(data, api):\n    for x in range(3)\n        pass\n"
 FIXED_SCRIPT = ("import json\n\ndef upload(data, api):\n    temp = data['values']['PLC1']['Temp']['raw_data']\n"
-                "    return {'from_ui': True, 'temp': temp}\n")
+                "    print('temp is', temp)\n    return {'from_ui': True, 'temp': temp}\n")
 
 
 @pytest_asyncio.fixture
@@ -163,6 +163,9 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.locator("select[name=file]").select_option("upload.py")
     editor = page.locator("textarea[name=source]")
     await expect(editor).to_have_value("def upload(data, api):\n    return {'values': data['values']}\n")
+    # the file a publish rule runs opens with that rule's function and group to test with
+    await expect(page.locator("input[name=function]")).to_have_value("upload")
+    await expect(page.locator("[data-output=script]")).to_contain_text("publish rule 'upload'")
     broken = artifacts.parent / "upload.py"
     broken.write_text(BROKEN_SCRIPT)
     await page.locator("input[name=upload]").set_input_files(str(broken))  # an upload with a syntax error
@@ -177,6 +180,7 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.locator("input[name=function]").fill("upload")
     await page.locator("[data-action=test]").click()
     await expect(page.locator("[data-output=test]")).to_contain_text('"from_ui": true')
+    await expect(page.locator("[data-output=printed]")).to_contain_text("INFO temp is ")
     await page.locator("[data-action=save]").click()
     await expect(output).to_contain_text("Saved upload.py")
     await _shot(page, artifacts, "08-scripts")
@@ -190,7 +194,8 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.locator("input[name=topic]").fill("cmd/setpoint")
     await page.locator("input[name=payload]").fill('{"Setpoint": 42}')
     await page.locator("[data-action=test]").click()
-    await expect(page.locator("[data-output=test]")).to_contain_text('write_plc_values: {"Setpoint": 42}')
+    await expect(page.locator("[data-output=test]")).to_contain_text(  # the JSON is shown indented
+        re.compile(r'write_plc_values:\s*\{\s*"Setpoint": 42\s*\}'))
 
     await page.get_by_role("link", name="Logs").click()
     log_box = page.locator("[data-log=gateway]")

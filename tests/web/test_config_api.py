@@ -107,6 +107,14 @@ async def test_script_test_run_uses_the_current_values_and_sends_nothing(web_gat
         status, answer = await client.call("POST", "/scripts/test", {"source": alarm, "function": "main",
                                                                       "alarm": "Nope"})
         assert (status, answer["error"]) == (400, "no alarm rule 'Nope'")
+        # what the script prints and logs comes back with the result; its failure is not the gateway's ERROR
+        talky = ("import logging\ndef main(data, api):\n    print('looking at', len(data['values']), 'controller(s)')\n"
+                 "    logging.getLogger('mine').warning('about to fail')\n    return 1 / 0\n")
+        status, answer = await client.call("POST", "/scripts/test", {"source": talky, "function": "main"})
+        assert status == 200 and "ZeroDivisionError" in answer["error"]
+        assert answer["output"][:2] == ["INFO looking at 1 controller(s)", "WARNING about to fail"]
+        _, logged = await client.call("GET", "/logs?level=DEBUG")
+        assert not [line for line in logged if "about to fail" in line["message"] or "ZeroDivision" in line["message"]]
         status, answer = await client.call("POST", "/scripts/check", {"source": "import os\n", "function": "main"})
         assert answer["problems"] == ["line 1: import of 'os' is not allowed (allowed: logging, json, time, datetime, "
                                       "math, re, random, struct, base64, hashlib, collections)"]

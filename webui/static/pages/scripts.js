@@ -67,7 +67,28 @@ export async function render(container) {
     if (!fileSelect.value) { text.value = ""; name.value = ""; numbers(); return; }
     const file = await api("GET", `/scripts/files/${encodeURIComponent(fileSelect.value)}`);
     text.value = file.source; name.value = file.name; output.replaceChildren(); mark([]);
+    useRuleOf(file.name);
   });
+
+  // A script a rule runs opens with that rule's function, and the test run set up as the rule calls it
+  function useRuleOf(file) {
+    const users = rules.filter((r) => r.script === `scripts/${file}`);
+    if (!users.length) return;
+    const [rule] = users;
+    functionName.value = rule.function || "main";
+    if (rule.kind === "subscribe" || rule.mode === "message") {
+      testWith.value = "message";
+      topic.value = rule.topic || rule.trigger_topic || "";
+    } else if (rule.kind === "publish" && rule.source === "alarm") {
+      testWith.value = "alarm";
+    } else if (rule.kind === "publish" && rule.groups?.length) {
+      testWith.value = "group";
+      group.value = rule.groups[0];
+    }
+    testWith.dispatchEvent(new Event("change"));
+    output.replaceChildren(notice("", `Used by ${users.map((r) => `${r.kind} rule '${r.name}' (function ${r.function || "main"})`).join(", ")}: ` +
+      "the test run calls it as that rule does."));
+  }
   upload.addEventListener("change", async () => {
     const file = upload.files[0];
     if (!file) return;
@@ -104,10 +125,25 @@ export async function render(container) {
       else if (testWith.value === "alarm") body.alarm = alarm.value;
       else body.group = group.value || null;
       const answer = await api("POST", "/scripts/test", body);
-      if (answer.error) output.replaceChildren(notice("error", answer.error), h("pre", { class: "output" }, JSON.stringify(answer.data, null, 2)));
-      else output.replaceChildren(notice("ok", "Test run (nothing was sent or written):"), h("pre", { class: "output", "data-output": "test" }, answer.lines.join("\n")));
+      const said = answer.output.length
+        ? [h("h3", {}, "What the script printed and logged"), h("pre", { class: "output", "data-output": "printed" }, answer.output.join("\n"))]
+        : [h("p", { class: "muted" }, "The script printed and logged nothing.")];
+      if (answer.error) {
+        output.replaceChildren(notice("error", answer.error), ...said, h("h3", {}, "It was given"),
+          h("pre", { class: "output" }, JSON.stringify(answer.data, null, 2)));
+      } else {
+        output.replaceChildren(notice("ok", "Test run (nothing was sent or written):"),
+          h("pre", { class: "output", "data-output": "test" }, answer.lines.map(formatted).join("\n")), ...said);
+      }
       mark(answer.error ? [answer.error] : []);
     } catch (error) { showProblems(error); }
+  }
+
+  // "publish ... -> topic qos 1: {json}": the JSON shown indented
+  function formatted(line) {
+    const at = line.indexOf(": {") >= 0 ? line.indexOf(": {") : line.indexOf(": [");
+    if (at < 0) return line;
+    try { return `${line.slice(0, at)}:\n${JSON.stringify(JSON.parse(line.slice(at + 2)), null, 2)}`; } catch { return line; }
   }
 
   async function save() {
@@ -136,6 +172,10 @@ export async function render(container) {
   group.replaceChildren(...config.map((g) => h("option", { value: g.name }, g.name)));
   const alarms = await api("GET", "/config/alarms");
   alarm.replaceChildren(...alarms.map((a) => h("option", { value: a.name }, a.name)));
+  const [publish, subscribe, functions] = await Promise.all(["/config/publish", "/config/subscribe", "/config/functions"]
+    .map((path) => api("GET", path).catch(() => [])));
+  const rules = [...publish.map((r) => ({ ...r, kind: "publish" })), ...subscribe.map((r) => ({ ...r, kind: "subscribe" })),
+    ...functions.map((r) => ({ ...r, kind: "function" }))];
   await loadFiles("");
   numbers();
   await loadConfigured();
