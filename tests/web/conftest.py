@@ -106,7 +106,8 @@ def web_config(web_port: int, plc_port: int, broker_port: int) -> dict[str, Any]
         "alarms": [{"name": "TempAlive", "measure": "Temp", "level": 2, "content": "the temperature is read",
                     "cond1": {"op": "gt", "value": -1000}}],
         "clouds": [{"name": "default", "type": "mqtt", "host": "127.0.0.1", "port": broker_port,
-                    "client_id": "web-test", "username": "gw", "password": "broker-secret-1"}],
+                    "client_id": "web-test", "username": "gw", "password": "broker-secret-1",
+                    "will": {"topic": "plant/status", "payload": "offline"}}],
         "publish": [{"name": "upload", "cloud": "default", "topic": "plant/data", "qos": 1, "groups": ["default"],
                      "function": "upload", "script": "scripts/upload.py"}],
     }

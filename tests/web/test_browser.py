@@ -259,6 +259,17 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await page.locator("input[name=filter]").fill("Setpoint")
     await expect(audit.locator("tr[data-action]")).to_have_count(1)
     await _shot(page, artifacts, "10-audit")
+    # a cloud's form has its type's fields only; what the form does not show (its will) is kept
+    await page.get_by_role("link", name="Clouds").click()
+    await page.locator("[data-table=clouds] tr[data-name=default]").get_by_role("button", name="Edit").click()
+    form = page.locator("[data-section=clouds] form.item")
+    await expect(form.locator("[data-field=devices]")).to_have_count(0)
+    await form.locator("input[name=keepalive]").fill("30")
+    await form.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("Saved 'default'")).to_be_visible()
+    [cloud] = await _config_items(web_gateway, "clouds")
+    assert cloud["keepalive"] == 30 and cloud["will"]["topic"] == "plant/status" and cloud["username"] == "gw"
+    assert "broker-secret-1" in web_gateway.config_path.read_text()  # the hidden password was kept, not blanked
     for name in ("Groups", "Clouds", "Rules & functions", "Settings"):
         await page.get_by_role("link", name=name).click()
         await expect(page.locator("[data-page]")).to_be_visible()

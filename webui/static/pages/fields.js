@@ -95,6 +95,22 @@ export const FIELDS = {
   ],
 };
 
+// The cloud form shows the fields of its type only (an MQTT broker has no IoTgo devices)
+const MQTT_FIELDS = ["name", "type", "host", "port", "client_id", "username", "password", "tls", "keepalive", "publish_rate",
+  "max_inflight"];
+const CLOUD_TYPES = {
+  mqtt: MQTT_FIELDS,
+  "aws-iot": ["name", "type", "host", "port", "client_id", "keepalive", "publish_rate", "max_inflight"],
+  iotgo: ["name", "type", "host", "port", "tls", "devices", "update_interval"],
+  sparkplug: [...MQTT_FIELDS, "sparkplug.group_id", "sparkplug.edge_node_id", "sparkplug.groups"],
+};
+
+export function cloudFields(type) {
+  const shown = CLOUD_TYPES[type] || CLOUD_TYPES.mqtt;
+  return FIELDS.clouds.filter((field) => shown.includes(field.name)).map((field) =>
+    field.name === "type" ? { ...field, default: type || "mqtt" } : field);
+}
+
 // The controller form for one protocol of the registry's catalogue (GET /protocols): its own
 // endpoint example and address forms, and a field for each of its args.
 export function controllerFields(protocols, chosen) {

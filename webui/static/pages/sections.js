@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { h, itemForm, notice, showFailure } from "../ui.js";
-import { FIELDS, cleaned, configChoices, controllerFields, withChoices } from "./fields.js";
+import { FIELDS, cleaned, cloudFields, configChoices, controllerFields, withChoices } from "./fields.js";
 
 const PAGES = {
   controllers: { title: "Controllers", sections: ["controllers", "serial_ports"] },
@@ -88,23 +88,29 @@ export async function renderSection(block, section) {
       try { protocols ??= await api("GET", "/protocols"); } catch (error) { showFailure(report, error); return; }
       fields = controllerFields(protocols, shownValues.protocol);
     }
+    if (section === "clouds") fields = cloudFields(shownValues.type);
     fields = withChoices(fields, await configChoices());
     const form = itemForm(fields, shownValues, {
       submitLabel: item ? "Save" : "Add",
       onCancel: () => formSlot.replaceChildren(),
       onSubmit: async (values) => {
-        const body = cleaned(values);
+        // what the form does not show (a cloud's certificate files, will, shadow...) is kept as it was
+        const shownKeys = new Set([...FIELDS[section], ...fields].map((f) => f.name.split(".")[0]));
+        const kept = Object.fromEntries(Object.entries(item || {}).filter(([key]) => !shownKeys.has(key)));
+        const body = cleaned({ ...kept, ...values });
         if (item) await api("PUT", `/config/${section}/${encodeURIComponent(item.name)}`, body);
         else await api("POST", `/config/${section}`, body);
         formSlot.replaceChildren(notice("ok", `Saved '${body.name}'; the gateway restarted with it.`));
         load();
       },
     });
-    // another protocol has other args: the form is drawn again for it, keeping what was typed
+    // another protocol has other args, another cloud type other fields: the form is drawn again
+    // for it, keeping what was typed
     form.inputs.protocol?.addEventListener("change", () => {
       const { args: _args, ...typed } = form.read();
       edit(item, typed);
     });
+    if (section === "clouds") form.inputs.type?.addEventListener("change", () => edit(item, { ...shownValues, ...form.read() }));
     formSlot.replaceChildren(h("h3", {}, item ? `Edit ${item.name}` : `Add to ${TITLES[section]}`), form.element);
   }
 
