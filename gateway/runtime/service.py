@@ -16,11 +16,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gateway.config import LoadedConfig, load_config
+from pydantic import ValidationError
+
+from gateway.cloud.probe import probe_cloud
+from gateway.collect.probe import probe_controller
+from gateway.config import Cloud, Controller, LoadedConfig, load_config
 from gateway.config.changes import changed_controllers, describe_change
+from gateway.config.identity import serial_number
 from gateway.config.save import edit_config, write_atomically
+from gateway.config.validation_text import pydantic_problems
 from gateway.core.audit import CONFIG
-from gateway.core.errors import GatewayError
+from gateway.core.errors import ConfigError, GatewayError
 from gateway.runtime.app import Gateway
 from gateway.runtime.log_tail import LogTail
 from gateway.runtime.passwords import PasswordStore
@@ -80,6 +86,19 @@ class GatewayService:
             return None
         [result] = await writer.apply({controller: {measure: value}}, by=by)
         return result
+
+    async def test_connection(self, item: Controller | Cloud) -> str:
+        """Connect once with a controller's or a cloud's settings (as a form holds them, not saved);
+        return what happened, or raise GatewayError (ConfigError for bad driver args) saying why not."""
+        model = self.config.model
+        if isinstance(item, Cloud):
+            return await probe_cloud(item, self.config.resolve, f"{model.gateway.name}-{serial_number()}")
+        try:
+            return await probe_controller(item, model.serial_ports)
+        except ValidationError as exc:
+            raise ConfigError(pydantic_problems(exc, prefix="args")) from exc
+        except OSError as exc:
+            raise GatewayError(f"{item.endpoint}: {exc}") from exc
 
     async def change(self, edit: Callable[[], T], by: str = "a script", how: str = "",
                      action: str = CONFIG) -> tuple[T, LoadedConfig]:

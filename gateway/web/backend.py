@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from gateway.config import LoadedConfig
+from gateway.config import Cloud, Controller, LoadedConfig
 from gateway.runtime.log_tail import LogTail
 from gateway.runtime.passwords import PasswordStore
 from gateway.runtime.script_logs import ScriptLogs
@@ -62,6 +62,10 @@ class AdminBackend(Protocol):
     async def write_value(self, controller: str, measure: str, value: Any, by: str) -> dict[str, Any] | None:
         """Write one value to a PLC for ``by`` (the audit log's actor); its result, or None while
         the gateway starts."""
+
+    async def test_connection(self, item: Controller | Cloud) -> str:
+        """Connect once with a controller's or a cloud's unsaved settings; say what happened or
+        raise GatewayError saying why not."""
 
     async def change(self, edit: Callable[[], T], by: str = ..., how: str = ...,
                      action: str = ...) -> tuple[T, LoadedConfig]:

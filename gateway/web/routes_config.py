@@ -19,6 +19,7 @@ from pydantic_core import to_jsonable_python
 from gateway.config import GatewayConfig, LoadedConfig
 from gateway.config import schema as models
 from gateway.config.save import edit_config
+from gateway.core.errors import ConfigError, GatewayError
 from gateway.scripting.loading import check_scripts
 from gateway.southbound.catalogue import protocol_catalogue
 
@@ -46,6 +47,9 @@ def register(api: Api) -> None:
         api.route("PUT", f"/config/{section}{key}", f"Change one of {section}", "config", body=model)(
             _replace(section))
         api.route("DELETE", f"/config/{section}{key}", f"Delete one of {section}", "config")(_delete(section))
+    for section in ("controllers", "clouds"):
+        api.route("POST", f"/config/{section}/test", f"Connect once with one of {section} as the form holds it "
+                  "(nothing is saved)", "config", body=SECTIONS[section])(_test_connection(section))
     for section, model in SETTINGS.items():
         api.route("GET", f"/config/{section}", f"The {section} settings", "config")(_list(section))
         api.route("PUT", f"/config/{section}", f"Change the {section} settings", "config", body=model)(
@@ -84,6 +88,21 @@ def _add(section: str) -> Callable[[web.Request, Any], Any]:
             items.append(item)
         await save_section(request, change, section)
         return item
+    return handler
+
+
+def _test_connection(section: str) -> Callable[[web.Request, Any], Any]:
+    async def handler(request: web.Request, body: Any) -> dict[str, Any]:
+        backend = backend_of(request)
+        item = _plain(body)
+        keep_secrets({section: [item]}, backend.config.model)  # an edited item's hidden password is the saved one
+        try:
+            said = await backend.test_connection(SECTIONS[section].model_validate(item))
+        except ConfigError:
+            raise
+        except GatewayError as exc:
+            return {"connected": False, "said": str(exc)}
+        return {"connected": True, "said": said}
     return handler
 
 

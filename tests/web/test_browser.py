@@ -121,6 +121,8 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
     await expect(form.locator("[data-error-for=endpoint]")).to_contain_text("has no valid port")
     await _shot(page, artifacts, "04-controller-refused")
     await form.get_by_label("Endpoint").fill(web_gateway.plc_endpoint)
+    await form.get_by_role("button", name="Test connection").click()  # tried before it is saved
+    await expect(form.locator("[data-test-result]")).to_contain_text(f"connected to {web_gateway.plc_endpoint}")
     await form.get_by_role("button", name="Add").click()
     await expect(page.locator("[data-table=controllers] tr[data-name=PLC2]")).to_be_visible()
     await _shot(page, artifacts, "05-controllers")

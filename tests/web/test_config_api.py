@@ -290,3 +290,32 @@ async def test_a_sparkplug_cloud_is_added_and_checked_through_the_api(web_gatewa
         assert "type: sparkplug" in web_gateway.config_path.read_text()
     finally:
         await client.close()
+
+
+async def test_test_connection_tries_a_form_without_saving_it(web_gateway: WebGateway) -> None:
+    from tests.conftest import free_port
+
+    client = await web_gateway.logged_in()
+    before = web_gateway.config_path.read_text()
+    plc = {"name": "PLC9", "protocol": "modbus-tcp", "endpoint": web_gateway.plc_endpoint, "timeout": 1}
+    try:
+        status, answer = await client.call("POST", "/config/controllers/test", plc)
+        assert status == 200 and answer["connected"], answer
+        assert answer["said"].startswith(f"connected to {web_gateway.plc_endpoint} in ")
+        status, answer = await client.call("POST", "/config/controllers/test",
+                                           {**plc, "endpoint": f"127.0.0.1:{free_port()}"})
+        assert status == 200 and not answer["connected"] and "127.0.0.1" in answer["said"], answer
+        status, answer = await client.call("POST", "/config/controllers/test",
+                                           {**plc, "protocol": "s7", "args": {"slot": 99}})
+        assert status == 422 and answer["problems"][0]["path"] == "args.slot", answer
+
+        _, [cloud] = await client.call("GET", "/config/clouds")  # its password comes back hidden
+        status, answer = await client.call("POST", "/config/clouds/test", cloud)
+        assert status == 200 and answer["connected"] and "as web-test-test" in answer["said"], answer
+        status, answer = await client.call("POST", "/config/clouds/test", {**cloud, "port": free_port()})
+        assert status == 200 and not answer["connected"] and "refused" in answer["said"], answer
+        assert web_gateway.config_path.read_text() == before  # nothing was saved
+        _, overview = await client.call("GET", "/status")
+        assert overview["clouds"][0]["connected"]  # the running connection was not pushed off by the test's
+    finally:
+        await client.close()

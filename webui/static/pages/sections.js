@@ -94,16 +94,33 @@ export async function renderSection(block, section) {
       submitLabel: item ? "Save" : "Add",
       onCancel: () => formSlot.replaceChildren(),
       onSubmit: async (values) => {
-        // what the form does not show (a cloud's certificate files, will, shadow...) is kept as it was
-        const shownKeys = new Set([...FIELDS[section], ...fields].map((f) => f.name.split(".")[0]));
-        const kept = Object.fromEntries(Object.entries(item || {}).filter(([key]) => !shownKeys.has(key)));
-        const body = cleaned({ ...kept, ...values });
+        const body = withKept(values);
         if (item) await api("PUT", `/config/${section}/${encodeURIComponent(item.name)}`, body);
         else await api("POST", `/config/${section}`, body);
         formSlot.replaceChildren(notice("ok", `Saved '${body.name}'; the gateway restarted with it.`));
         load();
       },
     });
+    // what the form does not show (a cloud's certificate files, will, shadow...) is kept as it was
+    function withKept(values) {
+      const shownKeys = new Set([...FIELDS[section], ...fields].map((f) => f.name.split(".")[0]));
+      const kept = Object.fromEntries(Object.entries(item || {}).filter(([key]) => !shownKeys.has(key)));
+      return cleaned({ ...kept, ...values });
+    }
+    if (section === "controllers" || section === "clouds") {
+      const said = h("span", { "data-test-result": section });
+      form.element.querySelector(".actions").append(h("button", { type: "button", "data-action": "test-connection",
+        onclick: async () => {
+          said.replaceChildren(h("span", { class: "muted" }, "connecting…"));
+          try {
+            const answer = await api("POST", `/config/${section}/test`, withKept(form.read()));
+            said.replaceChildren(h("span", { class: answer.connected ? "ok" : "bad" }, answer.said));
+          } catch (error) {
+            said.replaceChildren();
+            if (error.problems) form.showProblems(error); else said.replaceChildren(h("span", { class: "bad" }, error.message));
+          }
+        } }, "Test connection"), said);
+    }
     // another protocol has other args, another cloud type other fields: the form is drawn again
     // for it, keeping what was typed
     form.inputs.protocol?.addEventListener("change", () => {
