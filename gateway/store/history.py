@@ -236,10 +236,14 @@ class HistoryStore:
             log.info("history of group %s: %d old sample(s) deleted", group, deleted)
         return deleted
 
-    async def measures(self) -> list[dict[str, str]]:
-        """Return the measures that have history."""
-        async with self._db.execute("SELECT controller, measure, grp FROM series ORDER BY controller, measure") as cur:
-            return [{"controller": c, "measure": m, "group": g} async for c, m, g in cur]
+    async def measures(self) -> list[dict[str, Any]]:
+        """Return the measures that have history, each with the time of its first sample (None if
+        it has none yet): a chart opens on the window that holds the data."""
+        sql = ("SELECT controller, measure, grp, (SELECT min(ts) FROM samples WHERE series = series.id) "
+               "FROM series ORDER BY controller, measure")
+        async with self._db.execute(sql) as cursor:
+            return [{"controller": c, "measure": m, "group": g, "first": first / MS if first is not None else None}
+                    async for c, m, g, first in cursor]
 
     def _forget_uncommitted_series(self) -> None:
         """After a rollback the series rows inserted since the last commit are gone: look them up

@@ -56,9 +56,12 @@ def _window(request: web.Request) -> tuple[float, float]:
     return start, end
 
 
-async def measures(request: web.Request, _body: None) -> list[dict[str, str]]:
-    store = running(request).history
-    return await store.measures() if store is not None else []
+async def measures(request: web.Request, _body: None) -> list[dict[str, Any]]:
+    data = running(request)
+    if data.history is None:
+        return []
+    units = {(m.controller, m.name): m.unit for m in data.config.model.measures}
+    return [{**m, "unit": units.get((m["controller"], m["measure"]), "")} for m in await data.history.measures()]
 
 
 async def series(request: web.Request, _body: None) -> dict[str, Any]:

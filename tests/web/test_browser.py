@@ -231,6 +231,16 @@ async def test_first_hour_in_the_browser(web_gateway: WebGateway, browser: Brows
         await page.wait_for_timeout(500)
     assert len((await line.get_attribute("points") or "").split()) >= 3
     await expect(page.locator("[data-table=statistics]")).to_contain_text("5min")
+    # a second series of another unit gets its own axis; hovering shows each value with its unit
+    await page.get_by_label("PLC1/Setpoint").check()
+    await expect(page.locator("[data-chart=history] [data-axis]")).to_have_count(2)
+    chart = page.locator("[data-chart=history] svg")
+    box = await chart.bounding_box()
+    assert box is not None
+    await chart.hover(position={"x": box["width"] * 0.97, "y": box["height"] / 2})  # where the samples are
+    hover = page.locator("[data-hover=history]")
+    await expect(hover).to_contain_text(re.compile(r"PLC1/Temp: [-\d.]+ C"))
+    await expect(hover).to_contain_text("PLC1/Setpoint: ")
     await _shot(page, artifacts, "10-history")
     await page.get_by_role("link", name="Alarms").click()
     await expect(page.locator("[data-alarms=active] tr[data-alarm=TempAlive]")).to_contain_text("2 Warning")

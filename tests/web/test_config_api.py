@@ -217,7 +217,9 @@ async def test_history_of_a_group_is_recorded_charted_and_exported(web_gateway: 
             await asyncio.sleep(0.2)
         assert answer["width"] == 360 and sum(b[4] for b in answer["buckets"]) >= 5
         _, measures = await client.call("GET", "/history/measures")
-        assert {"controller": "PLC1", "measure": "Temp", "group": "default"} in measures
+        temp = next(m for m in measures if (m["controller"], m["measure"]) == ("PLC1", "Temp"))
+        assert temp["group"] == "default" and temp["unit"] == "C"
+        assert time.time() - 120 < temp["first"] <= time.time()  # the chart opens on the window holding the data
         async with client.http.get(web_gateway.url + "/api/v1/history/export.csv?controller=PLC1&measure=Temp") as r:
             rows = list(csv.DictReader(io.StringIO(await r.text())))
             assert r.headers["Content-Disposition"] == 'attachment; filename="history-PLC1-Temp.csv"'
