@@ -115,8 +115,18 @@ def plant(plcs: int, tags: int) -> Iterator[tuple[list[int], int]]:
             simulator.wait(10)
 
 
-def write_config(folder: Path, ports: list[int], tags: int, broker_port: int, web_port: int) -> Path:
-    """Write the scenario's config.yaml (one group per PLC) and its script into ``folder``."""
+def plain_http(python: str) -> dict[str, bool]:
+    """The web setting that serves the admin UI over plain HTTP with ``python``'s revision: its
+    /metrics is scraped the same way in every run; a revision from before HTTPS has no ``tls``."""
+    knows_tls = subprocess.run([python, "-I", "-c", "import sys; from gateway.config.schema import WebSection; "
+                                "sys.exit(0 if 'tls' in WebSection.model_fields else 1)"], check=False).returncode == 0
+    return {"tls": False} if knows_tls else {}
+
+
+def write_config(folder: Path, ports: list[int], tags: int, broker_port: int, web_port: int,
+                 web: dict[str, bool]) -> Path:
+    """Write the scenario's config.yaml (one group per PLC) and its script into ``folder``; ``web``
+    is added to the web settings."""
     points = plant_tags(tags)
     controllers, measures, groups = [], [], []
     for index, port in enumerate(ports, start=1):
@@ -128,7 +138,7 @@ def write_config(folder: Path, ports: list[int], tags: int, broker_port: int, we
         groups.append({"name": f"g{index}", "upload_interval": 1})
     config = {
         "gateway": {"name": "bench", "data_dir": "./state", "log_level": "warning",
-                    "web": {"host": "127.0.0.1", "port": web_port, "tls": False, "metrics_token": TOKEN}},
+                    "web": {"host": "127.0.0.1", "port": web_port, "metrics_token": TOKEN, **web}},
         "controllers": controllers, "measures": measures, "groups": groups,
         "clouds": [{"name": "broker", "type": "mqtt", "host": "127.0.0.1", "port": broker_port,
                     "client_id": "bench-gateway"}],
@@ -197,7 +207,7 @@ def run_scenario(label: str, python: str, plcs: int, tags: int, seconds: float) 
     """Run the gateway with ``python`` on one scenario and measure it."""
     with plant(plcs, tags) as (ports, broker_port), tempfile.TemporaryDirectory() as scratch:
         web_port = free_port()
-        config = write_config(Path(scratch), ports, tags, broker_port, web_port)
+        config = write_config(Path(scratch), ports, tags, broker_port, web_port, plain_http(python))
         counter = DeliveryCounter(broker_port)
         log = (Path(scratch) / "gateway.log").open("w")
         began = time.monotonic()
