@@ -1,5 +1,6 @@
 """Every Python package of the source tree is listed in pyproject.toml, so the wheel (and the app
-package built from it) holds all of the gateway, not only what an editable install finds."""
+package built from it) holds all of the gateway, not only what an editable install finds; a listed
+folder without Python (the web UI's static files) is there for its data, which it must name."""
 
 from __future__ import annotations
 
@@ -18,4 +19,10 @@ def test_every_package_folder_is_listed_for_the_wheel() -> None:
                 continue
             relative = init.parent.relative_to(folder).parts
             found.add(".".join((name, *relative)))
-    assert found == set(setuptools["packages"])
+    listed = set(setuptools["packages"])
+    assert found <= listed, f"not listed: {found - listed}"
+    data_only = listed - found
+    assert data_only <= set(setuptools["package-data"]), f"listed without Python or data: {data_only - found}"
+    for name in data_only:
+        root, *inner = name.split(".")
+        assert roots[root].joinpath(*inner).is_dir(), f"{name} is no folder"

@@ -95,14 +95,19 @@ export async function render(container) {
 
   async function edit(m) {
     const original = m;
-    let full = m || {};
+    let full = m || {}, saved = {};
     const [choices, all] = await Promise.all([configChoices(), m ? api("GET", "/config/measures") : []]);
-    if (m) full = all.find((x) => x.controller === m.controller && x.name === m.name) || m;  // the row lacks some fields
+    if (m) {  // the table row lacks some fields: the saved measure has them all
+      saved = all.find((x) => x.controller === m.controller && x.name === m.name) || {};
+      full = { ...m, ...saved };
+    }
     const form = itemForm(withChoices(FIELDS.measures, choices), full, {
       submitLabel: m ? "Save measure" : "Add measure",
       onCancel: () => formSlot.replaceChildren(),
       onSubmit: async (item) => {
-        const body = cleaned(item);
+        // what the form does not show (a STRING's encoding...) is kept as it was
+        const shown = new Set(FIELDS.measures.map((f) => f.name));
+        const body = cleaned({ ...Object.fromEntries(Object.entries(saved).filter(([k]) => !shown.has(k))), ...item });
         if (original) await api("PUT", `/config/measures/${encodeURIComponent(original.controller)}/${encodeURIComponent(original.name)}`, body);
         else await api("POST", "/config/measures", body);
         formSlot.replaceChildren(notice("ok", `Saved ${body.controller}/${body.name}; the gateway restarted with it.`));
