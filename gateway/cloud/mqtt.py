@@ -211,18 +211,8 @@ class MqttConnector:
 
     def _new_client(self) -> paho.Client:
         cloud = self.cloud
-        if cloud.mqtt_version == "5":
-            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self._client_id, protocol=paho.MQTTv5)
-        else:
-            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self._client_id,
-                                 clean_session=cloud.clean_session, protocol=paho.MQTTv311)
-        client.connect_timeout = CONNECT_TIMEOUT
+        client = paho_client(cloud, self._resolve, self._client_id)
         client.max_inflight_messages_set(cloud.max_inflight)
-        if cloud.username:
-            password = cloud.password.get_secret_value() if cloud.password else None
-            client.username_pw_set(cloud.username, password)
-        if cloud.uses_tls:
-            client.tls_set_context(client_context(cloud, self._resolve))
         if self._will is not None:
             topic, payload, qos, retain = self._will()
             client.will_set(topic, payload, qos, retain)
@@ -404,6 +394,22 @@ class MqttConnector:
             log.info("%s: delivered %d message(s) (%d in total, %d waiting in the outbox)",
                      self.cloud.name, sent, self.state.delivered, self._outbox.depth)
             self._last_report, self._reported = now, self.state.delivered
+
+
+def paho_client(cloud: Cloud, resolve: Callable[[str], Path], client_id: str) -> paho.Client:
+    """A paho client for ``cloud``: its MQTT version and session, credentials and TLS files; the
+    connector adds its callbacks, will and window, a connection test uses it as it is."""
+    if cloud.mqtt_version == "5":
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    else:
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=cloud.clean_session,
+                             protocol=paho.MQTTv311)
+    client.connect_timeout = CONNECT_TIMEOUT
+    if cloud.username:
+        client.username_pw_set(cloud.username, cloud.password.get_secret_value() if cloud.password else None)
+    if cloud.uses_tls:
+        client.tls_set_context(client_context(cloud, resolve))
+    return client
 
 
 def _stop_client(client: paho.Client) -> None:

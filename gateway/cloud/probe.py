@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.config import Cloud
 from gateway.core.errors import CloudError
 
+from .mqtt import paho_client
 from .tls import client_context, describe_failure
 
 PROBE_SECONDS = 10.0
@@ -53,13 +53,8 @@ def _reach(cloud: Cloud, resolve: Callable[[str], Path]) -> None:
 
 
 def _connect_mqtt(cloud: Cloud, resolve: Callable[[str], Path], client_id: str) -> None:
-    version = paho.MQTTv5 if cloud.mqtt_version == "5" else paho.MQTTv311
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version)
-    client.connect_timeout = PROBE_SECONDS
-    if cloud.username:
-        client.username_pw_set(cloud.username, cloud.password.get_secret_value() if cloud.password else None)
-    if cloud.uses_tls:
-        client.tls_set_context(client_context(cloud, resolve))
+    # a clean session: the broker keeps nothing for the test's client id afterwards
+    client = paho_client(cloud.model_copy(update={"clean_session": True}), resolve, client_id)
     answered = threading.Event()
     outcome: dict[str, Any] = {}
 
