@@ -9,12 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.store.audit_log import AuditLog
+from gateway.store.audit_log import MAX_RECORDS, AuditLog
 
 from .api import Api, ApiError
 from .context import STARTING, backend_of
-
-MAX_DOWNLOAD = 50_000  # the whole log (its cap)
 
 
 def register(api: Api) -> None:
@@ -38,7 +36,7 @@ async def entries(request: web.Request, _body: None) -> list[dict[str, Any]]:
 
 
 async def download(request: web.Request, _body: None) -> web.Response:
-    rows = await _log(request).entries(MAX_DOWNLOAD, None, _filter(request))
+    rows = await _log(request).entries(MAX_RECORDS, None, _filter(request))  # the whole log
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["id", "time_utc", "actor", "action", "subject", "detail"])

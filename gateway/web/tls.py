@@ -29,7 +29,6 @@ from gateway.core.errors import GatewayError
 
 FOLDER = "web"  # under data_dir
 CERTIFICATE, KEY, MADE_MARK = "certificate.pem", "key.pem", ".self-signed"
-MAX_PEM_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -114,8 +113,6 @@ class WebTls:
 def _check_pair(certificate_pem: bytes, key_pem: bytes) -> None:
     if not certificate_pem or not key_pem:
         raise GatewayError("both the certificate and its private key are needed (PEM files)")
-    if len(certificate_pem) > MAX_PEM_BYTES or len(key_pem) > MAX_PEM_BYTES:
-        raise GatewayError(f"a PEM file is larger than {MAX_PEM_BYTES // 1024} KiB")
     try:
         certificate = x509.load_pem_x509_certificates(certificate_pem)[0]
     except ValueError as exc:

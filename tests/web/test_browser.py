@@ -430,3 +430,38 @@ async def test_a_new_password_is_typed_twice_in_the_settings(web_gateway: WebGat
         assert web_gateway.service.passwords.verify("a-new-password-1")
     finally:
         await page.close()
+
+
+async def test_labels_and_iotgo_devices_are_rows_not_json(web_gateway: WebGateway, browser: Browser) -> None:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
+    try:
+        await _set_up(page, web_gateway)
+        await page.get_by_role("link", name="Settings").click()
+        labels = page.locator("[data-field=labels]")
+        await labels.get_by_role("button", name="+ add a label").click()
+        await labels.locator("input[name='labels.key']").last.fill("site")
+        await labels.locator("input[name='labels.value']").last.fill("north")
+        await page.locator("form.item").first.get_by_role("button", name="Save").click()
+        await expect(page.get_by_text("Saved; the gateway restarted")).to_be_visible()
+        assert web_gateway.service.config.model.gateway.labels == {"site": "north"}
+
+        await page.get_by_role("link", name="Clouds").click()
+        await page.locator("[data-add=clouds]").click()
+        form = page.locator("[data-section=clouds] form.item")
+        await form.locator("input[name=name]").fill("ewelink")
+        await form.locator("select[name=type]").select_option("iotgo")
+        devices = form.locator("[data-field=devices]")
+        await expect(form.locator("input[name=username]")).to_have_count(0)  # the IoTgo form has no MQTT fields
+        for deviceid in ("1000000001", "1000000002"):
+            await devices.get_by_role("button", name="+ add a device").click()
+            await devices.locator("input[name=deviceid]").last.fill(deviceid)
+            await devices.locator("input[name=apikey]").last.fill("0b7e3a1c-5d2f-4e8a-9c6b-1f2e3d4c5b6a")
+            await devices.locator("input[name=measures]").last.fill("Temp")
+        await devices.get_by_role("button", name="×").first.click()  # the first row removed again
+        await form.locator("input[name=host]").fill("127.0.0.1")
+        await form.get_by_role("button", name="Add", exact=True).click()
+        await expect(page.locator("[data-table=clouds] tr[data-name=ewelink]")).to_be_visible()
+        cloud = next(c for c in await _config_items(web_gateway, "clouds") if c["name"] == "ewelink")
+        assert [(d["deviceid"], d["measures"]) for d in cloud["devices"]] == [("1000000002", ["Temp"])]
+    finally:
+        await page.close()

@@ -87,58 +87,56 @@ function typed(map) {
   return Object.fromEntries(Object.entries(map).map(([raw, name]) => [raw, name === "true" ? true : name === "false" ? false : name]));
 }
 
-// Name/value rows (labels), with a row to add more
-function pairs(field, value) {
+// Rows the user adds and removes; build(start) makes one row: { controls, read() }, read()
+// giving the row's value or undefined when it is left empty
+function rowList(field, starts, build, addLabel) {
   const list = h("div", { class: "stack" });
-  const rows = [];
-  function add(key = "", val = "") {
-    const name = h("input", { name: `${field.name}.key`, value: key, placeholder: field.keyLabel || "name", size: 12 });
-    const text = h("input", { name: `${field.name}.value`, value: val, placeholder: field.valueLabel || "value", size: 16 });
-    const row = h("div", { class: "inline" }, name, text,
-      h("button", { type: "button", title: "remove", onclick: () => { row.remove(); rows.splice(rows.indexOf(entry), 1); } }, "×"));
-    const entry = { name, text };
-    rows.push(entry);
-    list.append(row);
+  const rows = new Set();  // in the order they were added
+  function add(start) {
+    const row = build(start);
+    const line = h("div", { class: "inline" }, ...row.controls,
+      h("button", { type: "button", title: "remove", onclick: () => { line.remove(); rows.delete(row); } }, "×"));
+    rows.add(row);
+    list.append(line);
   }
-  for (const [key, val] of Object.entries(value || {})) add(key, String(val));
+  starts.forEach(add);
   const element = h("div", { class: "stack", "data-field": field.name }, list,
-    h("button", { type: "button", class: "link-button", onclick: () => add() }, field.addLabel || "+ add"));
-  return { element, read: () => {
-    const entries = rows.filter((r) => r.name.value.trim()).map((r) => [r.name.value.trim(), r.text.value]);
+    h("button", { type: "button", class: "link-button", onclick: () => add(undefined) }, addLabel));
+  return { element, values: () => [...rows].map((row) => row.read()).filter((v) => v !== undefined) };
+}
+
+// Name/value rows (labels)
+function pairs(field, value) {
+  const rows = rowList(field, Object.entries(value || {}), ([key, val] = ["", ""]) => {
+    const name = h("input", { name: `${field.name}.key`, value: key, placeholder: field.keyLabel || "name", size: 12 });
+    const text = h("input", { name: `${field.name}.value`, value: String(val), placeholder: field.valueLabel || "value", size: 16 });
+    return { controls: [name, text], read: () => (name.value.trim() ? [name.value.trim(), text.value] : undefined) };
+  }, field.addLabel || "+ add");
+  return { element: rows.element, read: () => {
+    const entries = rows.values();
     return entries.length || field.keepEmpty ? Object.fromEntries(entries) : undefined;
   } };
 }
 
 // IoTgo devices: a row each with its id, key and measures (or a whole group)
 function devices(field, value) {
-  const list = h("div", { class: "stack" });
-  const rows = [];
-  function add(device = {}) {
+  const rows = rowList(field, value || [], (device = {}) => {
     const id = h("input", { name: "deviceid", value: device.deviceid || "", placeholder: "deviceid (10 hex digits)", size: 14 });
     const key = h("input", { name: "apikey", value: device.apikey || "", placeholder: "apikey (a UUID)", size: 38 });
     const group = choice({ name: "group", options: field.groups || [], optional: true, none: "— measures below —" }, device.group);
     const measures = h("input", { name: "measures", value: (device.measures || []).join(", "),
-      placeholder: "measures: Temp, PLC1/Level", size: 28, list: field.measureList || null });
+      placeholder: "measures: Temp, PLC1/Level", size: 28 });
     const factory = h("input", { type: "checkbox", name: "factory", checked: Boolean(device.factory) });
-    const row = h("div", { class: "inline device" }, id, key, group.element, measures, h("label", { class: "check" }, factory, "factory"),
-      h("button", { type: "button", title: "remove", onclick: () => { row.remove(); rows.splice(rows.indexOf(entry), 1); } }, "×"));
-    const entry = { id, key, group, measures, factory };
-    rows.push(entry);
-    list.append(row);
-  }
-  for (const device of value || []) add(device);
-  const element = h("div", { class: "stack", "data-field": field.name }, list,
-    h("button", { type: "button", class: "link-button", onclick: () => add() }, "+ add a device"));
-  return { element, read: () => {
-    const found = rows.filter((r) => r.id.value.trim()).map((r) => {
-      const device = { deviceid: r.id.value.trim(), apikey: r.key.value.trim() };
-      const group = r.group.read();
-      if (group) device.group = group;
-      const names = r.measures.value.split(",").map((n) => n.trim()).filter(Boolean);
-      if (names.length) device.measures = names;
-      if (r.factory.checked) device.factory = true;
-      return device;
-    });
-    return found.length ? found : undefined;
-  } };
+    return { controls: [id, key, group.element, measures, h("label", { class: "check" }, factory, "factory")], read: () => {
+      if (!id.value.trim()) return undefined;
+      const found = { deviceid: id.value.trim(), apikey: key.value.trim() };
+      const chosen = group.read();
+      if (chosen) found.group = chosen;
+      const names = measures.value.split(",").map((n) => n.trim()).filter(Boolean);
+      if (names.length) found.measures = names;
+      if (factory.checked) found.factory = true;
+      return found;
+    } };
+  }, "+ add a device");
+  return { element: rows.element, read: () => { const found = rows.values(); return found.length ? found : undefined; } };
 }

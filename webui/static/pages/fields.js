@@ -156,10 +156,17 @@ export function withChoices(fields, choices) {
   });
 }
 
+// The body a form saves: what it holds, and what the saved item has that the form does not show
+// (a cloud's certificate files, will and shadow, a STRING's encoding...), kept as it was.
+export function savedBody(saved, fields, values) {
+  const shown = new Set(fields.map((f) => f.name.split(".")[0]));
+  return cleaned({ ...Object.fromEntries(Object.entries(saved || {}).filter(([key]) => !shown.has(key))), ...values });
+}
+
 // select values are strings; these fields are numbers in the configuration
 const NUMERIC_SELECTS = new Set(["qos", "bits", "stopbits", "level"]);
 
-export function cleaned(item) {
+function cleaned(item) {
   const result = {};
   for (const [key, value] of Object.entries(item)) {
     if (value === "") continue;

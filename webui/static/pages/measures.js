@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { onLive } from "../live.js";
 import { formatAgo, formatTime, formatValue, gatewayZone, h, itemForm, notice, showFailure } from "../ui.js";
-import { FIELDS, cleaned, configChoices, withChoices } from "./fields.js";
+import { FIELDS, configChoices, savedBody, withChoices } from "./fields.js";
 
 const PAGE = 100;
 const COLUMNS = [["controller", "Controller"], ["name", "Name"], ["group", "Group"], ["address", "Address"],
@@ -105,9 +105,7 @@ export async function render(container) {
       submitLabel: m ? "Save measure" : "Add measure",
       onCancel: () => formSlot.replaceChildren(),
       onSubmit: async (item) => {
-        // what the form does not show (a STRING's encoding...) is kept as it was
-        const shown = new Set(FIELDS.measures.map((f) => f.name));
-        const body = cleaned({ ...Object.fromEntries(Object.entries(saved).filter(([k]) => !shown.has(k))), ...item });
+        const body = savedBody(saved, FIELDS.measures, item);
         if (original) await api("PUT", `/config/measures/${encodeURIComponent(original.controller)}/${encodeURIComponent(original.name)}`, body);
         else await api("POST", "/config/measures", body);
         formSlot.replaceChildren(notice("ok", `Saved ${body.controller}/${body.name}; the gateway restarted with it.`));

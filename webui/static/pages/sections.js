@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { h, itemForm, notice, showFailure } from "../ui.js";
-import { FIELDS, cleaned, cloudFields, configChoices, controllerFields, withChoices } from "./fields.js";
+import { FIELDS, cloudFields, configChoices, controllerFields, savedBody, withChoices } from "./fields.js";
 
 const PAGES = {
   controllers: { title: "Controllers", sections: ["controllers", "serial_ports"] },
@@ -101,12 +101,8 @@ export async function renderSection(block, section) {
         load();
       },
     });
-    // what the form does not show (a cloud's certificate files, will, shadow...) is kept as it was
-    function withKept(values) {
-      const shownKeys = new Set([...FIELDS[section], ...fields].map((f) => f.name.split(".")[0]));
-      const kept = Object.fromEntries(Object.entries(item || {}).filter(([key]) => !shownKeys.has(key)));
-      return cleaned({ ...kept, ...values });
-    }
+    // every type's fields count as shown: a cloud changed to mqtt leaves its IoTgo devices behind
+    const withKept = (values) => savedBody(item, [...FIELDS[section], ...fields], values);
     if (section === "controllers" || section === "clouds") {
       const said = h("span", { "data-test-result": section });
       form.element.querySelector(".actions").append(h("button", { type: "button", "data-action": "test-connection",
