@@ -457,7 +457,7 @@ async def test_labels_and_iotgo_devices_are_rows_not_json(web_gateway: WebGatewa
             await devices.locator("input[name=deviceid]").last.fill(deviceid)
             await devices.locator("input[name=apikey]").last.fill("0b7e3a1c-5d2f-4e8a-9c6b-1f2e3d4c5b6a")
             await devices.locator("input[name=measures]").last.fill("Temp")
-        await devices.get_by_role("button", name="×").first.click()  # the first row removed again
+        await devices.locator("button[title=remove]").first.click()  # the first row removed again
         await form.locator("input[name=host]").fill("127.0.0.1")
         await form.get_by_role("button", name="Add", exact=True).click()
         await expect(page.locator("[data-table=clouds] tr[data-name=ewelink]")).to_be_visible()
