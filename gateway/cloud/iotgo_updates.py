@@ -1,5 +1,7 @@
 """Turn an IoTgo cloud's device mappings into updates: every ``update_interval``, each device
-whose good readings changed gets one ``update`` with its params, through the outbox."""
+whose good readings changed gets one ``update`` with its params, through the outbox. A device of
+a type the server checks (switch, light, sensor) is updated only when every param its type
+requires has a good reading."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.config import Cloud, Measure
+from gateway.config.iotgo_rules import device_type
 from gateway.core.clock import REAL_CLOCK, Clock
 from gateway.core.errors import StoreError
 from gateway.core.latest import LatestValues
@@ -40,15 +43,24 @@ class IotgoUpdates:
     async def queue_changes(self) -> int:
         """Queue one update per device whose params changed; return how many were queued."""
         messages = []
-        for deviceid, measures in self._devices.items():
-            params = {}
-            for measure in measures:
-                reading = self._latest.get(measure.controller, measure.name)
-                if reading.status == 1:
-                    params[measure.name] = reading.value
+        for deviceid in self._devices:
+            params = self.params(deviceid)
             if params and params != self._sent.get(deviceid):
                 self._sent[deviceid] = params
                 messages.append(OutgoingMessage(self._cloud.name, deviceid, json.dumps(params).encode(), 1))
         if messages:
             await self._outbox.enqueue(messages)
         return len(messages)
+
+    def params(self, deviceid: str) -> dict[str, Any]:
+        """The device's params from its measures' good readings; empty while a param its type
+        requires has none (the server would refuse the update)."""
+        params = {}
+        for measure in self._devices[deviceid]:
+            reading = self._latest.get(measure.controller, measure.name)
+            if reading.status == 1:
+                params[measure.name] = reading.value
+        kind = device_type(deviceid)
+        if kind is not None and any(name not in params for name in kind.required):
+            return {}
+        return params

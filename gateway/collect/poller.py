@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.config import Controller, Measure, measure_point
+from gateway.config.schema import ValueMap
 from gateway.core.backoff import Backoff
 from gateway.core.clock import REAL_CLOCK, Clock
 from gateway.core.errors import DriverError
@@ -153,10 +154,14 @@ class ControllerPoller:
         """
         measure = self.measures[measure_name]
         point = measure_point(measure, self.controller)
-        accepted = accepted_input(point, value)
+        if isinstance(measure.transform, ValueMap):  # a name ("on") stands for its raw value, which is checked
+            accepted = to_raw(measure, value)
+            raw = accepted_input(point, accepted)
+        else:
+            accepted = accepted_input(point, value)
+            raw = to_raw(measure, accepted)
         if isinstance(accepted, list) and measure.transform is not None:
             raise ValueError(f"{measure_name} has a transform, which applies to single values, not to an array")
-        raw = to_raw(measure, accepted)
         if measure.transform is not None and isinstance(raw, float) and point.dtype.struct_code not in ("f", "d"):
             raw = round(raw)  # an integer register behind a scaling transform takes the nearest step
         raw = checked_value(point, raw)

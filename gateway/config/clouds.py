@@ -14,7 +14,7 @@ from .base import Name, Port, Positive
 from .base import StrictModel as _Model
 
 _IOTGO_FORMS = {  # IoTgo's own formats, with the message shown when a value does not match
-    "deviceid": (r"[0-9a-f]{10}", "a deviceid is 10 lowercase hex digits, e.g. 10000abcde"),
+    "deviceid": (r"[0-9a-f]{10}", "a deviceid is 10 lowercase hex digits, e.g. 1000000001 (DIY) or 1080000001"),
     "apikey": (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
                "an apikey is a lowercase UUID, e.g. 123e4567-e89b-12d3-a456-426614174000"),
 }
@@ -102,6 +102,13 @@ class IotgoDevice(_Model):
     group: Name | None = None  # every measure of a group, instead of naming them
     factory: bool = False  # a factory device registers first and then uses the owner's apikey
 
+    @field_validator("deviceid", mode="before")
+    @classmethod
+    def _deviceid_text(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(f"write the deviceid in quotes: unquoted, YAML reads it as the number {value}")
+        return value
+
     @field_validator("deviceid", "apikey")
     @classmethod
     def _iotgo_form(cls, value: str, info: ValidationInfo) -> str:
@@ -146,6 +153,7 @@ class Cloud(_Model):
     devices: list[IotgoDevice] = []  # iotgo: the gateway's measures as IoTgo devices
     update_interval: Positive = 5.0  # iotgo: how often a device's params are sent
     response_timeout: Positive = 10.0  # iotgo: how long to wait for the server's answer to a request
+    query_interval: Positive = 5.0  # iotgo: how often DIY devices with rw measures ask for the app's changes
     local_bus: bool = False  # scripts' quickfaas.messagebus.publish sends here (one MQTT cloud at most)
     sparkplug: Sparkplug | None = None  # type sparkplug: its group and edge node
 

@@ -19,6 +19,7 @@ from gateway.services.registry import available_services, service_for
 from gateway.southbound import AnyDriver, ByteOrder, DataType, Point, available_protocols, driver_for
 
 from .clouds import SPARKPLUG_FORBIDDEN
+from .iotgo_rules import id_problem, type_problems
 from .schema import Controller, GatewayConfig, IotgoDevice, Measure
 from .validation_text import pydantic_problems
 
@@ -210,7 +211,13 @@ def _check_measures(config: GatewayConfig, drivers: dict[str, type[AnyDriver]], 
             if device.deviceid in seen:
                 problems.append(Problem(f"{path}.deviceid", f"device {device.deviceid} is listed twice"))
             seen.add(device.deviceid)
-            problems += [Problem(f"{path}.{where}", message) for where, message in device_measures(device, config)[1]]
+            measures, measure_problems = device_measures(device, config)
+            problems += [Problem(f"{path}.{where}", message) for where, message in measure_problems]
+            if (wrong_id := id_problem(device.deviceid, device.factory)) is not None:
+                problems.append(Problem(f"{path}.deviceid", wrong_id))
+            if not measure_problems:
+                where = f"{path}.group" if device.group is not None else f"{path}.measures"
+                problems += [Problem(where, message) for message in type_problems(device.deviceid, measures)]
     for index, alarm in enumerate(config.alarms):
         candidates = [m for m in config.measures if m.name == alarm.measure
                       and alarm.controller in (None, m.controller)]

@@ -256,9 +256,10 @@ class Gateway:
         devices = {d.deviceid: device_measures(d, self.config.model)[0] for d in cloud.devices}
         writer = self.plc_writer
         assert writer is not None
-        connector = IotgoConnector(cloud, outbox, devices, writer.on_behalf_of(f"cloud {cloud.name}").apply)
-        self.connectors[cloud.name] = connector
         updates = IotgoUpdates(cloud, devices, self.latest, outbox)
+        connector = IotgoConnector(cloud, outbox, devices, writer.on_behalf_of(f"cloud {cloud.name}").apply,
+                                   current=updates.params, state_dir=self.data_dir)
+        self.connectors[cloud.name] = connector
         return [(f"cloud:{cloud.name}", connector.run), (f"iotgo-updates:{cloud.name}", updates.run)]
 
     def _sparkplug(self, cloud: Cloud, outbox: Outbox) -> list[tuple[str, Part]]:

@@ -121,7 +121,7 @@ function pairs(field, value) {
 // IoTgo devices: a row each with its id, key and measures (or a whole group)
 function devices(field, value) {
   const rows = rowList(field, value || [], (device = {}) => {
-    const id = h("input", { name: "deviceid", value: device.deviceid || "", placeholder: "deviceid (10 hex digits)", size: 14 });
+    const id = h("input", { name: "deviceid", value: device.deviceid || "", placeholder: "deviceid, e.g. 1080000001", size: 14 });
     const key = h("input", { name: "apikey", value: device.apikey || "", placeholder: "apikey (a UUID)", size: 38 });
     const group = choice({ name: "group", options: field.groups || [], optional: true, none: "— measures below —" }, device.group);
     const measures = h("input", { name: "measures", value: (device.measures || []).join(", "),

@@ -59,6 +59,7 @@ export const FIELDS = {
     { name: "max_inflight", label: "Max in flight", type: "number" },
     { name: "devices", label: "IoTgo devices (type iotgo)", type: "devices", wide: true },
     { name: "update_interval", label: "IoTgo update interval (s)", type: "number" },
+    { name: "query_interval", label: "IoTgo: ask DIY devices for the app's changes every (s)", type: "number" },
     { name: "sparkplug.group_id", label: "Sparkplug group id (type sparkplug)" },
     { name: "sparkplug.edge_node_id", label: "Sparkplug edge node id (default: the gateway's name)" },
     { name: "sparkplug.groups", label: "Sparkplug: only these measure groups (none ticked: all)", type: "multi",
@@ -101,7 +102,7 @@ const MQTT_FIELDS = ["name", "type", "host", "port", "client_id", "username", "p
 const CLOUD_TYPES = {
   mqtt: MQTT_FIELDS,
   "aws-iot": ["name", "type", "host", "port", "client_id", "keepalive", "publish_rate", "max_inflight"],
-  iotgo: ["name", "type", "host", "port", "tls", "devices", "update_interval"],
+  iotgo: ["name", "type", "host", "port", "tls", "devices", "update_interval", "query_interval"],
   sparkplug: [...MQTT_FIELDS, "sparkplug.group_id", "sparkplug.edge_node_id", "sparkplug.groups"],
 };
 

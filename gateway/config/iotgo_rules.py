@@ -1,0 +1,88 @@
+"""What an IoTgo server checks of a device, checked here first so that `gateway check` says it
+rather than the server answering 400 or never pushing.
+
+The server's rules (ITEAD's IoTgo, ``db/*device.js`` and ``protocol/types.js``):
+
+- A deviceid is the device type (2 hex digits) and 8 hex digits. Factory devices take the upper
+  half of that space (the third digit 8 or above); devices made in the app (DIY) the lower half.
+  The server pushes an app's change only to a factory-range id; a DIY device must ``query``.
+- Types 01 (switch) and 02 (light) take an update only with ``switch``/``light`` "on" or "off";
+  type 03 (temperature and humidity sensor) only with numeric ``temperature`` and ``humidity``.
+  Other types take any params.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gateway.southbound import DataType
+
+from .schema import Measure
+
+_ON_OFF = frozenset({"on", "off"})
+
+
+@dataclass(frozen=True)
+class DeviceType:
+    """The params every update of a device type must carry, and what their values must be."""
+
+    name: str
+    required: tuple[str, ...]
+    on_off: bool  # the values are "on"/"off"; otherwise numbers
+
+
+DEVICE_TYPES = {
+    "01": DeviceType("switch", ("switch",), on_off=True),
+    "02": DeviceType("light", ("light",), on_off=True),
+    "03": DeviceType("temperature and humidity sensor", ("temperature", "humidity"), on_off=False),
+}
+
+
+def is_factory_id(deviceid: str) -> bool:
+    """Return True for an id in the factory range, the only one the server pushes to."""
+    return int(deviceid[2], 16) >= 8
+
+
+def device_type(deviceid: str) -> DeviceType | None:
+    """Return the checked type of ``deviceid`` (its first two digits), None for the unchecked ones."""
+    return DEVICE_TYPES.get(deviceid[:2])
+
+
+def id_problem(deviceid: str, factory: bool) -> str | None:
+    """Return why a factory device's id cannot be one, or None."""
+    if factory and not is_factory_id(deviceid):
+        return (f"{deviceid} cannot be a factory device: factory ids are the type and 8 hex digits from 80000000 "
+                f"(e.g. {deviceid[:2]}80000001), and the server never pushes to an id below that")
+    return None
+
+
+def type_problems(deviceid: str, measures: Sequence[Measure]) -> list[str]:
+    """Return why the measures of a device of a checked type could not make an update its server takes."""
+    kind = device_type(deviceid)
+    if kind is None:
+        return []
+    by_name = {m.name: m for m in measures}
+    problems = []
+    for param in kind.required:
+        measure = by_name.get(param)
+        if measure is None:
+            problems.append(f"a device of type {deviceid[:2]} ({kind.name}) must carry a measure named '{param}': "
+                            f"the server refuses its updates without it")
+        elif kind.on_off and not _gives_on_off(measure):
+            problems.append(f"'{param}' of a type {deviceid[:2]} device must read \"on\" or \"off\": make it a BIT "
+                            "(or BOOL) with transform {kind: value_map, map: {0: 'off', 1: 'on'}}")
+        elif not kind.on_off and not _gives_numbers(measure):
+            problems.append(f"'{param}' of a type {deviceid[:2]} device must be a number: not a STRING, "
+                            "not a value map")
+    return problems
+
+
+def _gives_on_off(measure: Measure) -> bool:
+    transform = measure.transform
+    return (transform is not None and transform.kind == "value_map" and measure.type.is_bit
+            and set(transform.map.values()) <= _ON_OFF)
+
+
+def _gives_numbers(measure: Measure) -> bool:
+    return measure.type is not DataType.STRING and (measure.transform is None or measure.transform.kind != "value_map")
