@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from gateway.config import Cloud
@@ -17,6 +17,7 @@ class LinkState:
     since: float = 0.0
     delivered: int = 0
     failures: int = 0  # connection failures since start
+    waiting: dict[str, str] = field(default_factory=dict)  # what waits though connected (an IoTgo device), and why
 
 
 class CloudConnector(Protocol):

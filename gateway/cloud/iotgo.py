@@ -63,10 +63,10 @@ class IotgoConnector:
         ``current`` gives a device's params from the latest readings (for reporting an app's
         change back); ``state_dir`` keeps what was last reported of DIY devices' rw params."""
         self.cloud = cloud
-        self.state = LinkState()
         self._outbox, self._devices, self._write = outbox, dict(devices), write
         self._current = current or (lambda deviceid: {})
         self.keys = DeviceKeys(cloud.name, cloud.devices)
+        self.state = LinkState(waiting=self.keys.waiting)
         state_file = state_dir / f"iotgo-{cloud.name}.json" if state_dir is not None else None
         self.changes = AppChanges(cloud.name, self._devices, write, state_file)
         self._sequences = itertools.count(int(time.time() * 1000))
@@ -113,7 +113,7 @@ class IotgoConnector:
         try:
             was = self.state
             self.state = LinkState(connected=True, last_error=was.last_error, since=time.time(),
-                                   delivered=was.delivered, failures=was.failures)
+                                   delivered=was.delivered, failures=was.failures, waiting=was.waiting)
             log.info("%s: connected to %s with %d device(s)", self.cloud.name, self._ws_url, len(self._devices))
             self._backoff.reset()
             await self.keys.announce_all(self._request)
@@ -216,6 +216,7 @@ class IotgoConnector:
             if exc.error != NEVER_TAKEN:
                 raise
             return self._drop(row, f"the server refuses the update of {row.topic} as it is ({exc}); dropped")
+        self.keys.took(row.topic)
         self.changes.reported(row.topic, params)
         self.state.delivered += 1
         self._outbox.ack(row.id)

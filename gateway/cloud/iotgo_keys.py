@@ -57,10 +57,17 @@ class DeviceKeys:
         return self._keys.get(deviceid)
 
     def refused(self, deviceid: str, error: int, action: str) -> None:
-        """The server no longer takes the device's key (``error`` to ``action``): wait, ask again."""
+        """The server no longer takes the device's key (``error`` to ``action``): wait, ask again
+        after the device's backoff (a register that works followed by an update that does not
+        must not loop at the speed of the network)."""
         self._keys.pop(deviceid, None)
         self._wait(deviceid, f"the server no longer takes its apikey ({action} answered {error})")
+        self._next_try[deviceid] = time.monotonic() + self._backoff[deviceid].next_delay()
         self._wake.set()
+
+    def took(self, deviceid: str) -> None:
+        """The server took an update or query with the device's key: its backoff starts over."""
+        self._backoff[deviceid].reset()
 
     async def announce_all(self, request: Request) -> None:
         """On a new connection: register every factory device, check every other device's key."""
@@ -104,7 +111,6 @@ class DeviceKeys:
             self._next_try[deviceid] = time.monotonic() + self._backoff[deviceid].next_delay()
             return
         self._keys[deviceid] = owner
-        self._backoff[deviceid].reset()
         self._next_try.pop(deviceid, None)
         if self.waiting.pop(deviceid, None) is not None:
             if device.factory:

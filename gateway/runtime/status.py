@@ -52,6 +52,7 @@ class CloudStatus:
     since: float  # connected since (time.time()), 0 when never
     delivered: int
     connection_failures: int
+    waiting: tuple[str, ...] = ()  # "what: why", e.g. an IoTgo device not yet registered
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,8 @@ def _cloud(name: str, connector: CloudConnector) -> CloudStatus:
     state, cloud = connector.state, connector.cloud
     return CloudStatus(name=name, type=cloud.type, host=cloud.host, connected=state.connected,
                        last_error=state.last_error, since=state.since, delivered=state.delivered,
-                       connection_failures=state.failures)
+                       connection_failures=state.failures,
+                       waiting=tuple(f"{what}: {why}" for what, why in state.waiting.items()))
 
 
 def _script(runner: ScriptRunner, name: str) -> ScriptStatus:

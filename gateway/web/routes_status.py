@@ -38,7 +38,8 @@ async def status(request: web.Request, _body: None) -> dict[str, Any]:
         for c in now.controllers]
     overview["clouds"] = [
         {"name": c.name, "type": c.type, "host": c.host, "connected": c.connected, "last_failure": c.last_error,
-         "since": c.since or None, "delivered": c.delivered, "connection_failures": c.connection_failures}
+         "since": c.since or None, "delivered": c.delivered, "connection_failures": c.connection_failures,
+         "waiting": list(c.waiting)}
         for c in now.clouds]
     if now.outbox is not None:
         overview["outbox"] = {"depth": now.outbox.depth, "evicted": now.outbox.evicted}

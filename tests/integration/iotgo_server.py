@@ -3,7 +3,8 @@
 
 - Every request needs ``action``, a UUID ``apikey`` and a 10-hex-digit ``deviceid``, else 400.
 - ``register``: the (factory apikey, deviceid) pair must be a factory device (403), and the device
-  must belong to a user (404); the answer carries the owner's apikey.
+  must belong to a user (404); the answer carries the owner's apikey (an older server's answer
+  echoes the factory key instead: ``register_gives_owner_key = False``).
 - ``update`` / ``query``: the device is looked up by (apikey, deviceid): only the owner's key
   finds it (403). ``update`` needs object params that pass the device type's check (400) and
   merges them (``replace_params`` replaces them, as an older server did); ``query`` needs a list.
@@ -55,6 +56,7 @@ class IotgoServer:
     def __init__(self, *, replace_params: bool = False) -> None:
         self.port = free_port()
         self.replace_params = replace_params
+        self.register_gives_owner_key = True  # False: an older server, whose answer echoes the request's key
         self.factory: dict[str, str] = {}  # deviceid -> factory apikey
         self.devices: dict[str, Device] = {}
         self.registered: dict[str, int] = {}  # deviceid -> successful registrations
@@ -147,7 +149,7 @@ class IotgoServer:
         if device is None:
             return _answer(request, error=404)  # made, not yet bound to a user
         self.registered[device.deviceid] = self.registered.get(device.deviceid, 0) + 1
-        return _answer(request, error=0, apikey=device.owner_apikey)
+        return _answer(request, error=0, **({"apikey": device.owner_apikey} if self.register_gives_owner_key else {}))
 
     def _update(self, request: dict[str, Any]) -> dict[str, Any]:
         params = request.get("params")

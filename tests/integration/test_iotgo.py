@@ -130,12 +130,14 @@ async def test_nothing_committed_is_lost_while_register_fails_and_nothing_goes_w
         await until(lambda: len([r for r in server.refused if r["action"] == "register"]) >= 2)
         await until(lambda: line.gateway.outbox.depth >= 5, "readings to wait in the outbox")
         assert all(r["answered"] == 404 for r in server.refused) and not _sent_with_factory_key(server)
-        assert line.connector.keys.waiting[FACTORY_ID].startswith("the device is not bound to a user yet")
+        shown = line.gateway.status().clouds[0].waiting  # what the overview page shows under the cloud
+        assert shown == (f"{FACTORY_ID}: the device is not bound to a user yet (register answered 404)",)
         waiting = await _waiting(line)
         device = server.add(FACTORY_ID, OWNER_KEY)  # bound now: the next register answers the owner's key
         await until(lambda: line.gateway.outbox.depth == 0, "the waiting readings to be delivered", timeout=20)
         assert device.updates[:len(waiting)] == waiting and line.connector.dropped == 0  # all, in order
         assert not _sent_with_factory_key(server) and line.connector.state.failures == 0  # the socket stayed
+        assert line.gateway.status().clouds[0].waiting == ()
 
 
 async def test_over_http_a_factory_device_registers_first_and_its_readings_wait_till_then(tmp_path: Path) -> None:
@@ -154,6 +156,18 @@ async def test_over_http_a_factory_device_registers_first_and_its_readings_wait_
         assert device.updates[:len(waiting)] == waiting and line.connector.dropped == 0
         updates = [r for r in server.http_requests if r["action"] == "update"]
         assert updates and all(r["apikey"] == OWNER_KEY for r in updates)
+
+
+async def test_a_server_whose_register_gives_no_owner_key_gets_nothing_with_the_factory_key(tmp_path: Path) -> None:
+    def older_server(server: IotgoServer) -> None:
+        server.add(FACTORY_ID, OWNER_KEY, FACTORY_KEY)
+        server.register_gives_owner_key = False
+
+    async with _line(tmp_path, server_setup=older_server) as line:
+        await until(lambda: line.server.registered.get(FACTORY_ID, 0) >= 2, "registering to be tried again")
+        await until(lambda: line.gateway.outbox.depth >= 3)
+        assert not _sent_with_factory_key(line.server) and not line.server.devices[FACTORY_ID].updates
+        assert "register answered without the owner's apikey" in line.connector.keys.waiting[FACTORY_ID]
 
 
 async def test_a_403_to_an_update_keeps_the_readings_and_registers_again(tmp_path: Path) -> None:
@@ -205,11 +219,14 @@ async def test_a_push_writes_the_plc_and_is_answered_only_when_the_write_succeed
         await plc.start()
 
 
-async def test_a_diy_device_asks_for_the_apps_changes_writes_them_and_reports_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("replace_params", [False, True], ids=["merging server", "replacing server"])
+async def test_a_diy_device_asks_for_the_apps_changes_writes_them_and_reports_back(tmp_path: Path,
+                                                                                 replace_params: bool) -> None:
     devices = [{"deviceid": DIY_ID, "apikey": OWNER_KEY, "measures": ["Temp", "Setpoint"]}]
 
     def diy(server: IotgoServer) -> None:
         server.add(DIY_ID, OWNER_KEY)
+        server.replace_params = replace_params  # an app's change replaces all params: Temp is gone until reported
 
     async with _line(tmp_path, devices=devices, server_setup=diy) as line:
         server, device = line.server, line.server.devices[DIY_ID]
