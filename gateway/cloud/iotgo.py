@@ -31,6 +31,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,7 @@ class IotgoConnector:
         self._backoff = Backoff(base=1.0, cap=60.0)
         self.dropped = 0  # messages that can never be sent (see the module's docstring), logged and not resent
         self._background: set[asyncio.Task[None]] = set()  # pushes being answered, sends under way
+        self._told_http_refused = False
         scheme = "s" if cloud.tls else ""
         self._ws_url = f"ws{scheme}://{cloud.host}:{cloud.effective_port}/api/ws"
         self._http_url = f"http{scheme}://{cloud.host}:{cloud.effective_port}/api/http"
@@ -271,6 +273,11 @@ class IotgoConnector:
             async with session.post(self._http_url, json={**body, "sequence": sequence},
                                     headers={"Host": self.cloud.host},
                                     timeout=aiohttp.ClientTimeout(total=self.cloud.response_timeout)) as response:
+                if response.status == HTTPStatus.BAD_REQUEST and not self._told_http_refused:
+                    self._told_http_refused = True  # the server takes HTTP only for its own host name
+                    log.warning("%s: the server refuses HTTP requests for host '%s' (400); the HTTP fallback works "
+                                "only when host is the name the server is configured with", self.cloud.name,
+                                self.cloud.host)
                 answer = await response.json(content_type=None)
             if not isinstance(answer, dict):
                 raise ConnectionError("the HTTP answer is not a JSON object")

@@ -329,6 +329,19 @@ async def test_updates_go_over_http_while_the_websocket_cannot_connect(tmp_path:
         assert device.params["Temp"] == server.http_requests[-1]["params"]["Temp"]
 
 
+async def test_an_http_fallback_the_server_refuses_for_its_host_name_says_so(tmp_path: Path,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    def named_server(server: IotgoServer) -> None:
+        server.add(FACTORY_ID, OWNER_KEY, FACTORY_KEY)
+        server.host = "iotgo.example.com"  # the name it is configured with; the gateway connects by address
+        server.accept_websocket = False
+
+    async with _line(tmp_path, server_setup=named_server) as line:
+        await until(lambda: "refuses HTTP requests for host '127.0.0.1'" in caplog.text, timeout=15)
+        await until(lambda: line.gateway.outbox.depth >= 2)
+        assert not line.server.http_requests and line.connector.dropped == 0  # refused before it read them; kept
+
+
 async def test_a_publish_script_can_target_a_device(tmp_path: Path) -> None:
     async with _line(tmp_path, rule=True) as line:
         await until(lambda: line.server.devices[FACTORY_ID].params.get("fromScript") is True)
