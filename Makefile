@@ -27,6 +27,7 @@ test: setup
 bench: setup
 	$(BIN)/python -m tests.bench.bench_southbound
 	$(BIN)/python -m tests.bench.bench_services
+	$(BIN)/python -m tests.bench.bench_iotgo
 	$(BIN)/python -m tests.bench.bench_outbox
 	$(BIN)/python -m tests.bench.bench_scripts
 	$(BIN)/python -m tests.bench.bench_history

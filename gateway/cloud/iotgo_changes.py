@@ -90,11 +90,11 @@ class AppChanges:
         written = {r["var_name"]: changed[r["var_name"]] for r in results
                    if r["result"] == "OK" and r["var_name"] in changed}
         for name in changed.keys() - written.keys():
-            log.warning("%s: the app's change of %s.%s to %r was not written; its reading is reported back",
+            log.warning("%s: the app's change of %s.%s to %.80r was not written; its reading is reported back",
                         self._cloud_name, deviceid, name, changed[name])
         if written:
             log.info("%s: wrote the app's change of %s: %s", self._cloud_name, deviceid,
-                     ", ".join(f"{n}={v!r}" for n, v in written.items()))
+                     ", ".join(f"{n}={v!r:.80}" for n, v in written.items()))
         for name, value in changed.items():
             known[name] = value  # seen: a refused value is not tried again until the app changes it
         self._dirty = True

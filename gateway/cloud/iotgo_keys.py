@@ -46,7 +46,7 @@ class DeviceKeys:
         self._cloud_name = cloud_name
         self._devices = {d.deviceid: d for d in devices}
         self._keys: dict[str, str] = {}
-        self.waiting: dict[str, str] = {d.deviceid: "not yet announced" for d in devices}  # deviceid -> why
+        self.waiting = {d.deviceid: "the server has not been asked yet" for d in devices}  # deviceid -> why
         self._backoff = {d.deviceid: Backoff(base=1.0, cap=60.0) for d in devices}
         self._next_try: dict[str, float] = {}
         self.ready = asyncio.Event()  # a device may send again: its waiting updates go, oldest first
@@ -107,6 +107,7 @@ class DeviceKeys:
             return
         owner = answer.get("apikey") if device.factory else device.apikey
         if not isinstance(owner, str) or not owner or (device.factory and owner == device.apikey):
+            self._keys.pop(deviceid, None)
             self._wait(deviceid, "register answered without the owner's apikey")
             self._next_try[deviceid] = time.monotonic() + self._backoff[deviceid].next_delay()
             return

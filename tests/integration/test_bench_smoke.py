@@ -92,3 +92,12 @@ async def test_services_benchmark_serves_reads_and_writes_through() -> None:
     assert slave.requests > 0 and plain.requests > 0  # the client's every read was answered (it asserts so)
     direct, through_slave = await _write_latency(5)
     assert direct > 0 and through_slave > 0
+
+
+async def test_iotgo_benchmark_drains_both_kinds_of_device() -> None:
+    """Small sizes, no timing: every committed update is delivered, the DIY device's with a query."""
+    from tests.bench import bench_iotgo
+
+    factory, diy = await bench_iotgo.run(30)
+    assert factory.updates == diy.updates == 30 and factory.cpu > 0 and diy.cpu > 0
+    assert "a DIY update with its query takes" in bench_iotgo.report(factory, diy)
