@@ -38,6 +38,7 @@ from typing import Any
 import aiohttp
 
 from gateway.config import Cloud, Measure
+from gateway.config.iotgo_rules import to_measure
 from gateway.core.backoff import Backoff
 from gateway.core.tasks import stop_if_cancelled
 from gateway.store import Outbox, StoredMessage
@@ -303,7 +304,7 @@ class IotgoConnector:
         else:
             request: dict[str, dict[str, Any]] = {}
             for name, value in params.items():
-                request.setdefault(measures[name].controller, {})[name] = value
+                request.setdefault(measures[name].controller, {})[name] = to_measure(deviceid, measures[name], value)
             results = await self._write(request)
             if any(r["result"] != "OK" for r in results):
                 error = 503

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Measure
-from gateway.config.iotgo_rules import is_factory_id
+from gateway.config.iotgo_rules import is_factory_id, to_measure
 from gateway.config.save import write_atomically
 
 from .iotgo_keys import Request
@@ -85,7 +85,7 @@ class AppChanges:
             return Taken()
         request_by_controller: dict[str, dict[str, Any]] = {}
         for name, value in changed.items():
-            request_by_controller.setdefault(rw[name].controller, {})[name] = value
+            request_by_controller.setdefault(rw[name].controller, {})[name] = to_measure(deviceid, rw[name], value)
         results = await self._write(request_by_controller)
         written = {r["var_name"]: changed[r["var_name"]] for r in results
                    if r["result"] == "OK" and r["var_name"] in changed}

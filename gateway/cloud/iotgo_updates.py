@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.config import Cloud, Measure
-from gateway.config.iotgo_rules import device_type
+from gateway.config.iotgo_rules import device_type, to_param
 from gateway.core.clock import REAL_CLOCK, Clock
 from gateway.core.errors import StoreError
 from gateway.core.latest import LatestValues
@@ -59,7 +59,7 @@ class IotgoUpdates:
         for measure in self._devices[deviceid]:
             reading = self._latest.get(measure.controller, measure.name)
             if reading.status == 1:
-                params[measure.name] = reading.value
+                params[measure.name] = to_param(deviceid, measure, reading.value)
         kind = device_type(deviceid)
         if kind is not None and any(name not in params for name in kind.required):
             return {}

@@ -6,7 +6,8 @@ The server's rules (ITEAD's IoTgo, ``db/*device.js`` and ``protocol/types.js``):
 - A deviceid is the device type (2 hex digits) and 8 hex digits. Factory devices take the upper
   half of that space (the third digit 8 or above); devices made in the app (DIY) the lower half.
   The server pushes an app's change only to a factory-range id; a DIY device must ``query``.
-- Types 01 (switch) and 02 (light) take an update only with ``switch``/``light`` "on" or "off";
+- Types 01 (switch) and 02 (light) take an update only with ``switch``/``light`` "on" or "off"
+  (a BIT measure is sent as "on"/"off" and written from them; a value map may give them too);
   type 03 (temperature and humidity sensor) only with numeric ``temperature`` and ``humidity``.
   Other types take any params.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.southbound import DataType
 
@@ -71,17 +73,40 @@ def type_problems(deviceid: str, measures: Sequence[Measure]) -> list[str]:
                             f"the server refuses its updates without it")
         elif kind.on_off and not _gives_on_off(measure):
             problems.append(f"'{param}' of a type {deviceid[:2]} device must read \"on\" or \"off\": make it a BIT "
-                            "(or BOOL) with transform {kind: value_map, map: {0: 'off', 1: 'on'}}")
+                            "or BOOL (sent as on/off), or map its values: transform {kind: value_map, map: "
+                            "{0: 'off', 1: 'on'}}")
         elif not kind.on_off and not _gives_numbers(measure):
             problems.append(f"'{param}' of a type {deviceid[:2]} device must be a number: not a STRING, "
                             "not a value map")
     return problems
 
 
+def to_param(deviceid: str, measure: Measure, value: Any) -> Any:
+    """A reading as the device's param: a bare BIT ``switch``/``light`` is sent as "on"/"off"."""
+    if _is_bare_switch(deviceid, measure):
+        return "on" if value else "off"
+    return value
+
+
+def to_measure(deviceid: str, measure: Measure, value: Any) -> Any:
+    """A param from the app as the value to write: "on"/"off" to a bare BIT ``switch``/``light``
+    is 1/0 (anything else goes to the write checks as it came)."""
+    if _is_bare_switch(deviceid, measure) and value in _ON_OFF:
+        return int(value == "on")
+    return value
+
+
+def _is_bare_switch(deviceid: str, measure: Measure) -> bool:
+    kind = device_type(deviceid)
+    return (kind is not None and kind.on_off and measure.name in kind.required and measure.type.is_bit
+            and measure.transform is None)
+
+
 def _gives_on_off(measure: Measure) -> bool:
     transform = measure.transform
-    return (transform is not None and transform.kind == "value_map" and measure.type.is_bit
-            and set(transform.map.values()) <= _ON_OFF)
+    if transform is None:
+        return measure.type.is_bit
+    return transform.kind == "value_map" and set(transform.map.values()) <= _ON_OFF
 
 
 def _gives_numbers(measure: Measure) -> bool:

@@ -31,7 +31,8 @@ MEASURES = [{"name": "Temp", "controller": "PLC1", "group": "g", "address": "400
             {"name": "Setpoint", "controller": "PLC1", "group": "g", "address": "40011", "type": "FLOAT",
              "access": "rw"},
             {"name": "switch", "controller": "PLC1", "group": "g", "address": "00001", "type": "BIT", "access": "rw",
-             "transform": {"kind": "value_map", "map": {0: "off", 1: "on"}}}]
+             "transform": {"kind": "value_map", "map": {0: "off", 1: "on"}}},
+            {"name": "light", "controller": "PLC1", "group": "g", "address": "00002", "type": "BIT", "access": "rw"}]
 
 
 @dataclass
@@ -66,7 +67,7 @@ async def _line(tmp_path: Path, *, devices: list[dict[str, Any]] | None = None,
     await server.start()
     plc_port = free_port()
     plc = ModbusSimServer([Point("Temp", "40001", DataType.FLOAT), Point("Setpoint", "40011", DataType.FLOAT),
-                           Point("switch", "00001", DataType.BIT)],
+                           Point("switch", "00001", DataType.BIT), Point("light", "00002", DataType.BIT)],
                           "127.0.0.1", plc_port, moving=lambda p: p.name == "Temp")
     await plc.start()
     config = {
@@ -282,6 +283,22 @@ async def test_a_switch_device_sends_on_and_off_and_takes_them_from_the_app(tmp_
         assert line.plc.get_value("switch") in (1, True)
         assert (await line.server.app_update(switch_id, {"switch": True}))["error"] == 400  # the server's own check
         await until(lambda: device.params.get("switch") == "on")
+
+
+async def test_a_diy_light_whose_measure_is_a_bit_is_sent_and_written_as_on_and_off(tmp_path: Path) -> None:
+    light_id = "0200000001"  # type 02 (light), made in the app: no pushes, asked with query
+    devices = [{"deviceid": light_id, "apikey": OWNER_KEY, "measures": ["light"]}]
+
+    def light(server: IotgoServer) -> None:
+        server.add(light_id, OWNER_KEY)
+
+    async with _line(tmp_path, devices=devices, server_setup=light) as line:
+        device = line.server.devices[light_id]
+        await until(lambda: device.params.get("light") == "off")
+        assert (await line.server.app_update(light_id, {"light": "on"}))["error"] == 0
+        await until(lambda: line.plc.get_value("light") in (1, True), "the light switched on at the PLC")
+        await until(lambda: any(u.get("light") == "on" for u in device.updates), "'on' reported back")
+        assert not line.server.refused
 
 
 async def test_a_dropped_connection_reconnects_and_registers_again(tmp_path: Path) -> None:
