@@ -246,25 +246,28 @@ class IotgoConnector:
         """Every ``query_interval``, ask each DIY device with rw measures for the app's changes
         (unless an update of it asked lately) and report what was written back at once."""
         while True:
-            for deviceid in self.changes.due(self.cloud.query_interval):
-                apikey = self.keys.key(deviceid)
-                if apikey is None:
-                    continue
-                try:
-                    async with self.changes.locks[deviceid]:
-                        taken = await self.changes.take(deviceid, apikey, request)
-                        report = {**self._current(deviceid), **taken.written} if taken else {}
-                        if report:
-                            await request({"action": "update", "deviceid": deviceid, "apikey": apikey,
-                                           "params": report})
-                            self.changes.reported(deviceid, report)
-                except IotgoRefused as exc:
-                    if exc.error in KEY_REFUSED:
-                        self.keys.refused(deviceid, exc.error, "query")
-                    else:
-                        log.warning("%s: asking %s for the app's changes failed: %s", self.cloud.name, deviceid, exc)
-            self.changes.save()
+            await self._ask_due(request)
             await asyncio.sleep(min(1.0, self.cloud.query_interval))
+
+    async def _ask_due(self, request: Request) -> None:
+        """One round of :meth:`_ask_for_changes`: the devices not asked for ``query_interval``."""
+        for deviceid in self.changes.due(self.cloud.query_interval):
+            apikey = self.keys.key(deviceid)
+            if apikey is None:
+                continue
+            try:
+                async with self.changes.locks[deviceid]:
+                    taken = await self.changes.take(deviceid, apikey, request)
+                    report = {**self._current(deviceid), **taken.written} if taken else {}
+                    if report:
+                        await request({"action": "update", "deviceid": deviceid, "apikey": apikey, "params": report})
+                        self.changes.reported(deviceid, report)
+            except IotgoRefused as exc:
+                if exc.error in KEY_REFUSED:
+                    self.keys.refused(deviceid, exc.error, "query")
+                else:
+                    log.warning("%s: asking %s for the app's changes failed: %s", self.cloud.name, deviceid, exc)
+        self.changes.save()
 
     async def _over_http(self, session: aiohttp.ClientSession) -> None:
         """While the WebSocket is down: ask again for waiting devices, take the DIY devices' changes
@@ -286,6 +289,7 @@ class IotgoConnector:
 
         try:
             await self.keys.announce_due(post)
+            await self._ask_due(post)
             await self._drain(post)
         except (aiohttp.ClientError, OSError, TimeoutError, IotgoRefused, ValueError, ConnectionError) as exc:
             log.debug("%s: HTTP fallback failed too: %s", self.cloud.name, exc)

@@ -247,6 +247,20 @@ async def test_a_diy_device_asks_for_the_apps_changes_writes_them_and_reports_ba
         assert line.plc.get_value("Temp") != -5.0
 
 
+async def test_a_diy_device_takes_the_apps_changes_over_http_too(tmp_path: Path) -> None:
+    devices = [{"deviceid": DIY_ID, "apikey": OWNER_KEY, "measures": ["Setpoint"]}]
+
+    def diy_over_http(server: IotgoServer) -> None:
+        server.add(DIY_ID, OWNER_KEY)
+        server.accept_websocket = False
+
+    async with _line(tmp_path, devices=devices, server_setup=diy_over_http) as line:
+        await until(lambda: line.server.devices[DIY_ID].updates, timeout=20)
+        assert (await line.server.app_update(DIY_ID, {"Setpoint": 44.0}))["error"] == 0
+        await until(lambda: line.plc.get_value("Setpoint") == pytest.approx(44.0), timeout=30)
+        assert {r["action"] for r in line.server.http_requests} == {"query", "update"}
+
+
 async def test_a_diy_change_made_while_the_gateway_was_down_is_written_when_it_is_back(tmp_path: Path) -> None:
     devices = [{"deviceid": DIY_ID, "apikey": OWNER_KEY, "measures": ["Setpoint"]}]
 
