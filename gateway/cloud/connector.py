@@ -17,6 +17,7 @@ class LinkState:
     since: float = 0.0
     delivered: int = 0
     failures: int = 0  # connection failures since start
+    dropped: int = 0  # messages that could never be sent, logged and not resent (IoTgo: see its connector)
     waiting: dict[str, str] = field(default_factory=dict)  # what waits though connected (an IoTgo device), and why
 
 

@@ -75,12 +75,16 @@ class IotgoConnector:
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._backoff = Backoff(base=1.0, cap=60.0)
-        self.dropped = 0  # messages that can never be sent (see the module's docstring), logged and not resent
         self._background: set[asyncio.Task[None]] = set()  # pushes being answered, sends under way
         self._told_http_refused = False
         scheme = "s" if cloud.tls else ""
         self._ws_url = f"ws{scheme}://{cloud.host}:{cloud.effective_port}/api/ws"
         self._http_url = f"http{scheme}://{cloud.host}:{cloud.effective_port}/api/http"
+
+    @property
+    def dropped(self) -> int:
+        """Messages that can never be sent (see the module's docstring), logged and not resent."""
+        return self.state.dropped
 
     def send_now(self, topic: str, payload: bytes, qos: int) -> bool:
         """``mqtt_publish`` to an IoTgo device: sent at once when connected, never stored."""
@@ -116,7 +120,8 @@ class IotgoConnector:
         try:
             was = self.state
             self.state = LinkState(connected=True, last_error=was.last_error, since=time.time(),
-                                   delivered=was.delivered, failures=was.failures, waiting=was.waiting)
+                                   delivered=was.delivered, failures=was.failures, dropped=was.dropped,
+                                   waiting=was.waiting)
             log.info("%s: connected to %s with %d device(s)", self.cloud.name, self._ws_url, len(self._devices))
             self._backoff.reset()
             await self.keys.announce_all(self._request)
@@ -238,7 +243,7 @@ class IotgoConnector:
 
     def _drop(self, row: StoredMessage, why: str) -> bool:
         log.error("%s: %s", self.cloud.name, why)
-        self.dropped += 1
+        self.state.dropped += 1
         self._outbox.ack(row.id)
         return True
 

@@ -52,6 +52,7 @@ class CloudStatus:
     since: float  # connected since (time.time()), 0 when never
     delivered: int
     connection_failures: int
+    dropped: int = 0  # messages that could never be sent
     waiting: tuple[str, ...] = ()  # "what: why", e.g. an IoTgo device not yet registered
 
 
@@ -119,7 +120,7 @@ def _cloud(name: str, connector: CloudConnector) -> CloudStatus:
     state, cloud = connector.state, connector.cloud
     return CloudStatus(name=name, type=cloud.type, host=cloud.host, connected=state.connected,
                        last_error=state.last_error, since=state.since, delivered=state.delivered,
-                       connection_failures=state.failures,
+                       connection_failures=state.failures, dropped=state.dropped,
                        waiting=tuple(f"{what}: {why}" for what, why in state.waiting.items()))
 
 

@@ -58,14 +58,17 @@ class GatewayCollector(Collector):
         failures = CounterMetricFamily("gateway_cloud_connection_failures", "Failed or lost connections",
                                        labels=["cloud"])
         connected = GaugeMetricFamily("gateway_cloud_connected", "1 while connected", labels=["cloud"])
+        dropped = CounterMetricFamily("gateway_cloud_dropped", "Messages that could never be sent, logged and "
+                                      "not resent (IoTgo: params the server refuses as they are)", labels=["cloud"])
         waiting = GaugeMetricFamily("gateway_cloud_waiting", "Devices whose messages wait though the cloud may be "
                                     "connected (IoTgo: not registered, key refused)", labels=["cloud"])
         for cloud in now.clouds:
             published.add_metric([cloud.name], cloud.delivered)
             failures.add_metric([cloud.name], cloud.connection_failures)
             connected.add_metric([cloud.name], 1 if cloud.connected else 0)
+            dropped.add_metric([cloud.name], cloud.dropped)
             waiting.add_metric([cloud.name], len(cloud.waiting))
-        yield from (published, failures, connected, waiting)
+        yield from (published, failures, connected, dropped, waiting)
         calls = CounterMetricFamily("gateway_script_calls", "Script calls", labels=["script"])
         failed = CounterMetricFamily("gateway_script_call_errors", "Script calls that failed", labels=["script"])
         timeouts = CounterMetricFamily("gateway_script_timeouts", "Script calls killed at their timeout",

@@ -39,7 +39,7 @@ async def status(request: web.Request, _body: None) -> dict[str, Any]:
     overview["clouds"] = [
         {"name": c.name, "type": c.type, "host": c.host, "connected": c.connected, "last_failure": c.last_error,
          "since": c.since or None, "delivered": c.delivered, "connection_failures": c.connection_failures,
-         "waiting": list(c.waiting)}
+         "dropped": c.dropped, "waiting": list(c.waiting)}
         for c in now.clouds]
     if now.outbox is not None:
         overview["outbox"] = {"depth": now.outbox.depth, "evicted": now.outbox.evicted}

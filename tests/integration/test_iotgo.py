@@ -347,6 +347,7 @@ async def test_a_publish_rule_whose_params_the_device_type_refuses_is_dropped_no
         await until(lambda: line.connector.dropped >= 2, "the rule's params without 'switch' to be dropped")
         assert line.server.devices[switch_id].updates  # the device's own updates still go
         assert all(r["answered"] == 400 and "fromScript" in r["params"] for r in line.server.refused)
+        assert line.gateway.status().clouds[0].dropped >= 2  # counted where the overview and /metrics read it
 
 
 async def test_updates_go_over_http_while_the_websocket_cannot_connect(tmp_path: Path) -> None:

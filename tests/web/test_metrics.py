@@ -37,6 +37,7 @@ async def test_metrics_for_a_session_or_a_bearer_token_only(web_gateway: WebGate
         assert samples[("gateway_controller_read_seconds_sum", plc)] > 0
         assert samples[("gateway_cloud_connected", (("cloud", "default"),))] == 1
         assert samples[("gateway_cloud_waiting", (("cloud", "default"),))] == 0  # an MQTT cloud has no devices
+        assert samples[("gateway_cloud_dropped_total", (("cloud", "default"),))] == 0
         assert samples[("gateway_cloud_published_total", (("cloud", "default"),))] >= 1
         assert samples[("gateway_script_calls_total", upload)] >= 1
         assert samples[("gateway_script_timeouts_total", upload)] == 0

@@ -70,7 +70,8 @@ function view(status) {
       h("tr", {}, ["Cloud", "Type", "Host", "State", "Delivered", "Connection failures", "Last failure"].map((t) => h("th", {}, t))),
       status.clouds.map((c) => h("tr", {}, h("td", {}, c.name), h("td", {}, c.type), h("td", {}, c.host),
         h("td", {}, c.connected ? h("span", { class: "ok" }, "connected") : h("span", { class: "bad" }, "not connected")),
-        h("td", { class: "num" }, c.delivered), h("td", { class: "num" }, c.connection_failures),
+        h("td", { class: "num" }, c.delivered, c.dropped ? h("span", { class: "bad" }, ` (${c.dropped} dropped)`) : ""),
+        h("td", { class: "num" }, c.connection_failures),
         h("td", { class: "bad" }, c.last_failure || "", (c.waiting || []).map((w) => h("div", { class: "warn" }, `waits: ${w}`))))))
       : h("p", { class: "muted" }, "No clouds configured."),
     status.services.length ? [h("h2", {}, "Data services"), h("table", { "data-table": "services" },
