@@ -38,7 +38,7 @@ from typing import Any
 import aiohttp
 
 from gateway.config import Cloud, Measure
-from gateway.config.iotgo_rules import to_measure
+from gateway.config.iotgo_rules import plc_request
 from gateway.core.backoff import Backoff
 from gateway.core.tasks import stop_if_cancelled
 from gateway.store import Outbox, StoredMessage
@@ -311,10 +311,7 @@ class IotgoConnector:
             log.warning("%s: push to %s refused: %s are not writable measures of the device", self.cloud.name,
                         deviceid, ", ".join(n for n in params if n not in measures or measures[n].access != "rw"))
         else:
-            request: dict[str, dict[str, Any]] = {}
-            for name, value in params.items():
-                request.setdefault(measures[name].controller, {})[name] = to_measure(deviceid, measures[name], value)
-            results = await self._write(request)
+            results = await self._write(plc_request(deviceid, measures, params))
             if any(r["result"] != "OK" for r in results):
                 error = 503
         answer = {"error": error, "deviceid": deviceid, "apikey": self.keys.key(deviceid) or push.get("apikey"),

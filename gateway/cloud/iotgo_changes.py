@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Measure
-from gateway.config.iotgo_rules import is_factory_id, to_measure
+from gateway.config.iotgo_rules import is_factory_id, plc_request
 from gateway.config.save import write_atomically
 
 from .iotgo_keys import Request
@@ -83,10 +83,7 @@ class AppChanges:
                 changed[name] = value
         if not changed:
             return Taken()
-        request_by_controller: dict[str, dict[str, Any]] = {}
-        for name, value in changed.items():
-            request_by_controller.setdefault(rw[name].controller, {})[name] = to_measure(deviceid, rw[name], value)
-        results = await self._write(request_by_controller)
+        results = await self._write(plc_request(deviceid, rw, changed))
         written = {r["var_name"]: changed[r["var_name"]] for r in results
                    if r["result"] == "OK" and r["var_name"] in changed}
         for name in changed.keys() - written.keys():

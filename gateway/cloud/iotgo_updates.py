@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.config import Cloud, Measure
-from gateway.config.iotgo_rules import device_type, to_param
+from gateway.config.iotgo_rules import device_type, on_off_params
 from gateway.core.clock import REAL_CLOCK, Clock
 from gateway.core.errors import StoreError
 from gateway.core.latest import LatestValues
@@ -29,6 +29,9 @@ class IotgoUpdates:
                  *, clock: Clock = REAL_CLOCK) -> None:
         self._cloud, self._devices, self._latest, self._outbox, self._clock = cloud, devices, latest, outbox, clock
         self._sent: dict[str, dict[str, Any]] = {}
+        self._on_off = {deviceid: on_off_params(deviceid, measures) for deviceid, measures in devices.items()}
+        self._required = {deviceid: kind.required if (kind := device_type(deviceid)) else ()
+                          for deviceid in devices}
 
     async def run(self) -> None:
         """Queue changed params every ``update_interval`` until cancelled."""
@@ -56,11 +59,12 @@ class IotgoUpdates:
         """The device's params from its measures' good readings; empty while a param its type
         requires has none (the server would refuse the update)."""
         params = {}
+        on_off = self._on_off[deviceid]
         for measure in self._devices[deviceid]:
             reading = self._latest.get(measure.controller, measure.name)
             if reading.status == 1:
-                params[measure.name] = to_param(deviceid, measure, reading.value)
-        kind = device_type(deviceid)
-        if kind is not None and any(name not in params for name in kind.required):
+                value = reading.value
+                params[measure.name] = ("on" if value else "off") if measure.name in on_off else value
+        if any(name not in params for name in self._required[deviceid]):
             return {}
         return params

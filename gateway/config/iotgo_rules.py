@@ -14,7 +14,7 @@ The server's rules (ITEAD's IoTgo, ``db/*device.js`` and ``protocol/types.js``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,19 +81,23 @@ def type_problems(deviceid: str, measures: Sequence[Measure]) -> list[str]:
     return problems
 
 
-def to_param(deviceid: str, measure: Measure, value: Any) -> Any:
-    """A reading as the device's param: a bare BIT ``switch``/``light`` is sent as "on"/"off"."""
-    if _is_bare_switch(deviceid, measure):
-        return "on" if value else "off"
-    return value
+def on_off_params(deviceid: str, measures: Sequence[Measure]) -> frozenset[str]:
+    """The params of ``deviceid`` sent as "on"/"off" for a BIT's true/false: a bare BIT ``switch``
+    or ``light`` (decided once per device, not per reading)."""
+    return frozenset(m.name for m in measures if _is_bare_switch(deviceid, m))
 
 
-def to_measure(deviceid: str, measure: Measure, value: Any) -> Any:
-    """A param from the app as the value to write: "on"/"off" to a bare BIT ``switch``/``light``
-    is 1/0 (anything else goes to the write checks as it came)."""
-    if _is_bare_switch(deviceid, measure) and value in _ON_OFF:
-        return int(value == "on")
-    return value
+def plc_request(deviceid: str, measures: Mapping[str, Measure], params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The write of an app's ``params`` to the device's ``measures`` (each param a measure's name),
+    as ``{controller: {measure: value}}`` for the PLC writer: "on"/"off" to a bare BIT
+    ``switch``/``light`` is 1/0, anything else goes to the write checks as it came."""
+    request: dict[str, dict[str, Any]] = {}
+    for name, value in params.items():
+        measure = measures[name]
+        if value in _ON_OFF and _is_bare_switch(deviceid, measure):
+            value = int(value == "on")
+        request.setdefault(measure.controller, {})[name] = value
+    return request
 
 
 def _is_bare_switch(deviceid: str, measure: Measure) -> bool:

@@ -268,10 +268,10 @@ def _js_number(value: Any) -> bool:
         return not math.isnan(value)
     if isinstance(value, str):
         try:
-            float(value.strip() or "0")
+            number = float(value.strip() or "0")
         except ValueError:
             return False
-        return True
+        return not math.isnan(number)  # JavaScript's Number("nan") is NaN too
     return False
 
 
