@@ -82,9 +82,10 @@ function showSetup() {
 
 function showLogin() {
   nav.hidden = true;
+  if (main.querySelector("form[data-form=login]")) return;  // shown already: a late 401 must not wipe what is typed
   const message = h("div");
   const password = h("input", { name: "password", type: "password", autocomplete: "current-password" });
-  const form = h("form", { class: "login" }, h("h1", {}, "Log in"), h("label", {}, "Administrator password", password),
+  const form = h("form", { class: "login", "data-form": "login" }, h("h1", {}, "Log in"), h("label", {}, "Administrator password", password),
     h("button", { class: "primary", type: "submit" }, "Log in"), message);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -110,7 +111,11 @@ async function route() {
 }
 
 document.getElementById("logout").addEventListener("click", async () => {
-  try { await api("POST", "/auth/logout"); } finally { closeLive(); showLogin(); }
+  try { await api("POST", "/auth/logout"); } finally {
+    closeLive();
+    if (cleanup) { cleanup(); cleanup = null; }  // the page's refreshes stop: they would only meet 401s
+    showLogin();
+  }
 });
 window.addEventListener("logged-out", () => { closeLive(); if (cleanup) { cleanup(); cleanup = null; } showLogin(); });
 
